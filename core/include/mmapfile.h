@@ -1,0 +1,297 @@
+/*
+ * mmapfile.h - an mmap-backed file for the sstables and write-ahead logs of an
+ * LSM-tree key-value store.
+ *
+ * This is the C form of the Go MmapFile of corekv (Badger's z.MmapFile), with
+ * that design's defects fixed: reads are bounds-checked, the growth policy is
+ * applied, creation and deletion are durable, a full disk is an error instead
+ * of a SIGBUS, and a failed sync is never retried into a success.
+ *
+ * CALLING SEQUENCE
+ *
+ *	mmf_options o;
+ *	mmf_file *f;
+ *	mmf_options_init(&o);              // or mmf_options_seed(&o)
+ *	rc = mmf_open("wal.log", O_RDWR | O_CREAT, 1 << 20, &o, &f);
+ *	rc = mmf_allocate_slice(f, len, off, &p, &off);  // write len bytes at p
+ *	rc = mmf_sync(f);                  // now durable
+ *	rc = mmf_close(f);                 // or mmf_delete(f)
+ *
+ * Reading back: mmf_slice() walks length-prefixed records, mmf_bytes() gives a
+ * raw range, an mmf_reader copies bytes out like read(2).
+ *
+ * ERRORS
+ * Every function that can fail returns 0 on success and otherwise a NEGATIVE
+ * errno (-ENOSPC, -EIO, ...) or one of the library codes below -4095:
+ * MMF_EOF and MMF_ECORRUPT. Never -1 with errno. mmf_strerror() names any of
+ * them. Out-parameters are written only on success.
+ *
+ * A write through a read-only handle (mmf_allocate_slice, mmf_append_buffer,
+ * mmf_truncate) is -EBADF.
+ *
+ * POISONING
+ * When msync(2) or fsync(2) fails, the kernel may already have dropped the
+ * dirty pages: a retried sync can report success for data that is gone. So
+ * after the first failed sync the handle is POISONED: every later mutating
+ * call and every sync returns that same error. mmf_close() still releases
+ * everything and returns it. mmf_delete() of a poisoned handle closes it and
+ * returns the error WITHOUT removing the file, so what is on disk can still be
+ * recovered.
+ *
+ * DURABILITY
+ * - mmf_sync() / mmf_sync_range() returning 0: every byte written (through
+ *   the mapping) before the call, and the file size, survive a process kill,
+ *   a kernel crash and a power cut.
+ * - mmf_open() returning 0 on a file it found empty (so: a file it created):
+ *   the directory entry survives a power cut.
+ * - mmf_delete() returning 0: the file stays gone after a power cut.
+ * - Nothing else is promised: bytes written but not synced may or may not
+ *   survive.
+ * With MMF_RESERVE (the default) new space is allocated with
+ * posix_fallocate(3) when the file grows, so a full disk is -ENOSPC at grow
+ * time instead of a SIGBUS on a later store. That holds on ext4 and xfs;
+ * copy-on-write filesystems and NFS cannot promise it.
+ *
+ * LIFETIME OF POINTERS
+ * Pointers from mmf_data(), mmf_bytes(), mmf_slice() and mmf_allocate_slice()
+ * are valid until the next call that may grow or shrink the file
+ * (mmf_allocate_slice, mmf_append_buffer, mmf_truncate) or until
+ * mmf_close()/mmf_delete(): growing may move the mapping. An mmf_reader holds
+ * no pointer into the mapping and stays valid across growth.
+ *
+ * THREADS
+ * A handle is not thread-safe for mutation. Any number of threads may read
+ * (mmf_bytes, mmf_slice, readers, mmf_data, mmf_size) while nobody mutates.
+ * Different handles are independent.
+ */
+#ifndef MMAPFILE_H
+#define MMAPFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Library error codes (errno values are returned negated, these as they are). */
+#define MMF_EOF      (-4096)	/* the range passes the end of the file */
+#define MMF_ECORRUPT (-4097)	/* a length prefix points past the end */
+
+/* An open mmap-backed file. Opaque. */
+typedef struct mmf_file mmf_file;
+
+/* How the file grows when a write passes its end. */
+enum mmf_grow {
+	/* new = size + max(min(size, grow_max_step), need): the seed's doubling
+	 * step, where need is len + 4 for mmf_allocate_slice and len for
+	 * mmf_append_buffer. */
+	MMF_GROW_DOUBLE = 0,
+	/* new = exactly the end the write needs. */
+	MMF_GROW_EXACT = 1,
+	/* new = the needed end rounded up to a multiple of grow_chunk. */
+	MMF_GROW_CHUNK = 2,
+	/* What the seed does: DOUBLE in mmf_allocate_slice, EXACT in
+	 * mmf_append_buffer. */
+	MMF_GROW_SEED = 3,
+};
+
+/* Flags of mmf_options.flags. */
+#define MMF_RESERVE          (1u << 0)	/* posix_fallocate new space */
+#define MMF_POPULATE         (1u << 1)	/* prefault new space (MADV_POPULATE_WRITE) */
+#define MMF_SYNC_BEFORE_GROW (1u << 2)	/* msync the whole mapping before each grow */
+#define MMF_FLAGS_ALL        (MMF_RESERVE | MMF_POPULATE | MMF_SYNC_BEFORE_GROW)
+
+/*
+ * Options of a handle. Caller-declared: fill with mmf_options_init() or
+ * mmf_options_seed(), then change fields. Whatever the policy, a grow never
+ * ends short of the end the write needs. The flags apply to growth by
+ * mmf_truncate() and to the sizing of a new file by mmf_open() too.
+ * MMF_POPULATE is advisory: if prefaulting fails the grow still succeeds.
+ */
+typedef struct mmf_options {
+	enum mmf_grow grow;	/* default MMF_GROW_DOUBLE; seed MMF_GROW_SEED */
+	size_t grow_max_step;	/* cap of one doubling step; default 1 GiB */
+	size_t grow_chunk;	/* step of MMF_GROW_CHUNK; default 64 MiB */
+	unsigned flags;		/* default MMF_RESERVE; seed MMF_SYNC_BEFORE_GROW */
+	mode_t mode;		/* permissions of a created file; default 0666 */
+} mmf_options;
+
+/* Counters of one handle since it was opened. Caller-declared. */
+typedef struct mmf_stats {
+	uint64_t grows;		/* times the file grew (ftruncate/fallocate) */
+	uint64_t shrinks;	/* times mmf_truncate made it smaller */
+	uint64_t remaps;	/* mremap calls (plus first maps of an empty file) */
+	uint64_t moves;		/* remaps that moved the mapping */
+	uint64_t syncs;		/* msync/fdatasync calls, including SYNC_BEFORE_GROW */
+	uint64_t bytes_grown;	/* bytes added to the file by grows */
+	uint64_t bytes_reserved;	/* of those, bytes reserved with posix_fallocate */
+	uint64_t grow_ns;	/* time spent growing (wall clock) */
+	uint64_t sync_ns;	/* time spent syncing (wall clock) */
+} mmf_stats;
+
+/* A sequential reader. Caller-declared; its fields are private. */
+typedef struct mmf_reader {
+	const mmf_file *mmf__file;
+	size_t mmf__off;
+} mmf_reader;
+
+/* Fill *o with the defaults: DOUBLE, 1 GiB step cap, 64 MiB chunk,
+ * MMF_RESERVE, mode 0666. */
+void mmf_options_init(mmf_options *o);
+
+/* Fill *o with the seed's behaviour: MMF_GROW_SEED, 1 GiB step cap,
+ * MMF_SYNC_BEFORE_GROW, no reservation (a full disk is a SIGBUS), 0666. */
+void mmf_options_seed(mmf_options *o);
+
+/*
+ * Open (and with O_CREAT create) path and map it whole.
+ * oflags: O_RDONLY or O_RDWR, plus O_CREAT, O_EXCL, O_TRUNC as for open(2).
+ * A non-empty file keeps its own size and `size` is ignored. A file found empty
+ * is writable-opened to `size` bytes (0 leaves it empty and unmapped); its
+ * directory is fsynced before mmf_open returns, so its creation is durable. A
+ * read-only handle never changes the file.
+ * opt may be NULL for the defaults. On success *out is the handle.
+ * Errors: -EINVAL (NULL path/out, O_WRONLY, bad options), -EISDIR (a
+ * directory), -ENODEV (not a regular file: FIFO, device, socket), any errno of
+ * open/fstat/ftruncate/posix_fallocate/mmap/fsync (-ENOENT, -EACCES, -ENOSPC,
+ * -ENOMEM, -EIO, ...), -EFBIG (size too large for the platform).
+ * After an error nothing is open; a file that was created stays (empty or
+ * partly sized).
+ * Durable after 0: the directory entry, if the file was empty.
+ */
+int mmf_open(const char *path, int oflags, size_t size,
+	     const mmf_options *opt, mmf_file **out);
+
+/*
+ * Map an already open regular file. Takes ownership of fd on success only
+ * (mmf_close closes it); on error the caller still owns fd. `size` and
+ * `writable` as in mmf_open (writable needs fd opened O_RDWR). The path, used
+ * by mmf_delete and for the directory fsync of an empty file, is looked up
+ * from /proc/self/fd; mmf_path() is NULL when it cannot be found.
+ * Errors: as mmf_open, plus -EBADF (fd < 0).
+ */
+int mmf_open_fd(int fd, size_t size, bool writable,
+		const mmf_options *opt, mmf_file **out);
+
+/* The mapping (NULL while the size is 0), its size (= the file size), the file
+ * descriptor, the path given to mmf_open (NULL if unknown). mmf_data is
+ * invalidated by any call that can grow or shrink. */
+void *mmf_data(const mmf_file *f);
+size_t mmf_size(const mmf_file *f);
+int mmf_fd(const mmf_file *f);
+const char *mmf_path(const mmf_file *f);
+
+/*
+ * *out = the mapping at [off, off + len). Never crashes on any off/len
+ * (including SIZE_MAX and off + len overflowing).
+ * Errors: MMF_EOF when off + len passes the end (or the file is empty).
+ */
+int mmf_bytes(const mmf_file *f, size_t off, size_t len, const void **out);
+
+/*
+ * Read the record at off: a 4-byte big-endian length n, then n bytes.
+ * *out = the payload, *len = n.
+ * Errors: MMF_EOF if the 4-byte prefix passes the end; MMF_ECORRUPT if the
+ * payload does (the seed returned an empty slice).
+ */
+int mmf_slice(const mmf_file *f, size_t off, const void **out, uint32_t *len);
+
+/*
+ * Make room for a record of len bytes at off: write the big-endian prefix at
+ * off, grow by the policy if off + 4 + len passes the end, and return the
+ * payload pointer in *out (the caller fills it) and off + 4 + len in *next.
+ * Errors: -EBADF (read-only), -EINVAL (len > UINT32_MAX, NULL out/next),
+ * -EFBIG (the end overflows), the poison error, any grow error (-ENOSPC,
+ * -ENOMEM, -EIO from SYNC_BEFORE_GROW, which poisons). After a grow error the
+ * handle keeps its old size and mapping and nothing was written.
+ * Durable after 0: nothing new (call mmf_sync).
+ */
+int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
+		       size_t *next);
+
+/*
+ * Copy len bytes of buf to off, growing by the policy (the seed grew to the
+ * exact end whatever its policy) if off + len passes the end.
+ * Errors: as mmf_allocate_slice (-EINVAL for buf NULL with len > 0).
+ * Durable after 0: nothing new (call mmf_sync).
+ */
+int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len);
+
+/*
+ * Make the file and the mapping exactly size bytes. Bytes below
+ * min(old, new) are kept; new bytes read as zero. Growth follows the flags
+ * (RESERVE, POPULATE, SYNC_BEFORE_GROW); 0 unmaps.
+ * Errors: -EBADF (read-only), -EFBIG, the poison error, errors of
+ * ftruncate/posix_fallocate/mremap/mmap/munmap/msync. After an error the
+ * handle keeps its old size and mapping.
+ * Durable after 0: nothing new (call mmf_sync).
+ */
+int mmf_truncate(mmf_file *f, size_t size);
+
+/*
+ * msync(MS_SYNC) the whole mapping (fdatasync when nothing is mapped).
+ * A read-only handle has nothing to sync and returns 0.
+ * Errors: the poison error; -EIO (or another errno) from msync/fdatasync,
+ * which poisons the handle.
+ * Durable after 0: every byte written before the call, and the size.
+ */
+int mmf_sync(mmf_file *f);
+
+/*
+ * As mmf_sync, for [off, off + len) only (rounded out to pages).
+ * Errors: MMF_EOF for a range past the end; as mmf_sync.
+ * Durable after 0: the bytes of the range written before the call, and the
+ * size.
+ */
+int mmf_sync_range(mmf_file *f, size_t off, size_t len);
+
+/*
+ * Sync (if writable), unmap, close, free. f is freed even when an error is
+ * returned; NULL is fine (returns 0).
+ * Errors: the poison error, msync/munmap/close errors (the first one).
+ * Durable after 0: as after mmf_sync.
+ */
+int mmf_close(mmf_file *f);
+
+/*
+ * Unmap, truncate to 0, close, unlink, fsync the directory; frees f whatever
+ * happens (NULL is fine). A poisoned handle is only closed: the file stays
+ * for recovery and the poison error is returned.
+ * Errors: the poison error, -EINVAL (path unknown), munmap/ftruncate/close/
+ * unlink/fsync errors. The file is unlinked only if unmapping and truncating
+ * succeeded.
+ * Durable after 0: the file stays gone after a power cut.
+ */
+int mmf_delete(mmf_file *f);
+
+/*
+ * open(dir), fsync, close.
+ * Errors: those of open/fsync/close (-ENOENT, -ENOTDIR, -EIO, ...).
+ * Durable after 0: the directory's entries as they are now.
+ */
+int mmf_sync_dir(const char *dir);
+
+/* A reader of f starting at off. f must outlive it. */
+void mmf_reader_init(mmf_reader *r, const mmf_file *f, size_t off);
+
+/*
+ * Copy up to len bytes at the reader's offset into buf and advance. Returns
+ * the count copied, 0 at the end; -EINVAL for buf NULL with len > 0. Sees the
+ * current size and mapping, even after the file grew and moved.
+ */
+ssize_t mmf_reader_read(mmf_reader *r, void *buf, size_t len);
+
+/* A message for any return code of this library (0, MMF_E*, -errno). */
+const char *mmf_strerror(int err);
+
+/* Copy f's counters into *out. */
+void mmf_stats_get(const mmf_file *f, mmf_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMAPFILE_H */

@@ -1,0 +1,587 @@
+/*
+ * mmapfile.c - the handle: open, map, read, grow, sync, close, delete.
+ *
+ * Every system call goes through the seam (os.c). The handle's invariant:
+ * base maps exactly size bytes of fd, and size is the file's size (base is
+ * NULL when size is 0). Every function either keeps it or restores it before
+ * returning an error.
+ */
+#define _GNU_SOURCE
+#include "mmapfile.h"
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MIB ((size_t)1 << 20)
+#define GIB ((size_t)1 << 30)
+
+/* The largest size a file may have: what off_t can hold. */
+#define MAX_FILE ((size_t)INT64_MAX)
+
+struct mmf_file {
+	int fd;
+	bool writable;
+	void *base;		/* NULL while size == 0 */
+	size_t size;
+	int poison;		/* 0, or the error of the first failed sync */
+	char *path;		/* NULL when unknown (mmf_open_fd) */
+	mmf_options opt;
+	mmf_stats stats;
+};
+
+void mmf_options_init(mmf_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->grow = MMF_GROW_DOUBLE;
+	o->grow_max_step = GIB;
+	o->grow_chunk = 64 * MIB;
+	o->flags = MMF_RESERVE;
+	o->mode = 0666;
+}
+
+void mmf_options_seed(mmf_options *o)
+{
+	mmf_options_init(o);
+	o->grow = MMF_GROW_SEED;
+	o->flags = MMF_SYNC_BEFORE_GROW;
+}
+
+/* *o = opt (or the defaults when NULL), checked. */
+static int options_resolve(const mmf_options *opt, mmf_options *o)
+{
+	if (!opt)
+		mmf_options_init(o);
+	else
+		*o = *opt;
+	if ((unsigned)o->grow > MMF_GROW_SEED || (o->flags & ~MMF_FLAGS_ALL))
+		return -EINVAL;
+	if (o->grow == MMF_GROW_CHUNK && o->grow_chunk == 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* Release what f holds; safe on a half-built handle and idempotent.
+ * Returns the first error. */
+static int teardown(mmf_file *f)
+{
+	int rc = 0, e;
+
+	if (f->base) {
+		rc = mmf__os_munmap(f->base, f->size);
+		f->base = NULL;
+	}
+	if (f->fd >= 0) {
+		e = mmf__os_close(f->fd);
+		if (rc == 0)
+			rc = e;
+		f->fd = -1;
+	}
+	free(f->path);
+	f->path = NULL;
+	return rc;
+}
+
+/* msync [addr, addr + len) (fdatasync when nothing is mapped); a failure
+ * poisons the handle. */
+static int sync_mapping(mmf_file *f, void *addr, size_t len)
+{
+	uint64_t t0 = mmf__os_now_ns();
+	int rc = addr ? mmf__os_msync(addr, len) : mmf__os_fdatasync(f->fd);
+
+	f->stats.syncs++;
+	f->stats.sync_ns += mmf__os_now_ns() - t0;
+	if (rc < 0)
+		f->poison = rc;
+	return rc;
+}
+
+static size_t sat_add(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* The size a grow to at least `end` goes to. `need` is the bytes the write
+ * needs (len + 4 for a slice, len for a buffer), as in the seed's step. */
+static size_t grow_target(const mmf_options *o, size_t size, size_t end,
+			  size_t need, bool append)
+{
+	enum mmf_grow g = o->grow;
+	size_t t = end, step;
+
+	if (g == MMF_GROW_SEED)
+		g = append ? MMF_GROW_EXACT : MMF_GROW_DOUBLE;
+	if (g == MMF_GROW_DOUBLE) {
+		step = size < o->grow_max_step ? size : o->grow_max_step;
+		t = sat_add(size, step < need ? need : step);
+	} else if (g == MMF_GROW_CHUNK) {
+		t = sat_add(end, o->grow_chunk - 1);
+		t -= t % o->grow_chunk;
+	}
+	if (t > MAX_FILE)
+		t = MAX_FILE;
+	return t < end ? end : t;	/* never short of the needed end */
+}
+
+/* Extend the file from old to new bytes: posix_fallocate with RESERVE (a
+ * failure is undone, as it may have extended part way), else ftruncate. */
+static int extend_file(mmf_file *f, size_t old, size_t new_size)
+{
+	int rc;
+
+	if (!(f->opt.flags & MMF_RESERVE))
+		return mmf__os_ftruncate(f->fd, new_size);
+	rc = mmf__os_fallocate(f->fd, old, new_size - old);
+	if (rc < 0) {
+		(void)mmf__os_ftruncate(f->fd, old);
+		return rc;
+	}
+	f->stats.bytes_reserved += new_size - old;
+	return 0;
+}
+
+/* Grow file and mapping to new_size > f->size, by the flags. On error the
+ * file is cut back and the handle keeps its old size and mapping. */
+static int grow_to(mmf_file *f, size_t new_size)
+{
+	uint64_t t0 = mmf__os_now_ns();
+	size_t old = f->size, page = mmf__os_page_size(), head;
+	void *addr;
+	int rc;
+
+	if (new_size > MAX_FILE)
+		return -EFBIG;
+	if ((f->opt.flags & MMF_SYNC_BEFORE_GROW) && f->base) {
+		rc = sync_mapping(f, f->base, f->size);
+		if (rc < 0)
+			return rc;
+	}
+	rc = extend_file(f, old, new_size);
+	if (rc < 0)
+		return rc;
+	rc = f->base ? mmf__os_mremap(f->base, old, new_size, &addr)
+		     : mmf__os_mmap(f->fd, new_size, 1, &addr);
+	if (rc < 0) {
+		(void)mmf__os_ftruncate(f->fd, old);
+		return rc;
+	}
+	f->stats.remaps++;
+	f->stats.moves += f->base && addr != f->base;
+	f->base = addr;
+	f->size = new_size;
+	if (f->opt.flags & MMF_POPULATE) {
+		/* Advisory: a failed prefault leaves a good, larger file. */
+		head = old - old % page;
+		(void)mmf__os_madvise_populate((char *)addr + head, new_size - head);
+	}
+	f->stats.grows++;
+	f->stats.bytes_grown += new_size - old;
+	f->stats.grow_ns += mmf__os_now_ns() - t0;
+	return 0;
+}
+
+/* Shrink mapping, then file, to new_size < f->size: the mapping never
+ * covers bytes past the end of the file. On error the old size is restored
+ * where the kernel lets us. */
+static int shrink_to(mmf_file *f, size_t new_size)
+{
+	size_t old = f->size;
+	void *addr = NULL, *back;
+	int rc;
+
+	rc = new_size ? mmf__os_mremap(f->base, old, new_size, &addr)
+		      : mmf__os_munmap(f->base, old);
+	if (rc < 0)
+		return rc;
+	f->base = addr;
+	f->size = new_size;
+	rc = mmf__os_ftruncate(f->fd, new_size);
+	if (rc < 0) {
+		int e = addr ? mmf__os_mremap(addr, new_size, old, &back)
+			     : mmf__os_mmap(f->fd, old, 1, &back);
+		if (e == 0) {
+			f->base = back;
+			f->size = old;
+		}
+		return rc;
+	}
+	f->stats.shrinks++;
+	return 0;
+}
+
+/* Mutating calls: a read-only handle is -EBADF, a poisoned one its error. */
+static int check_mutable(const mmf_file *f)
+{
+	return f->writable ? f->poison : -EBADF;
+}
+
+/* Make sure [0, end) is in the file, growing by the policy. */
+static int ensure_end(mmf_file *f, size_t end, size_t need, bool append)
+{
+	if (end <= f->size)
+		return 0;
+	return grow_to(f, grow_target(&f->opt, f->size, end, need, append));
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* fsync the directory that holds f's file. */
+static int sync_parent(const char *path)
+{
+	char *dir = dir_of(path);
+	int rc;
+
+	if (!dir)
+		return -ENOMEM;
+	rc = mmf_sync_dir(dir);
+	free(dir);
+	return rc;
+}
+
+/* The file is empty: size it (writable), and make its creation durable. */
+static int size_new_file(mmf_file *f, size_t size, bool creating)
+{
+	int rc = 0;
+
+	if (f->writable && size > 0)
+		rc = grow_to(f, size);
+	if (rc == 0 && f->path && (f->writable || creating))
+		rc = sync_parent(f->path);
+	return rc;
+}
+
+/* Build a handle around fd. On error fd is left open for the caller. */
+static int map_fd(int fd, const char *path, size_t size, bool writable,
+		  const mmf_options *o, bool creating, mmf_file **out)
+{
+	mmf_file *f = calloc(1, sizeof(*f));
+	struct stat st;
+	int rc = -ENOMEM;
+
+	if (!f)
+		return -ENOMEM;
+	f->fd = fd;
+	f->writable = writable;
+	f->opt = *o;
+	f->path = path ? strdup(path) : mmf__os_fd_path(fd);
+	if (path && !f->path)
+		goto fail;
+	rc = mmf__os_fstat(fd, &st);
+	if (rc < 0)
+		goto fail;
+	rc = S_ISDIR(st.st_mode) ? -EISDIR : S_ISREG(st.st_mode) ? 0 : -ENODEV;
+	if (rc < 0)
+		goto fail;
+	if (st.st_size > 0)
+		rc = mmf__os_mmap(fd, (size_t)st.st_size, writable, &f->base);
+	else
+		rc = size_new_file(f, size, creating);
+	if (rc < 0)
+		goto fail;
+	if (st.st_size > 0)
+		f->size = (size_t)st.st_size;
+	*out = f;
+	return 0;
+fail:
+	f->fd = -1;		/* not ours to close */
+	(void)teardown(f);
+	free(f);
+	return rc;
+}
+
+int mmf_open(const char *path, int oflags, size_t size,
+	     const mmf_options *opt, mmf_file **out)
+{
+	int acc = oflags & O_ACCMODE, fd = -1, rc;
+	mmf_options o;
+
+	if (!path || !out || (acc != O_RDONLY && acc != O_RDWR))
+		return -EINVAL;
+	rc = options_resolve(opt, &o);
+	if (rc < 0)
+		return rc;
+	if (size > MAX_FILE)
+		return -EFBIG;
+	/* O_NONBLOCK: opening a FIFO must not hang before fstat refuses it. */
+	rc = mmf__os_open(path, oflags | O_NONBLOCK, o.mode, &fd);
+	if (rc < 0)
+		return rc;
+	rc = map_fd(fd, path, size, acc == O_RDWR, &o, oflags & O_CREAT, out);
+	if (rc < 0)
+		(void)mmf__os_close(fd);
+	return rc;
+}
+
+int mmf_open_fd(int fd, size_t size, bool writable,
+		const mmf_options *opt, mmf_file **out)
+{
+	mmf_options o;
+	int rc;
+
+	if (fd < 0)
+		return -EBADF;
+	if (!out)
+		return -EINVAL;
+	rc = options_resolve(opt, &o);
+	if (rc < 0)
+		return rc;
+	if (size > MAX_FILE)
+		return -EFBIG;
+	return map_fd(fd, NULL, size, writable, &o, false, out);
+}
+
+void *mmf_data(const mmf_file *f)
+{
+	return f->base;
+}
+
+size_t mmf_size(const mmf_file *f)
+{
+	return f->size;
+}
+
+int mmf_fd(const mmf_file *f)
+{
+	return f->fd;
+}
+
+const char *mmf_path(const mmf_file *f)
+{
+	return f->path;
+}
+
+/* Is [off, off + len) inside the file? Overflow-proof. */
+static bool in_file(const mmf_file *f, size_t off, size_t len)
+{
+	return off <= f->size && len <= f->size - off;
+}
+
+int mmf_bytes(const mmf_file *f, size_t off, size_t len, const void **out)
+{
+	if (f->size == 0 || !in_file(f, off, len))
+		return MMF_EOF;
+	*out = (const char *)f->base + off;
+	return 0;
+}
+
+int mmf_slice(const mmf_file *f, size_t off, const void **out, uint32_t *len)
+{
+	const unsigned char *p;
+	uint32_t n;
+
+	if (!in_file(f, off, 4))
+		return MMF_EOF;
+	p = (const unsigned char *)f->base + off;
+	n = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+	if (!in_file(f, off + 4, n))
+		return MMF_ECORRUPT;
+	*out = p + 4;
+	*len = n;
+	return 0;
+}
+
+int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
+		       size_t *next)
+{
+	unsigned char *p;
+	int rc = check_mutable(f);
+
+	if (rc < 0)
+		return rc;
+	if (!out || !next || len > UINT32_MAX)
+		return -EINVAL;
+	if (off > MAX_FILE - 4 || len > MAX_FILE - 4 - off)
+		return -EFBIG;
+	rc = ensure_end(f, off + 4 + len, len + 4, false);
+	if (rc < 0)
+		return rc;
+	p = (unsigned char *)f->base + off;
+	p[0] = (unsigned char)(len >> 24);
+	p[1] = (unsigned char)(len >> 16);
+	p[2] = (unsigned char)(len >> 8);
+	p[3] = (unsigned char)len;
+	*out = p + 4;
+	*next = off + 4 + len;
+	return 0;
+}
+
+int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
+{
+	int rc = check_mutable(f);
+
+	if (rc < 0)
+		return rc;
+	if (!buf && len > 0)
+		return -EINVAL;
+	if (off > MAX_FILE || len > MAX_FILE - off)
+		return -EFBIG;
+	if (len == 0)
+		return 0;
+	rc = ensure_end(f, off + len, len, true);
+	if (rc < 0)
+		return rc;
+	memcpy((char *)f->base + off, buf, len);
+	return 0;
+}
+
+int mmf_truncate(mmf_file *f, size_t size)
+{
+	int rc = check_mutable(f);
+
+	if (rc < 0)
+		return rc;
+	if (size > MAX_FILE)
+		return -EFBIG;
+	if (size == f->size)
+		return 0;
+	return size > f->size ? grow_to(f, size) : shrink_to(f, size);
+}
+
+int mmf_sync(mmf_file *f)
+{
+	if (!f->writable)
+		return 0;
+	if (f->poison)
+		return f->poison;
+	return sync_mapping(f, f->base, f->size);
+}
+
+int mmf_sync_range(mmf_file *f, size_t off, size_t len)
+{
+	size_t start;
+
+	if (!in_file(f, off, len))
+		return MMF_EOF;
+	if (!f->writable)
+		return 0;
+	if (f->poison)
+		return f->poison;
+	if (len == 0)
+		return 0;
+	start = off - off % mmf__os_page_size();
+	return sync_mapping(f, (char *)f->base + start, off + len - start);
+}
+
+int mmf_close(mmf_file *f)
+{
+	int rc, e;
+
+	if (!f)
+		return 0;
+	rc = mmf_sync(f);
+	e = teardown(f);
+	free(f);
+	return rc < 0 ? rc : e;
+}
+
+/* Delete's first half: unmap, then truncate to 0 (releases the space even
+ * if another process still holds the file open). */
+static int discard_contents(mmf_file *f)
+{
+	int rc;
+
+	if (f->base) {
+		rc = mmf__os_munmap(f->base, f->size);
+		if (rc < 0)
+			return rc;
+		f->base = NULL;
+		f->size = 0;
+	}
+	return f->writable ? mmf__os_ftruncate(f->fd, 0) : 0;
+}
+
+int mmf_delete(mmf_file *f)
+{
+	char *path;
+	int rc, e;
+
+	if (!f)
+		return 0;
+	rc = f->poison ? f->poison : f->path ? 0 : -EINVAL;
+	if (rc == 0)
+		rc = discard_contents(f);
+	path = f->path;
+	f->path = NULL;
+	e = teardown(f);
+	free(f);
+	if (rc == 0) {
+		rc = mmf__os_unlink(path);
+		if (rc == 0)
+			rc = sync_parent(path);
+		if (rc == 0)
+			rc = e;
+	}
+	free(path);
+	return rc;
+}
+
+int mmf_sync_dir(const char *dir)
+{
+	int fd = -1, rc, e;
+
+	if (!dir)
+		return -EINVAL;
+	rc = mmf__os_open(dir, O_RDONLY | O_DIRECTORY, 0, &fd);
+	if (rc < 0)
+		return rc;
+	rc = mmf__os_fsync(fd);
+	e = mmf__os_close(fd);
+	return rc < 0 ? rc : e;
+}
+
+void mmf_reader_init(mmf_reader *r, const mmf_file *f, size_t off)
+{
+	r->mmf__file = f;
+	r->mmf__off = off;
+}
+
+ssize_t mmf_reader_read(mmf_reader *r, void *buf, size_t len)
+{
+	const mmf_file *f = r->mmf__file;
+	size_t n;
+
+	if (!buf && len > 0)
+		return -EINVAL;
+	if (r->mmf__off >= f->size)
+		return 0;
+	n = f->size - r->mmf__off;
+	if (n > len)
+		n = len;
+	if (n > SSIZE_MAX)
+		n = SSIZE_MAX;
+	memcpy(buf, (const char *)f->base + r->mmf__off, n);
+	r->mmf__off += n;
+	return (ssize_t)n;
+}
+
+const char *mmf_strerror(int err)
+{
+	if (err == 0)
+		return "success";
+	if (err == MMF_EOF)
+		return "range passes the end of the file";
+	if (err == MMF_ECORRUPT)
+		return "record length prefix points past the end of the file";
+	if (err < 0 && err > -4096)
+		return strerror(-err);
+	return "unknown mmapfile error";
+}
+
+void mmf_stats_get(const mmf_file *f, mmf_stats *out)
+{
+	*out = f->stats;
+}

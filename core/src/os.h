@@ -1,0 +1,34 @@
+/*
+ * os.h - the syscall seam. The rest of the library calls the OS only through
+ * these wrappers; each returns 0 or a negative errno and holds the failure
+ * point "mmf/os/<call>" (see os_points.h).
+ */
+#ifndef MMF_OS_H
+#define MMF_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct stat;
+
+int mmf__os_open(const char *path, int oflags, mode_t mode, int *fd);
+int mmf__os_fstat(int fd, struct stat *st);
+int mmf__os_ftruncate(int fd, size_t size);
+int mmf__os_fallocate(int fd, size_t off, size_t len);
+int mmf__os_mmap(int fd, size_t len, int writable, void **addr);
+int mmf__os_mremap(void *old, size_t old_len, size_t new_len, void **addr);
+int mmf__os_msync(void *addr, size_t len);
+int mmf__os_munmap(void *addr, size_t len);
+int mmf__os_madvise_populate(void *addr, size_t len);
+int mmf__os_fsync(int fd);
+int mmf__os_fdatasync(int fd);
+int mmf__os_close(int fd);
+int mmf__os_unlink(const char *path);
+
+/* No failure points: these cannot fail in a way the library must handle. */
+char *mmf__os_fd_path(int fd);	/* malloc'd path of an open fd, or NULL */
+size_t mmf__os_page_size(void);
+uint64_t mmf__os_now_ns(void);	/* CLOCK_MONOTONIC */
+
+#endif
