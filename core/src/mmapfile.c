@@ -20,6 +20,26 @@
 #define MIB ((size_t)1 << 20)
 #define GIB ((size_t)1 << 30)
 
+/*
+ * MMF_INJECT_SLOW_NS (a build option, see core/CMakeLists.txt) makes every
+ * mmf_allocate_slice and mmf_append_buffer spin that many nanoseconds: a
+ * known regression that proves scripts/compare catches one. 0 in real builds.
+ */
+#ifndef MMF_INJECT_SLOW_NS
+#define MMF_INJECT_SLOW_NS 0
+#endif
+
+static void inject_slowdown(void)
+{
+	uint64_t until;
+
+	if (MMF_INJECT_SLOW_NS == 0)
+		return;
+	until = mmf__os_now_ns() + MMF_INJECT_SLOW_NS;
+	while (mmf__os_now_ns() < until)
+		;
+}
+
 /* The largest size a file may have: what off_t can hold. */
 #define MAX_FILE ((size_t)INT64_MAX)
 
@@ -400,6 +420,7 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
 	unsigned char *p;
 	int rc = check_mutable(f);
 
+	inject_slowdown();
 	if (rc < 0)
 		return rc;
 	if (!out || !next || len > UINT32_MAX)
@@ -423,6 +444,7 @@ int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 {
 	int rc = check_mutable(f);
 
+	inject_slowdown();
 	if (rc < 0)
 		return rc;
 	if (!buf && len > 0)
