@@ -7,7 +7,8 @@ MMF_JOBS=${MMF_JOBS:-$(nproc 2>/dev/null || echo 2)}
 # say MSG: a progress line with the elapsed seconds of this script.
 MMF_T0=${MMF_T0:-$SECONDS}
 say() { printf '[%4ds] %s\n' "$((SECONDS - MMF_T0))" "$*"; }
-die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit "${2:-1}"; }
+# die MSG [STATUS]: print "script: MSG" on stderr and exit STATUS (default 1).
+die() { printf '%s: %s\n' "$(basename "$0")" "$1" >&2; exit "${2:-1}"; }
 
 # build_preset NAME [TARGET...]: configure (once) and build a CMake preset.
 build_preset() {
