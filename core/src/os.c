@@ -133,10 +133,13 @@ int mmf__os_fdatasync(int fd)
 
 int mmf__os_close(int fd)
 {
-	POINT(close);
 	/* Linux releases the descriptor even when close reports an error, so
-	 * it is never retried. */
-	return close(fd) < 0 ? -errno : 0;
+	 * it is never retried; an injected failure releases it too, as the
+	 * real one would (else every injected close would leak the fd). */
+	int rc = close(fd) < 0 ? -errno : 0;
+
+	POINT(close);
+	return rc;
 }
 
 int mmf__os_unlink(const char *path)
