@@ -1,0 +1,512 @@
+/*
+ * fault_soak - a seeded run of mixed operations with every failure point of
+ * the seam failing at random, checked against an in-memory model.
+ *
+ *   fault_soak --ops N --seed S [--prob P] [--dir D] [--keep]
+ *
+ * The model holds what the handle must show (cur) and, per byte, the value
+ * the file must keep because a successful mmf_sync / mmf_sync_range (or
+ * mmf_close) made it durable (dur, where known[i]). A write clears known for
+ * its bytes (they may hold either value after a crash), a shrink for the
+ * bytes it cuts. After any failed operation the soak checks the handle (old
+ * size and content; poisoned exactly when an msync/fdatasync failed), then
+ * closes it, reopens the file with every point quiet and checks that every
+ * known byte is there; the reopened content becomes cur. A close + reopen
+ * without failure must give back cur exactly.
+ *
+ * Randomness: one splitmix64 stream seeded by --seed drives the operations
+ * and the injection (fiu_enable_external on every point, failing with
+ * probability --prob: what fiu_enable_random does, but from our seed, so
+ * the same seed replays the same run; libfiu seeds its own generator from
+ * the clock). The last line is machine-readable and carries a digest of the
+ * run: same seed, same line.
+ */
+#define _GNU_SOURCE
+#include "fault_util.h"
+#include "mmapfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LIMIT  (192u << 10)	/* no write or truncate ends past this */
+#define MAXM   (512u << 10)	/* room for the largest grow past LIMIT */
+#define MAXREC 3000u
+
+enum kind { K_ALLOC, K_APPEND, K_TRUNC, K_SYNC, K_RANGE, K_READ, K_REOPEN,
+	    NKINDS };
+static const char *const kind_name[NKINDS] = {
+	"allocate_slice", "append_buffer", "truncate", "sync", "sync_range",
+	"read", "reopen",
+};
+/* Cumulative weights, out of 100. */
+static const unsigned kind_weight[NKINDS] = { 22, 44, 54, 62, 70, 94, 100 };
+
+struct soak {
+	uint64_t seed;
+	unsigned long ops, op;
+	double prob;
+	char *dir, *path;
+	mmf_file *f;
+	mmf_options opt;	/* of the current handle */
+	unsigned char *cur, *dur, *known;
+	size_t cur_size;
+	unsigned hits_before[FU_NPOINTS];
+	unsigned long done[NKINDS], failed[NKINDS];
+	unsigned long reopen_checks, poison_checks, unrestored, violations;
+	uint64_t digest;
+};
+
+static void digest_add(struct soak *s, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		s->digest ^= (v >> (8 * i)) & 0xff;
+		s->digest *= UINT64_C(0x100000001b3);
+	}
+}
+
+static void violation(struct soak *s, const char *what, long a, long b)
+{
+	if (++s->violations <= 20)
+		fprintf(stderr, "VIOLATION op %lu (%s): %s (%ld vs %ld)\n",
+			s->op, s->f ? "handle" : "file", what, a, b);
+}
+
+/* The errno of a random failure: the point's default or a common one. */
+static int pick_errno(enum fu_point p)
+{
+	static const int errs[] = { 0, EIO, ENOSPC, EINTR, ENOMEM };
+
+	(void)p;
+	return errs[fu_rand_below(FU_ARRAY_LEN(errs))];
+}
+
+static void faults_on(struct soak *s)
+{
+	for (int p = 0; p < FU_NPOINTS; p++)
+		s->hits_before[p] = fu_hits((enum fu_point)p);
+	fu_fail_random(s->prob, pick_errno);
+}
+
+/* Points quiet; how many failures were injected since faults_on, and did
+ * one hit a sync (msync / fdatasync: the handle must be poisoned)? */
+static unsigned faults_off(struct soak *s, bool *sync_failed)
+{
+	unsigned n = 0;
+
+	fu_fail_random(0, NULL);
+	for (int p = 0; p < FU_NPOINTS; p++)
+		n += fu_hits((enum fu_point)p) - s->hits_before[p];
+	*sync_failed = fu_hits(FU_P_msync) != s->hits_before[FU_P_msync] ||
+		       fu_hits(FU_P_fdatasync) != s->hits_before[FU_P_fdatasync];
+	return n;
+}
+
+/* ---- the model ------------------------------------------------------ */
+
+static void model_write(struct soak *s, size_t off, const void *src,
+			size_t len)
+{
+	memcpy(s->cur + off, src, len);
+	memset(s->known + off, 0, len);
+}
+
+static void model_resize(struct soak *s, size_t size)
+{
+	if (size > s->cur_size)
+		memset(s->cur + s->cur_size, 0, size - s->cur_size);
+	else
+		memset(s->known + size, 0, s->cur_size - size);
+	s->cur_size = size;
+}
+
+static void model_synced(struct soak *s, size_t off, size_t len)
+{
+	memcpy(s->dur + off, s->cur + off, len);
+	memset(s->known + off, 1, len);
+}
+
+/* The handle shows exactly cur. */
+static bool handle_matches(const struct soak *s)
+{
+	const void *p;
+
+	if (mmf_size(s->f) != s->cur_size)
+		return false;
+	if (s->cur_size == 0)
+		return true;
+	return mmf_bytes(s->f, 0, s->cur_size, &p) == 0 &&
+	       memcmp(p, s->cur, s->cur_size) == 0;
+}
+
+/* Reopen with every point quiet: every known byte must be there. The
+ * reopened content becomes cur. exact: it must also equal cur. */
+static void reopen_check(struct soak *s, const mmf_options *o, bool exact)
+{
+	const void *p = NULL;
+	size_t size;
+	int rc = mmf_open(s->path, O_RDWR | O_CREAT, 0, o, &s->f);
+
+	s->reopen_checks++;
+	if (rc != 0) {
+		fprintf(stderr, "fatal: reopen: %s\n", mmf_strerror(rc));
+		exit(2);
+	}
+	size = mmf_size(s->f);
+	if (size > MAXM || (size > 0 && mmf_bytes(s->f, 0, size, &p) != 0)) {
+		violation(s, "reopened size", (long)size, MAXM);
+		exit(1);
+	}
+	if (exact && (size != s->cur_size || memcmp(p, s->cur, size) != 0))
+		violation(s, "clean reopen differs from the model",
+			  (long)size, (long)s->cur_size);
+	for (size_t i = 0; i < MAXM; i++) {
+		if (s->known[i] && (i >= size || s->dur[i] !=
+				    ((const unsigned char *)p)[i])) {
+			violation(s, "synced byte lost at offset", (long)i,
+				  (long)size);
+			break;
+		}
+	}
+	if (size > 0)
+		memcpy(s->cur, p, size);
+	s->cur_size = size;
+}
+
+/* ---- the operations ------------------------------------------------- */
+
+static void pick_options(mmf_options *o)
+{
+	mmf_options_init(o);
+	o->grow = (enum mmf_grow)fu_rand_below(4);
+	o->flags = (unsigned)fu_rand_below(MMF_FLAGS_ALL + 1);
+	o->grow_max_step = 64u << 10;
+	o->grow_chunk = 16u << 10;
+}
+
+/* An offset for a write of len bytes: at the end half of the time. */
+static size_t pick_off(const struct soak *s, size_t len)
+{
+	size_t max = s->cur_size < LIMIT - len ? s->cur_size : LIMIT - len;
+
+	return fu_rand_below(2) ? max : fu_rand_below(max + 1);
+}
+
+/* After a successful write that may have grown: the model follows. */
+static void wrote(struct soak *s, size_t off, const unsigned char *src,
+		  size_t len)
+{
+	if (mmf_size(s->f) < off + len)
+		violation(s, "grew short of the end", (long)mmf_size(s->f),
+			  (long)(off + len));
+	if (mmf_size(s->f) > s->cur_size)
+		model_resize(s, mmf_size(s->f));
+	model_write(s, off, src, len);
+}
+
+static int op_alloc(struct soak *s)
+{
+	size_t len = fu_rand_below(MAXREC + 1), off = pick_off(s, len + 4), next;
+	unsigned char rec[4 + MAXREC];
+	void *p;
+	int rc = mmf_allocate_slice(s->f, len, off, &p, &next);
+
+	if (rc != 0)
+		return rc;
+	rec[0] = (unsigned char)(len >> 24);
+	rec[1] = (unsigned char)(len >> 16);
+	rec[2] = (unsigned char)(len >> 8);
+	rec[3] = (unsigned char)len;
+	fu_fill(rec + 4, 0, len, (unsigned)s->op);
+	memcpy(p, rec + 4, len);
+	if (next != off + 4 + len)
+		violation(s, "allocate_slice next", (long)next,
+			  (long)(off + 4 + len));
+	wrote(s, off, rec, 4 + len);
+	return 0;
+}
+
+static int op_append(struct soak *s)
+{
+	size_t len = fu_rand_below(MAXREC) + 1, off = pick_off(s, len);
+	unsigned char buf[MAXREC];
+	int rc;
+
+	fu_fill(buf, 0, len, (unsigned)s->op);
+	rc = mmf_append_buffer(s->f, off, buf, len);
+	if (rc == 0)
+		wrote(s, off, buf, len);
+	return rc;
+}
+
+static int op_trunc(struct soak *s)
+{
+	size_t size = fu_rand_below(LIMIT + 1);
+	int rc;
+
+	if (fu_rand_below(2))	/* near the end: small grows and cuts */
+		size = s->cur_size + fu_rand_below(8192);
+	if (size > s->cur_size && fu_rand_below(2))
+		size = s->cur_size - fu_rand_below(s->cur_size / 4 + 1);
+	if (size > LIMIT)
+		size = LIMIT;
+	rc = mmf_truncate(s->f, size);
+	if (rc == 0)
+		model_resize(s, size);
+	return rc;
+}
+
+static int op_sync(struct soak *s)
+{
+	int rc = mmf_sync(s->f);
+
+	if (rc == 0)
+		model_synced(s, 0, s->cur_size);
+	return rc;
+}
+
+static int op_range(struct soak *s)
+{
+	size_t off = fu_rand_below(s->cur_size + 1);
+	size_t len = fu_rand_below(s->cur_size - off + 1);
+	int rc = mmf_sync_range(s->f, off, len);
+
+	if (rc == 0)
+		model_synced(s, off, len);
+	return rc;
+}
+
+static int op_read(struct soak *s)
+{
+	static unsigned char buf[8192];
+	size_t off = fu_rand_below(s->cur_size + 1), want;
+	mmf_reader r;
+	ssize_t n;
+
+	want = s->cur_size - off < sizeof(buf) ? s->cur_size - off : sizeof(buf);
+	mmf_reader_init(&r, s->f, off);
+	n = mmf_reader_read(&r, buf, sizeof(buf));
+	if (n != (ssize_t)want || memcmp(buf, s->cur + off, want) != 0)
+		violation(s, "reader", (long)n, (long)want);
+	return 0;
+}
+
+/* Close (a sync), then open again with fresh options, faults still on. */
+static int op_reopen(struct soak *s)
+{
+	int rc = mmf_close(s->f);
+
+	s->f = NULL;
+	if (rc != 0)
+		return rc;
+	model_synced(s, 0, s->cur_size);
+	pick_options(&s->opt);
+	rc = mmf_open(s->path, O_RDWR | O_CREAT, 0, &s->opt, &s->f);
+	if (rc == 0 && !handle_matches(s))
+		violation(s, "reopened handle differs from the model",
+			  (long)mmf_size(s->f), (long)s->cur_size);
+	return rc;
+}
+
+static int (*const run_kind[NKINDS])(struct soak *s) = {
+	op_alloc, op_append, op_trunc, op_sync, op_range, op_read, op_reopen,
+};
+
+/* ---- a failed operation --------------------------------------------- */
+
+/* The handle after a failed operation: poisoned with rc exactly when a
+ * sync failed; otherwise usable, with its old size and content. */
+static void check_failed_handle(struct soak *s, enum kind k, int rc,
+				bool sync_failed)
+{
+	int again = mmf_truncate(s->f, mmf_size(s->f));
+
+	if (sync_failed) {
+		s->poison_checks++;
+		if (again != rc || mmf_sync(s->f) != rc)
+			violation(s, "not poisoned after a failed sync",
+				  again, rc);
+	} else if (again != 0) {
+		violation(s, "poisoned without a failed sync", again, rc);
+	}
+	if (handle_matches(s))
+		return;
+	/* A shrink whose ftruncate and mapping restore both failed keeps
+	 * the smaller mapping (see test_matrix_double_shrink_restore_fails). */
+	if (k == K_TRUNC && mmf_size(s->f) < s->cur_size &&
+	    memcmp(mmf_data(s->f), s->cur, mmf_size(s->f)) == 0)
+		s->unrestored++;
+	else
+		violation(s, "failed operation changed the handle",
+			  (long)mmf_size(s->f), (long)s->cur_size);
+}
+
+static void step(struct soak *s)
+{
+	unsigned w = (unsigned)fu_rand_below(100), injected;
+	enum kind k = K_ALLOC;
+	bool sync_failed;
+	int rc;
+
+	while (w >= kind_weight[k])
+		k++;
+	faults_on(s);
+	rc = run_kind[k](s);
+	injected = faults_off(s, &sync_failed);
+	s->done[k]++;
+	digest_add(s, ((uint64_t)k << 32) ^ (uint32_t)rc);
+	digest_add(s, s->cur_size);
+	if (rc == 0)
+		return;
+	s->failed[k]++;
+	if (injected == 0)
+		violation(s, "error without an injected failure", rc, 0);
+	if (s->f)
+		check_failed_handle(s, k, rc, sync_failed);
+	if (s->f)
+		(void)mmf_close(s->f);
+	s->f = NULL;
+	reopen_check(s, &s->opt, false);
+}
+
+/* ---- main ----------------------------------------------------------- */
+
+static void usage(FILE *to)
+{
+	fprintf(to, "usage: fault_soak --ops N --seed S [--prob P] [--dir D] "
+		"[--keep]\n  Mixed operations with every mmf/os point failing "
+		"at random (probability P, default 0.01), checked against a "
+		"model.\n  The last line: soak: ops=.. seed=.. ... violations=0 "
+		"OK (exit 0), or FAIL (exit 1).\n");
+}
+
+static int parse(int argc, char **argv, struct soak *s, bool *keep)
+{
+	static const struct option lo[] = {
+		{ "ops", 1, NULL, 'n' }, { "seed", 1, NULL, 's' },
+		{ "prob", 1, NULL, 'p' }, { "dir", 1, NULL, 'd' },
+		{ "keep", 0, NULL, 'k' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "n:s:p:d:kh", lo, NULL)) != -1) {
+		if (c == 'n')
+			s->ops = strtoul(optarg, NULL, 0);
+		else if (c == 's')
+			s->seed = strtoull(optarg, NULL, 0);
+		else if (c == 'p')
+			s->prob = strtod(optarg, NULL);
+		else if (c == 'd')
+			s->dir = strdup(optarg);
+		else if (c == 'k')
+			*keep = true;
+		else
+			return c == 'h' ? 1 : -1;
+	}
+	return optind == argc && s->prob >= 0 && s->prob < 1 ? 0 : -1;
+}
+
+static void start(struct soak *s)
+{
+	int rc;
+
+	s->cur = calloc(1, MAXM);
+	s->dur = calloc(1, MAXM);
+	s->known = calloc(1, MAXM);
+	if (!s->dir)
+		s->dir = fu_tmpdir("soak");
+	if (!s->cur || !s->dur || !s->known || !s->dir) {
+		fprintf(stderr, "fatal: out of memory or no temp dir\n");
+		exit(2);
+	}
+	s->path = fu_join(s->dir, "soak.wal");
+	fu_init();
+	fu_rand_seed(s->seed);
+	s->digest = UINT64_C(0xcbf29ce484222325);
+	pick_options(&s->opt);
+	rc = mmf_open(s->path, O_RDWR | O_CREAT | O_TRUNC, 4096, &s->opt, &s->f);
+	if (rc != 0) {
+		fprintf(stderr, "fatal: open %s: %s\n", s->path, mmf_strerror(rc));
+		exit(2);
+	}
+	s->cur_size = 4096;
+}
+
+/* Quiet close (a sync: all is durable) and an exact reopen check. */
+static void finish(struct soak *s)
+{
+	int rc = mmf_close(s->f);
+
+	s->f = NULL;
+	if (rc != 0)
+		violation(s, "final close", rc, 0);
+	model_synced(s, 0, s->cur_size);
+	reopen_check(s, &s->opt, true);
+	for (size_t i = 0; i < s->cur_size; i++)
+		digest_add(s, s->cur[i]);
+	(void)mmf_close(s->f);
+	s->f = NULL;
+}
+
+static void report(const struct soak *s, double secs)
+{
+	unsigned long fails = 0;
+
+	for (int k = 0; k < NKINDS; k++) {
+		printf("  %-15s %8lu ops %6lu failed\n", kind_name[k],
+		       s->done[k], s->failed[k]);
+		fails += s->failed[k];
+	}
+	printf("  %.1f s, %lu failed operations, %lu shrinks left "
+	       "unrestored by a double fault\n", secs, fails, s->unrestored);
+	printf("soak: ops=%lu seed=%" PRIu64 " prob=%g failures_injected=%lu "
+	       "op_failures=%lu reopen_checks=%lu poison_checks=%lu "
+	       "violations=%lu digest=%016" PRIx64 " %s\n", s->ops, s->seed,
+	       s->prob, fu_total_hits(), fails, s->reopen_checks,
+	       s->poison_checks, s->violations, s->digest,
+	       s->violations ? "FAIL" : "OK");
+}
+
+int main(int argc, char **argv)
+{
+	struct soak s = { .ops = 10000, .prob = 0.01 };
+	struct timespec t0, t1;
+	bool keep = false;
+	int rc;
+
+	s.seed = (uint64_t)time(NULL);
+	rc = parse(argc, argv, &s, &keep);
+	if (rc != 0) {
+		usage(rc > 0 ? stdout : stderr);
+		return rc > 0 ? 0 : 2;
+	}
+	start(&s);
+	printf("fault_soak: ops=%lu seed=%" PRIu64 " prob=%g dir=%s\n", s.ops,
+	       s.seed, s.prob, s.dir);
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (s.op = 0; s.op < s.ops; s.op++) {
+		step(&s);
+		if (s.ops >= 20000 && (s.op + 1) % (s.ops / 10) == 0)
+			fprintf(stderr, "fault_soak: %lu/%lu ops, %lu "
+				"violations\n", s.op + 1, s.ops, s.violations);
+	}
+	finish(&s);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	report(&s, (double)(t1.tv_sec - t0.tv_sec) +
+		   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (!keep)
+		fu_rmtree(s.dir);
+	free(s.dir);
+	free(s.path);
+	free(s.cur);
+	free(s.dur);
+	free(s.known);
+	return s.violations ? 1 : 0;
+}
