@@ -1,0 +1,412 @@
+/*
+ * bench_fixture.h - what every mmapfile benchmark driver shares.
+ *
+ * One binary per question (bench_read, bench_write, bench_growth, bench_sync,
+ * bench_ltm). Each registers its rows with mmfb::add(), named
+ *
+ *	BM_<Driver>/<key>:<value>/<key>:<value>...
+ *
+ * (see bench/README.md), and ends with MMF_BENCH_MAIN(register_fn).
+ *
+ * Habits (STYLE.md 9): the fixture owns its files (a scratch directory under
+ * $MMF_BENCH_DIR, default /var/tmp, removed at exit; each benchmark's file is
+ * deleted by the object that made it); a failed setup calls SkipWithError;
+ * results go through DoNotOptimize; nothing pauses the timer inside the loop:
+ * setup and teardown happen before and after it, with a fixed iteration count
+ * where a repetition must do a fixed amount of work. Every row is wall-clock
+ * (UseRealTime): all of them fault pages, and most wait for the disk.
+ *
+ * Profiles: --mmf_profile=quick|full (or $MMF_BENCH_PROFILE) picks which rows
+ * are registered. A row's work never depends on the profile, so a row has the
+ * same name and meaning in both; the full profile only adds rows (and
+ * scripts/bench gives it more repetitions).
+ */
+#ifndef MMF_BENCH_FIXTURE_H
+#define MMF_BENCH_FIXTURE_H
+
+#include <benchmark/benchmark.h>
+
+#include "mmapfile.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <functional>
+#include <string>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+namespace mmfb {
+
+constexpr size_t KiB = size_t(1) << 10;
+constexpr size_t MiB = size_t(1) << 20;
+constexpr size_t GiB = size_t(1) << 30;
+constexpr size_t kPage = 4096;
+
+enum class Profile { quick, full };
+
+inline Profile &profile_ref()
+{
+	static Profile p = Profile::quick;
+	return p;
+}
+inline bool full() { return profile_ref() == Profile::full; }
+
+inline uint64_t now_ns()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+inline std::string errstr(const std::string &what, int err)
+{
+	return what + ": " + mmf_strerror(err < 0 ? err : -err);
+}
+
+/* A 64-bit sum of every byte range it is given: makes a read touch each
+ * byte, so zero-copy access is not measured as free. */
+inline uint64_t checksum(const void *p, size_t n)
+{
+	const unsigned char *c = static_cast<const unsigned char *>(p);
+	uint64_t a = 0, b = 0, w0, w1;
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		std::memcpy(&w0, c + i, 8);
+		std::memcpy(&w1, c + i + 8, 8);
+		a += w0;
+		b += w1;
+	}
+	for (; i < n; i++)
+		a += c[i];
+	return a + b;
+}
+
+/* Deterministic filler: xorshift bytes, never all zero (a sparse or zero
+ * page would not need the disk). */
+inline void fill_pattern(void *buf, size_t len, uint64_t seed)
+{
+	uint64_t x = seed | 1, *w = static_cast<uint64_t *>(buf);
+
+	for (size_t i = 0; i < len / 8; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		w[i] = x;
+	}
+}
+
+/* Minor and major page faults of this process so far (getrusage). */
+struct Faults {
+	long minflt = 0, majflt = 0;
+	static Faults now()
+	{
+		struct rusage ru;
+		Faults f;
+		if (getrusage(RUSAGE_SELF, &ru) == 0) {
+			f.minflt = ru.ru_minflt;
+			f.majflt = ru.ru_majflt;
+		}
+		return f;
+	}
+};
+
+/* Bytes this process caused to be read from storage (/proc/self/io
+ * read_bytes; counts readahead). -1 when unknown. */
+inline long long io_read_bytes()
+{
+	FILE *fp = std::fopen("/proc/self/io", "r");
+	char line[128];
+	long long v = -1;
+
+	if (!fp)
+		return -1;
+	while (std::fgets(line, sizeof(line), fp))
+		if (std::sscanf(line, "read_bytes: %lld", &v) == 1)
+			break;
+	std::fclose(fp);
+	return v;
+}
+
+/* Pages of [base, base + len) in the page cache (mincore). -1 on error. */
+inline long resident_pages(void *base, size_t len)
+{
+	size_t pages = (len + kPage - 1) / kPage;
+	std::vector<unsigned char> vec(pages);
+	long n = 0;
+
+	if (!base || mincore(base, len, vec.data()) < 0)
+		return -1;
+	for (unsigned char v : vec)
+		n += v & 1;
+	return n;
+}
+
+/* Percent of the mapping resident, for a counter. */
+inline double resident_pct(void *base, size_t len)
+{
+	long r = resident_pages(base, len);
+	return r < 0 ? -1.0 : 100.0 * double(r) / double((len + kPage - 1) / kPage);
+}
+
+/*
+ * Make a file cold: drop the mapping's page-table entries (mapped pages
+ * cannot be evicted), write back, then POSIX_FADV_DONTNEED. 0 or -errno.
+ */
+inline int evict(int fd, void *base, size_t len)
+{
+	if (base && madvise(base, len, MADV_DONTNEED) < 0)
+		return -errno;
+	if (fdatasync(fd) < 0)
+		return -errno;
+	int rc = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	return -rc;
+}
+
+/* Read one byte of every page: page cache and page tables warm. */
+inline uint64_t prefault(const void *base, size_t len)
+{
+	const unsigned char *c = static_cast<const unsigned char *>(base);
+	uint64_t s = 0;
+
+	for (size_t i = 0; i < len; i += kPage)
+		s += c[i];
+	return s;
+}
+
+/* Nearest-rank percentile of sorted samples (q in [0, 1]). */
+inline double percentile(const std::vector<uint64_t> &sorted, double q)
+{
+	if (sorted.empty())
+		return 0;
+	size_t i = size_t(q * double(sorted.size()));
+	return double(sorted[std::min(i, sorted.size() - 1)]);
+}
+
+/* Counters p50/p99/p999/max/mean (ns) and samples, from per-op latencies. */
+inline void latency_counters(benchmark::State &st, std::vector<uint64_t> &ns)
+{
+	double sum = 0;
+
+	std::sort(ns.begin(), ns.end());
+	for (uint64_t v : ns)
+		sum += double(v);
+	st.counters["p50_ns"] = percentile(ns, 0.50);
+	st.counters["p99_ns"] = percentile(ns, 0.99);
+	st.counters["p999_ns"] = percentile(ns, 0.999);
+	st.counters["max_ns"] = ns.empty() ? 0 : double(ns.back());
+	st.counters["mean_ns"] = ns.empty() ? 0 : sum / double(ns.size());
+	st.counters["samples"] = double(ns.size());
+}
+
+/* Fault counters of one repetition (per repetition, not per iteration). */
+inline void fault_counters(benchmark::State &st, const Faults &before)
+{
+	Faults after = Faults::now();
+
+	st.counters["minflt"] = double(after.minflt - before.minflt);
+	st.counters["majflt"] = double(after.majflt - before.majflt);
+}
+
+/* The library's own counters for one handle (see mmf_stats). */
+inline void stats_counters(benchmark::State &st, const mmf_stats &s)
+{
+	st.counters["grows"] = double(s.grows);
+	st.counters["remaps"] = double(s.remaps);
+	st.counters["moves"] = double(s.moves);
+	st.counters["syncs"] = double(s.syncs);
+	st.counters["bytes_grown"] = double(s.bytes_grown);
+	st.counters["bytes_reserved"] = double(s.bytes_reserved);
+	st.counters["grow_ns"] = double(s.grow_ns);
+	st.counters["sync_ns"] = double(s.sync_ns);
+}
+
+/* Size as it appears in names: 64, 4096, 1048576 (bytes, no unit). */
+inline std::string num(size_t v) { return std::to_string(v); }
+
+/* Sizes in MiB as they appear in names: "256MiB". */
+inline std::string mib(size_t v) { return std::to_string(v / MiB) + "MiB"; }
+
+/* "BM_Family/k1:v1/k2:v2". */
+inline std::string name(const std::string &family,
+			const std::vector<std::pair<std::string, std::string>> &kv)
+{
+	std::string n = family;
+	for (const auto &p : kv)
+		n += "/" + p.first + ":" + p.second;
+	return n;
+}
+
+/* Register a row: wall-clock, microseconds. */
+inline benchmark::internal::Benchmark *add(const std::string &n,
+					   std::function<void(benchmark::State &)> fn)
+{
+	return benchmark::RegisterBenchmark(n.c_str(), [fn](benchmark::State &st) { fn(st); })
+		->UseRealTime()
+		->Unit(benchmark::kMicrosecond);
+}
+
+/*
+ * The scratch directory of this process: $MMF_BENCH_DIR (default /var/tmp)
+ * /mmf-bench.XXXXXX, made on first use and removed (with anything left in it)
+ * when the program ends.
+ */
+class Scratch {
+public:
+	static Scratch &get()
+	{
+		static Scratch s;
+		return s;
+	}
+	const std::string &dir() const { return dir_; }
+	std::string path(const std::string &leaf) const { return dir_ + "/" + leaf; }
+	bool ok() const { return !dir_.empty(); }
+	~Scratch()
+	{
+		if (!ok())
+			return;
+		std::string cmd = "rm -rf '" + dir_ + "'";
+		if (std::system(cmd.c_str()) != 0)
+			std::fprintf(stderr, "bench: could not remove %s\n", dir_.c_str());
+	}
+
+private:
+	Scratch()
+	{
+		const char *base = std::getenv("MMF_BENCH_DIR");
+		std::string tmpl = std::string(base && *base ? base : "/var/tmp") +
+				   "/mmf-bench.XXXXXX";
+		std::vector<char> buf(tmpl.begin(), tmpl.end());
+		buf.push_back('\0');
+		if (mkdtemp(buf.data()))
+			dir_ = buf.data();
+	}
+	std::string dir_;
+};
+
+/* A file path in the scratch directory that is unlinked when this goes. */
+class TempPath {
+public:
+	explicit TempPath(const std::string &leaf) : path_(Scratch::get().path(leaf)) {}
+	~TempPath() { unlink(path_.c_str()); }
+	TempPath(const TempPath &) = delete;
+	TempPath &operator=(const TempPath &) = delete;
+	const char *c_str() const { return path_.c_str(); }
+
+private:
+	std::string path_;
+};
+
+/*
+ * Write `size` bytes of fill_pattern data to path (O_TRUNC), calling stamp
+ * on each 1 MiB chunk before it is written, then fdatasync. 0 or -errno.
+ */
+inline int write_file(const char *path, size_t size, uint64_t seed,
+		      const std::function<void(unsigned char *, size_t)> &stamp)
+{
+	std::vector<unsigned char> chunk(MiB);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < size && rc == 0; off += MiB) {
+		size_t n = std::min(MiB, size - off);
+		fill_pattern(chunk.data(), n, seed + off);
+		if (stamp)
+			stamp(chunk.data(), n);
+		if (pwrite(fd, chunk.data(), n, off_t(off)) != ssize_t(n))
+			rc = errno ? -errno : -EIO;
+	}
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Filesystem type of the scratch directory (from /proc/self/mountinfo's
+ * longest matching mount point), for the context. */
+inline std::string fs_type(const std::string &dir)
+{
+	FILE *fp = std::fopen("/proc/self/mountinfo", "r");
+	char line[4096];
+	std::string best, type = "unknown";
+
+	if (!fp)
+		return type;
+	while (std::fgets(line, sizeof(line), fp)) {
+		char mnt[1024], fst[64];
+		const char *dash = std::strstr(line, " - ");
+		if (!dash || std::sscanf(line, "%*s %*s %*s %*s %1023s", mnt) != 1 ||
+		    std::sscanf(dash + 3, "%63s", fst) != 1)
+			continue;
+		std::string m = mnt;
+		bool under = dir.compare(0, m.size(), m) == 0 &&
+			     (m == "/" || dir.size() == m.size() || dir[m.size()] == '/');
+		if (under && m.size() >= best.size()) {
+			best = m;
+			type = fst;
+		}
+	}
+	std::fclose(fp);
+	return type;
+}
+
+/*
+ * main(): --mmf_profile=quick|full (or $MMF_BENCH_PROFILE), then reg(), then
+ * Google Benchmark as usual. Returns 1 when the scratch directory cannot be
+ * made.
+ */
+inline int run_main(int argc, char **argv, void (*reg)())
+{
+	const char *env = std::getenv("MMF_BENCH_PROFILE");
+	std::vector<char *> args;
+	std::string prof = env && *env ? env : "quick";
+
+	for (int i = 0; i < argc; i++) {
+		if (std::strncmp(argv[i], "--mmf_profile=", 14) == 0)
+			prof = argv[i] + 14;
+		else
+			args.push_back(argv[i]);
+	}
+	if (prof != "quick" && prof != "full") {
+		std::fprintf(stderr, "%s: --mmf_profile must be quick or full\n", argv[0]);
+		return 2;
+	}
+	profile_ref() = prof == "full" ? Profile::full : Profile::quick;
+	if (!Scratch::get().ok()) {
+		std::fprintf(stderr, "%s: cannot make a scratch directory under %s: %s\n",
+			     argv[0], std::getenv("MMF_BENCH_DIR") ? std::getenv("MMF_BENCH_DIR")
+								     : "/var/tmp",
+			     std::strerror(errno));
+		return 1;
+	}
+	benchmark::AddCustomContext("mmf_profile", prof);
+	benchmark::AddCustomContext("mmf_bench_dir", Scratch::get().dir());
+	benchmark::AddCustomContext("mmf_bench_fs", fs_type(Scratch::get().dir()));
+	reg();
+	int n = int(args.size());
+	args.push_back(nullptr);
+	benchmark::Initialize(&n, args.data());
+	if (benchmark::ReportUnrecognizedArguments(n, args.data()))
+		return 2;
+	benchmark::RunSpecifiedBenchmarks();
+	benchmark::Shutdown();
+	return 0;
+}
+
+} /* namespace mmfb */
+
+#define MMF_BENCH_MAIN(reg) \
+	int main(int argc, char **argv) { return mmfb::run_main(argc, argv, (reg)); }
+
+#endif /* MMF_BENCH_FIXTURE_H */

@@ -1,0 +1,290 @@
+/*
+ * bench_ltm - random reads of a file larger than memory.
+ *
+ * Question: when the file does not fit in memory, how do random 4 KiB reads
+ * through the mapping (MADV_NORMAL, MADV_RANDOM) compare with pread(2)? This
+ * is the finding of Crotty, Leis & Pavlo, "Are You Sure You Want to Use MMAP
+ * in Your DBMS?" (CIDR 2022), at small scale.
+ *
+ * "Memory" is a memory cgroup the process moves itself into (root only):
+ * cgroup v1 memory.limit_in_bytes, or cgroup v2 memory.max, on a child of the
+ * process's own cgroup, removed at exit. Without root or a usable memory
+ * controller every row is skipped with the reason.
+ *
+ * The file (default 3 GiB; $MMF_LTM_FILE_MIB) is cached between runs in
+ * $MMF_BENCH_CACHE (default /var/tmp/mmf-bench-cache; "off" = make it in the
+ * scratch directory and delete it at exit). The limit defaults to 512 MiB
+ * ($MMF_LTM_LIMIT_MIB). One repetition: the file evicted (PTEs dropped,
+ * POSIX_FADV_DONTNEED, mincore < 5 % resident), then a fixed number of reads
+ * at uniformly random 4 KiB-aligned offsets, each checksummed. The counts
+ * differ by row (MADV_NORMAL is ~100x slower) and are in the names.
+ */
+#include "bench_fixture.h"
+
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <sys/stat.h>
+
+namespace {
+
+using namespace mmfb;
+
+constexpr size_t kRec = 4096;
+
+size_t env_mib(const char *name, size_t dflt)
+{
+	const char *v = std::getenv(name);
+	return v && *v ? size_t(std::strtoull(v, nullptr, 10)) * MiB : dflt;
+}
+
+size_t file_size() { return env_mib("MMF_LTM_FILE_MIB", 3 * GiB); }
+size_t limit_size() { return env_mib("MMF_LTM_LIMIT_MIB", 512 * MiB); }
+
+bool write_text(const std::string &path, const std::string &text)
+{
+	std::ofstream o(path);
+	o << text;
+	o.flush();
+	return bool(o);
+}
+
+std::string read_text(const std::string &path)
+{
+	std::ifstream i(path);
+	std::stringstream ss;
+	ss << i.rdbuf();
+	return ss.str();
+}
+
+/*
+ * This process inside a child memory cgroup limited to `limit` bytes, for as
+ * long as the object lives. why() is "" when that worked.
+ */
+class MemLimit {
+public:
+	explicit MemLimit(size_t limit)
+	{
+		if (geteuid() != 0) {
+			why_ = "needs root to make a memory cgroup (skipped)";
+			return;
+		}
+		std::string v1 = mount_of("cgroup", "memory"), v2 = mount_of("cgroup2", "");
+		if (!v1.empty() && join(v1, own_path("memory"), "memory.limit_in_bytes", limit))
+			return;
+		if (!v2.empty() && read_text(v2 + "/cgroup.controllers").find("memory") !=
+					   std::string::npos &&
+		    join(v2, own_path(""), "memory.max", limit))
+			return;
+		if (why_.empty())
+			why_ = "no memory cgroup controller (v1 or v2) to limit the process";
+	}
+	~MemLimit()
+	{
+		if (child_.empty())
+			return;
+		write_text(parent_ + "/cgroup.procs", std::to_string(getpid()));
+		rmdir(child_.c_str());
+	}
+	const std::string &why() const { return why_; }
+	/* Peak memory of the cgroup (bytes), -1 if unknown. */
+	double peak() const
+	{
+		std::string v = read_text(child_ + (v1_ ? "/memory.max_usage_in_bytes"
+							 : "/memory.peak"));
+		return v.empty() ? -1 : std::strtod(v.c_str(), nullptr);
+	}
+	void reset_peak() const
+	{
+		if (v1_)
+			write_text(child_ + "/memory.max_usage_in_bytes", "0");
+	}
+
+private:
+	/* Mount point of a cgroup filesystem of type fstype with option opt. */
+	static std::string mount_of(const std::string &fstype, const std::string &opt)
+	{
+		std::ifstream m("/proc/mounts");
+		std::string dev, dir, type, opts, rest;
+		while (m >> dev >> dir >> type >> opts && std::getline(m, rest))
+			if (type == fstype && (opt.empty() || ("," + opts + ",").find(
+								      "," + opt + ",") != std::string::npos))
+				return dir;
+		return "";
+	}
+	/* This process's cgroup path in the hierarchy with controller ctl
+	 * ("" = the v2 line "0::"). */
+	static std::string own_path(const std::string &ctl)
+	{
+		std::ifstream c("/proc/self/cgroup");
+		std::string line;
+		while (std::getline(c, line)) {
+			size_t a = line.find(':'), b = line.find(':', a + 1);
+			std::string ctls = line.substr(a + 1, b - a - 1);
+			if (ctl.empty() ? ctls.empty() && line.compare(0, 1, "0") == 0
+					: ("," + ctls + ",").find("," + ctl + ",") != std::string::npos)
+				return line.substr(b + 1);
+		}
+		return "/";
+	}
+	bool join(const std::string &mnt, const std::string &own, const char *knob, size_t limit)
+	{
+		parent_ = mnt + (own == "/" ? "" : own);
+		std::string child = parent_ + "/mmf-bench-" + std::to_string(getpid());
+		if (mkdir(child.c_str(), 0755) < 0 && errno != EEXIST) {
+			why_ = "cannot make " + child + ": " + std::strerror(errno);
+			return false;
+		}
+		v1_ = std::string(knob) == "memory.limit_in_bytes";
+		if (!write_text(child + "/" + knob, std::to_string(limit)) ||
+		    !write_text(child + "/cgroup.procs", std::to_string(getpid()))) {
+			why_ = "cannot limit or join " + child;
+			rmdir(child.c_str());
+			return false;
+		}
+		child_ = child;
+		return true;
+	}
+
+	std::string why_, parent_, child_;
+	bool v1_ = false;
+};
+
+/* The big file: cached under $MMF_BENCH_CACHE, or a scratch file. */
+struct BigFile {
+	BigFile()
+	{
+		const char *c = std::getenv("MMF_BENCH_CACHE");
+		std::string cache = c && *c ? c : "/var/tmp/mmf-bench-cache";
+		std::string leaf = "ltm-" + mib(file_size()) + ".dat";
+		struct stat st;
+
+		if (cache == "off") {
+			tmp.reset(new TempPath(leaf));
+			path = tmp->c_str();
+		} else {
+			mkdir(cache.c_str(), 0755);
+			path = cache + "/" + leaf;
+		}
+		if (stat(path.c_str(), &st) != 0 || size_t(st.st_size) != file_size()) {
+			/* Written under another name and renamed: a partial file
+			 * never passes for a cached one. */
+			std::string part = path + ".part";
+			std::fprintf(stderr, "bench_ltm: writing %s (%zu MiB), once\n",
+				     path.c_str(), file_size() / MiB);
+			err = write_file(part.c_str(), file_size(), 99, nullptr);
+			if (err == 0 && rename(part.c_str(), path.c_str()) < 0)
+				err = -errno;
+			if (err)
+				unlink(part.c_str());
+		}
+		if (err == 0)
+			err = mmf_open(path.c_str(), O_RDONLY, 0, nullptr, &f);
+	}
+	~BigFile() { mmf_close(f); }
+	std::unique_ptr<TempPath> tmp;
+	std::string path;
+	mmf_file *f = nullptr;
+	int err = 0;
+};
+
+/* File first (outside the limit: writing it is not the question), then the
+ * cgroup. Both live until exit. */
+struct World {
+	BigFile file;
+	MemLimit limit{limit_size()};
+};
+
+World &world()
+{
+	static std::unique_ptr<World> w(new World);
+	return *w;
+}
+
+enum class Api { mmap_normal, mmap_random, pread };
+
+void bm_ltm(benchmark::State &st, Api api)
+{
+	World &w = world();
+	if (w.file.err) {
+		st.SkipWithError(errstr("the big file", w.file.err).c_str());
+		return;
+	}
+	if (!w.limit.why().empty()) {
+		st.SkipWithError(w.limit.why().c_str());
+		return;
+	}
+	mmf_file *f = w.file.f;
+	unsigned char *base = static_cast<unsigned char *>(mmf_data(f));
+	size_t size = mmf_size(f);
+	int madv = api == Api::mmap_normal ? MADV_NORMAL : MADV_RANDOM;
+	int rc = madvise(base, size, madv) < 0 ? -errno : evict(mmf_fd(f), base, size);
+	double before = resident_pct(base, size);
+	if (rc != 0 || before > 5) {
+		st.SkipWithError(rc ? errstr("evict", rc).c_str() : "cold cache not established");
+		return;
+	}
+	std::mt19937_64 rng{now_ns()};
+	std::uniform_int_distribution<size_t> pick(0, size / kRec - 1);
+	std::vector<unsigned char> buf(kRec);
+	std::vector<uint64_t> lat;
+	lat.reserve(size_t(st.max_iterations));
+	w.limit.reset_peak();
+	Faults f0 = Faults::now();
+	long long io0 = io_read_bytes();
+	for (auto _ : st) {
+		size_t off = pick(rng) * kRec;
+		uint64_t t0 = now_ns(), sum;
+		if (api == Api::pread) {
+			if (pread(mmf_fd(f), buf.data(), kRec, off_t(off)) != ssize_t(kRec)) {
+				st.SkipWithError("pread failed");
+				break;
+			}
+			sum = checksum(buf.data(), kRec);
+		} else {
+			sum = checksum(base + off, kRec);
+		}
+		benchmark::DoNotOptimize(sum);
+		lat.push_back(now_ns() - t0);
+	}
+	long long io1 = io_read_bytes();
+	double bytes = double(st.iterations()) * double(kRec);
+	fault_counters(st, f0);
+	latency_counters(st, lat);
+	st.counters["io_amplification"] = io0 < 0 || bytes == 0 ? -1 : double(io1 - io0) / bytes;
+	st.counters["resident_before_pct"] = before;
+	st.counters["resident_after_pct"] = resident_pct(base, size);
+	st.counters["cgroup_peak_bytes"] = w.limit.peak();
+	st.counters["file_bytes"] = double(size);
+	st.counters["limit_bytes"] = double(limit_size());
+	st.SetItemsProcessed(int64_t(st.iterations()));
+	st.SetBytesProcessed(int64_t(bytes));
+}
+
+void register_ltm()
+{
+	struct {
+		Api api;
+		const char *name, *madv;
+		int64_t reads;
+	} rows[] = {
+		{Api::mmap_normal, "mmap", "normal", 300},
+		{Api::mmap_random, "mmap", "random", 10000},
+		{Api::pread, "pread", "none", 10000},
+	};
+	for (const auto &r : rows) {
+		Api api = r.api;
+		add(name("BM_LTM", {{"api", r.name},
+				    {"madv", r.madv},
+				    {"file", mib(file_size())},
+				    {"limit", mib(limit_size())},
+				    {"rec", num(kRec)}}),
+		    [api](benchmark::State &st) { bm_ltm(st, api); })
+			->Iterations(r.reads);
+	}
+}
+
+} /* namespace */
+
+MMF_BENCH_MAIN(register_ltm)

@@ -1,0 +1,258 @@
+/*
+ * bench_read - mmap against the copy paths.
+ *
+ * Question: how much faster (or slower) is reading records through the
+ * mapping (mmf_bytes / mmf_slice, zero-copy; or mmap + memcpy) than copying
+ * them out with pread(2) or read(2), by record size, access order and cache
+ * state, and does MADV_RANDOM change it?
+ *
+ * One file per record size R (64 MiB of records: a 4-byte big-endian length
+ * R - 4, then R - 4 payload bytes, so mmf_slice can walk it). One iteration
+ * is one PASS: a fixed list of record offsets, sequential from 0 or uniformly
+ * random over the file. Every record's bytes go through checksum().
+ *
+ * warm: every page was touched before the loop (page cache and page tables
+ *       warm); Google Benchmark picks the number of passes.
+ * cold: before the loop the mapping's PTEs are dropped, the file fdatasync'd
+ *       and POSIX_FADV_DONTNEED'd, and mincore must find < 5 % resident;
+ *       exactly one pass per repetition, so every repetition starts cold.
+ */
+#include "bench_fixture.h"
+
+#include <map>
+#include <memory>
+#include <random>
+
+namespace {
+
+using namespace mmfb;
+
+constexpr size_t kFileSize = 64 * MiB;
+
+enum class Api { bytes, slice, mmap_memcpy, pread, read };
+
+const char *api_name(Api a)
+{
+	switch (a) {
+	case Api::bytes: return "bytes";
+	case Api::slice: return "slice";
+	case Api::mmap_memcpy: return "mmap_memcpy";
+	case Api::pread: return "pread";
+	case Api::read: return "read";
+	}
+	return "?";
+}
+
+bool is_mmap(Api a) { return a == Api::bytes || a == Api::slice || a == Api::mmap_memcpy; }
+
+/* The file of one record size, opened read-only, and its two passes. */
+struct ReadFile {
+	explicit ReadFile(size_t rec) : path("read-" + num(rec) + ".dat"), rec(rec)
+	{
+		err = write_file(path.c_str(), kFileSize, rec, [rec](unsigned char *c, size_t n) {
+			uint32_t len = uint32_t(rec - 4);
+			for (size_t o = 0; o + rec <= n; o += rec) {
+				c[o] = uint8_t(len >> 24);
+				c[o + 1] = uint8_t(len >> 16);
+				c[o + 2] = uint8_t(len >> 8);
+				c[o + 3] = uint8_t(len);
+			}
+		});
+		if (err == 0)
+			err = mmf_open(path.c_str(), O_RDONLY, 0, nullptr, &f);
+		size_t records = kFileSize / rec;
+		size_t nseq = std::min(records, std::max<size_t>(16, 16 * MiB / rec));
+		size_t nrnd = std::min<size_t>(1024, std::max<size_t>(16, 16 * MiB / rec));
+		std::mt19937_64 rng(rec);
+		std::uniform_int_distribution<size_t> pick(0, records - 1);
+		for (size_t i = 0; i < nseq; i++)
+			seq.push_back(i * rec);
+		for (size_t i = 0; i < nrnd; i++)
+			rnd.push_back(pick(rng) * rec);
+	}
+	~ReadFile() { mmf_close(f); }
+
+	TempPath path;
+	size_t rec;
+	mmf_file *f = nullptr;
+	int err = 0;
+	std::vector<size_t> seq, rnd;
+};
+
+ReadFile &file_for(size_t rec)
+{
+	static std::map<size_t, std::unique_ptr<ReadFile>> files;
+	auto &p = files[rec];
+	if (!p)
+		p = std::make_unique<ReadFile>(rec);
+	return *p;
+}
+
+/* One pass of api A over offs; *sum gets the checksum. 0 or an error. */
+template <Api A>
+int one_pass(ReadFile &rf, const std::vector<size_t> &offs, unsigned char *buf, uint64_t *sum)
+{
+	const size_t rec = rf.rec;
+	const int fd = mmf_fd(rf.f);
+	const unsigned char *base = static_cast<const unsigned char *>(mmf_data(rf.f));
+	uint64_t s = 0;
+
+	if (A == Api::read && lseek(fd, off_t(offs[0]), SEEK_SET) < 0)
+		return -errno;
+	for (size_t off : offs) {
+		const void *p = nullptr;
+		uint32_t len = 0;
+		int rc = 0;
+		switch (A) {
+		case Api::bytes:
+			rc = mmf_bytes(rf.f, off, rec, &p);
+			len = uint32_t(rec);
+			break;
+		case Api::slice:
+			rc = mmf_slice(rf.f, off, &p, &len);
+			s += len;
+			break;
+		case Api::mmap_memcpy:
+			std::memcpy(buf, base + off, rec);
+			p = buf;
+			len = uint32_t(rec);
+			break;
+		case Api::pread:
+			rc = pread(fd, buf, rec, off_t(off)) == ssize_t(rec) ? 0 : -EIO;
+			p = buf;
+			len = uint32_t(rec);
+			break;
+		case Api::read:
+			rc = read(fd, buf, rec) == ssize_t(rec) ? 0 : -EIO;
+			p = buf;
+			len = uint32_t(rec);
+			break;
+		}
+		if (rc != 0)
+			return rc;
+		s += checksum(p, len);
+	}
+	*sum = s;
+	return 0;
+}
+
+using PassFn = int (*)(ReadFile &, const std::vector<size_t> &, unsigned char *, uint64_t *);
+
+PassFn pass_fn(Api a)
+{
+	switch (a) {
+	case Api::bytes: return one_pass<Api::bytes>;
+	case Api::slice: return one_pass<Api::slice>;
+	case Api::mmap_memcpy: return one_pass<Api::mmap_memcpy>;
+	case Api::pread: return one_pass<Api::pread>;
+	case Api::read: return one_pass<Api::read>;
+	}
+	return nullptr;
+}
+
+struct ReadCase {
+	Api api;
+	bool cold, random;
+	int madv;		/* MADV_NORMAL or MADV_RANDOM (mmap apis) */
+	size_t rec;
+};
+
+/* Before the loop: advice, then warm or cold page cache. "" or why not. */
+std::string prepare(const ReadCase &c, ReadFile &rf)
+{
+	void *base = mmf_data(rf.f);
+	size_t size = mmf_size(rf.f);
+	int rc;
+
+	if (madvise(base, size, c.madv) < 0)
+		return errstr("madvise", -errno);
+	if (!c.cold) {
+		benchmark::DoNotOptimize(prefault(base, size));
+		return "";
+	}
+	rc = evict(mmf_fd(rf.f), base, size);
+	if (rc < 0)
+		return errstr("evict", rc);
+	double pct = resident_pct(base, size);
+	if (pct < 0 || pct > 5)
+		return "cold cache not established: " + std::to_string(pct) + "% resident";
+	return "";
+}
+
+void bm_read(benchmark::State &st, ReadCase c)
+{
+	ReadFile &rf = file_for(c.rec);
+	if (rf.err) {
+		st.SkipWithError(errstr("creating the file", rf.err).c_str());
+		return;
+	}
+	const std::vector<size_t> &offs = c.random ? rf.rnd : rf.seq;
+	std::vector<unsigned char> buf(c.rec);
+	PassFn pass = pass_fn(c.api);
+	std::string why = prepare(c, rf);
+	if (!why.empty()) {
+		st.SkipWithError(why.c_str());
+		return;
+	}
+	double before = resident_pct(mmf_data(rf.f), mmf_size(rf.f));
+	Faults f0 = Faults::now();
+	long long io0 = io_read_bytes();
+	for (auto _ : st) {
+		uint64_t sum = 0;
+		int rc = pass(rf, offs, buf.data(), &sum);
+		if (rc != 0) {
+			st.SkipWithError(errstr(api_name(c.api), rc).c_str());
+			break;
+		}
+		benchmark::DoNotOptimize(sum);
+	}
+	long long io1 = io_read_bytes();
+	double bytes = double(st.iterations()) * double(offs.size()) * double(c.rec);
+	fault_counters(st, f0);
+	st.counters["minflt"] = benchmark::Counter(st.counters["minflt"], benchmark::Counter::kAvgIterations);
+	st.counters["majflt"] = benchmark::Counter(st.counters["majflt"], benchmark::Counter::kAvgIterations);
+	st.counters["records"] = double(offs.size());
+	st.counters["resident_before_pct"] = before;
+	st.counters["resident_after_pct"] = resident_pct(mmf_data(rf.f), mmf_size(rf.f));
+	st.counters["io_amplification"] = io0 < 0 || bytes == 0 ? -1 : double(io1 - io0) / bytes;
+	st.SetItemsProcessed(int64_t(st.iterations()) * int64_t(offs.size()));
+	st.SetBytesProcessed(int64_t(bytes));
+}
+
+void add_case(const ReadCase &c)
+{
+	std::string madv = !is_mmap(c.api) ? "none" : c.madv == MADV_RANDOM ? "random" : "normal";
+	auto *b = add(name("BM_Read", {{"api", api_name(c.api)},
+				       {"cache", c.cold ? "cold" : "warm"},
+				       {"order", c.random ? "rand" : "seq"},
+				       {"madv", madv},
+				       {"rec", num(c.rec)}}),
+		      [c](benchmark::State &st) { bm_read(st, c); });
+	if (c.cold)
+		b->Iterations(1);
+}
+
+void register_read()
+{
+	std::vector<size_t> recs = {64, 4096, 65536, MiB};
+	if (full())
+		recs = {64, 256, 1024, 4096, 16384, 65536, 262144, MiB};
+	const Api apis[] = {Api::bytes, Api::slice, Api::mmap_memcpy, Api::pread, Api::read};
+
+	for (size_t rec : recs)
+		for (int cold = 0; cold < 2; cold++)
+			for (int rnd = 0; rnd < 2; rnd++)
+				for (Api a : apis) {
+					if (a == Api::read && rnd)
+						continue;	/* read(2) is sequential */
+					add_case({a, cold != 0, rnd != 0, MADV_NORMAL, rec});
+					/* MADV_RANDOM: all mmap rows in full; quick: cold bytes */
+					bool r = is_mmap(a) && (full() || (cold && a == Api::bytes));
+					if (r)
+						add_case({a, cold != 0, rnd != 0, MADV_RANDOM, rec});
+				}
+}
+
+} /* namespace */
+
+MMF_BENCH_MAIN(register_read)

@@ -1,0 +1,219 @@
+/*
+ * bench_write - appending records.
+ *
+ * Question: what does appending a record cost through the library
+ * (mmf_allocate_slice + memcpy of the payload, or mmf_append_buffer), under
+ * the default options and under the seed's (seed_compat), against write(2)
+ * and pwrite(2) into a growing file, and against the physical limit -- memcpy
+ * into a mapping already populated to the final size -- with a sync every N
+ * records (N = 1, 64, never)?
+ *
+ * One repetition = one fresh file (made before the loop, deleted after it),
+ * exactly `records` iterations, one record appended per iteration. The mmf
+ * files start at 1 MiB and grow by their policy; the write(2)/pwrite(2) files
+ * start empty. A sync is mmf_sync for the library, fdatasync for
+ * write/pwrite, msync(MS_SYNC) of the whole mapping for memcpy_limit.
+ */
+#include "bench_fixture.h"
+
+namespace {
+
+using namespace mmfb;
+
+enum class Api { allocate_slice, append_buffer, write, pwrite, memcpy_limit };
+
+const char *api_name(Api a)
+{
+	switch (a) {
+	case Api::allocate_slice: return "allocate_slice";
+	case Api::append_buffer: return "append_buffer";
+	case Api::write: return "write";
+	case Api::pwrite: return "pwrite";
+	case Api::memcpy_limit: return "memcpy_limit";
+	}
+	return "?";
+}
+
+bool is_lib(Api a) { return a == Api::allocate_slice || a == Api::append_buffer; }
+
+struct WriteCase {
+	Api api;
+	bool seed;		/* mmf_options_seed instead of the defaults */
+	size_t sync_every;	/* 0: never */
+	size_t rec;
+};
+
+/* Records of one repetition (the iterations:N of the name): bounded by time
+ * for the syncing rows and by 16 MiB of data for the others. */
+size_t records_of(const WriteCase &c)
+{
+	size_t by_bytes = std::max<size_t>(16 * MiB / c.rec, 64);
+
+	/* The seed grows append_buffer to the exact end, with an msync before
+	 * each grow: every record costs a sync (~0.4 ms here). */
+	if (c.api == Api::append_buffer && c.seed)
+		return 512;
+	if (c.sync_every == 1)
+		return 256;
+	if (c.sync_every > 1)
+		return std::min(64 * c.sync_every, std::max(by_bytes, 4 * c.sync_every));
+	return std::min<size_t>(by_bytes, 262144);
+}
+
+/* The file of one repetition: an mmf handle (library rows, memcpy_limit) or a
+ * plain fd (write, pwrite). Deleted when it goes. */
+struct Target {
+	Target(const WriteCase &c, size_t records) : path("write.dat")
+	{
+		mmf_options o;
+		size_t final_size = records * c.rec;
+
+		if (c.api == Api::write || c.api == Api::pwrite) {
+			fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+			err = fd < 0 ? -errno : 0;
+			return;
+		}
+		if (c.seed)
+			mmf_options_seed(&o);
+		else
+			mmf_options_init(&o);
+		if (c.api == Api::memcpy_limit)
+			o.flags |= MMF_POPULATE;	/* prefault the final size */
+		err = mmf_open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC,
+			       c.api == Api::memcpy_limit ? final_size : MiB, &o, &f);
+		if (err == 0 && c.api == Api::memcpy_limit)
+			benchmark::DoNotOptimize(prefault(mmf_data(f), mmf_size(f)));
+	}
+	~Target()
+	{
+		if (f)
+			mmf_close(f);
+		if (fd >= 0)
+			close(fd);
+	}
+	TempPath path;
+	mmf_file *f = nullptr;
+	int fd = -1;
+	int err = 0;
+};
+
+/* Append record i (payload buf) at *off; 0 or an error. */
+int append_one(const WriteCase &c, Target &t, const unsigned char *buf, size_t *off)
+{
+	void *p;
+	size_t next;
+	int rc;
+
+	switch (c.api) {
+	case Api::allocate_slice:
+		rc = mmf_allocate_slice(t.f, c.rec - 4, *off, &p, &next);
+		if (rc == 0) {
+			std::memcpy(p, buf, c.rec - 4);
+			*off = next;
+		}
+		return rc;
+	case Api::append_buffer:
+		rc = mmf_append_buffer(t.f, *off, buf, c.rec);
+		*off += c.rec;
+		return rc;
+	case Api::write:
+		rc = write(t.fd, buf, c.rec) == ssize_t(c.rec) ? 0 : -EIO;
+		*off += c.rec;
+		return rc;
+	case Api::pwrite:
+		rc = pwrite(t.fd, buf, c.rec, off_t(*off)) == ssize_t(c.rec) ? 0 : -EIO;
+		*off += c.rec;
+		return rc;
+	case Api::memcpy_limit:
+		std::memcpy(static_cast<unsigned char *>(mmf_data(t.f)) + *off, buf, c.rec);
+		*off += c.rec;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int sync_one(const WriteCase &c, Target &t)
+{
+	if (is_lib(c.api))
+		return mmf_sync(t.f);
+	if (c.api == Api::memcpy_limit)
+		return msync(mmf_data(t.f), mmf_size(t.f), MS_SYNC) < 0 ? -errno : 0;
+	return fdatasync(t.fd) < 0 ? -errno : 0;
+}
+
+void bm_write(benchmark::State &st, WriteCase c)
+{
+	const size_t records = records_of(c);
+	std::vector<unsigned char> buf(c.rec);
+	fill_pattern(buf.data(), buf.size(), c.rec);
+	Target t(c, records);
+	if (t.err) {
+		st.SkipWithError(errstr("opening the file", t.err).c_str());
+		return;
+	}
+	std::vector<uint64_t> sync_lat;
+	sync_lat.reserve(c.sync_every ? records / c.sync_every + 1 : 0);
+	size_t off = 0, i = 0;
+	Faults f0 = Faults::now();
+	for (auto _ : st) {
+		int rc = append_one(c, t, buf.data(), &off);
+		if (rc == 0 && c.sync_every && ++i % c.sync_every == 0) {
+			uint64_t t0 = now_ns();
+			rc = sync_one(c, t);
+			sync_lat.push_back(now_ns() - t0);
+		}
+		if (rc != 0) {
+			st.SkipWithError(errstr(api_name(c.api), rc).c_str());
+			break;
+		}
+	}
+	fault_counters(st, f0);
+	if (t.f) {
+		mmf_stats s;
+		mmf_stats_get(t.f, &s);
+		stats_counters(st, s);
+		st.counters["overalloc_bytes"] = double(mmf_size(t.f)) - double(off);
+	}
+	latency_counters(st, sync_lat);
+	for (const char *k : {"p50_ns", "p99_ns", "p999_ns", "max_ns", "mean_ns", "samples"}) {
+		st.counters[std::string("sync_") + k] = st.counters[k];
+		st.counters.erase(k);
+	}
+	st.counters["records"] = double(records);
+	st.counters["rec"] = double(c.rec);
+	st.SetItemsProcessed(int64_t(st.iterations()));
+	st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(c.rec));
+}
+
+void add_case(const WriteCase &c)
+{
+	std::string opts = !is_lib(c.api) ? "none" : c.seed ? "seed_compat" : "default";
+	add(name("BM_Write", {{"api", api_name(c.api)},
+			      {"opts", opts},
+			      {"sync", c.sync_every ? num(c.sync_every) : "never"},
+			      {"rec", num(c.rec)}}),
+	    [c](benchmark::State &st) { bm_write(st, c); })
+		->Iterations(int64_t(records_of(c)));
+}
+
+void register_write()
+{
+	std::vector<size_t> recs = {64, 4096};
+	if (full())
+		recs = {64, 512, 4096, 65536};
+	const size_t syncs[] = {1, 64, 0};
+	const Api raw[] = {Api::write, Api::pwrite, Api::memcpy_limit};
+
+	for (size_t rec : recs)
+		for (size_t n : syncs) {
+			for (Api a : {Api::allocate_slice, Api::append_buffer})
+				for (bool seed : {false, true})
+					add_case({a, seed, n, rec});
+			for (Api a : raw)
+				add_case({a, false, n, rec});
+		}
+}
+
+} /* namespace */
+
+MMF_BENCH_MAIN(register_write)

@@ -1,0 +1,554 @@
+/*
+ * loadgen - run a capacity-planning workload for real with libmmapfile.
+ *
+ * Used by `scripts/report --validate SPEC`, which turns a workload spec into
+ * these flags, runs this program (twice: unthrottled, then paced at the
+ * spec's rate) and sets its measurements next to the model's predictions.
+ *
+ * The workload: one writer appends records of --rec bytes to a file opened
+ * with the spec's growth policy, syncs every --sync-every records or every
+ * --sync-interval-us microseconds (or only at roll), and when the data
+ * reaches --roll bytes it records the file's figures (size, blocks on disk,
+ * grows, remaps, resident pages), truncates the file to its data (with
+ * --truncate-on-roll), closes it and starts the next one. With
+ * --reads-per-record R it also reads R random records of --read-rec bytes
+ * (per appended record) from a warm read set of --read-set bytes, through the
+ * mapping (mmf_bytes + checksum) or pread(2) + checksum. It stops after
+ * --seconds or --files rolled files, whichever comes first.
+ *
+ * Output: one JSON object on stdout (see print_result). Exit status 0, or 1
+ * with a message on stderr when any library or system call fails.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mmapfile.h"
+
+#define MAX_FILES 64
+#define PAGE 4096u
+
+struct args {
+	const char *dir;
+	size_t rec, init, roll, chunk, max_step, read_rec, read_set;
+	const char *api, *grow, *flags, *read_api, *read_order;
+	uint64_t sync_every, sync_interval_us;
+	double rate_bps, seconds, reads_per_record;
+	int files;
+	bool truncate_on_roll;
+};
+
+struct file_fig {
+	uint64_t data, size, blocks_bytes, resident_bytes, size_after;
+	uint64_t grows, remaps, moves, grow_ns, syncs;
+	double seconds;
+};
+
+struct result {
+	uint64_t records, bytes, reads, syncs;
+	double elapsed_s, read_s;
+	uint64_t *sync_ns;
+	size_t nsync, capsync;
+	struct file_fig files[MAX_FILES];
+	int nfiles;
+	uint64_t read_set_resident, rss_file_max_kb;
+	uint64_t sum;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "loadgen: %s: %s\n", what, mmf_strerror(err < 0 ? err : -err));
+	exit(1);
+}
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static uint64_t checksum(const unsigned char *p, size_t n)
+{
+	uint64_t a = 0, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		a += w;
+	}
+	for (; i < n; i++)
+		a += p[i];
+	return a;
+}
+
+/* RssFile of this process in KiB (/proc/self/status), 0 when unknown. */
+static uint64_t rss_file_kb(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long long v = 0;
+
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "RssFile: %llu", &v) == 1)
+			break;
+	fclose(fp);
+	return v;
+}
+
+static uint64_t resident_bytes(void *base, size_t len)
+{
+	size_t pages = (len + PAGE - 1) / PAGE, n = 0;
+	unsigned char *vec;
+
+	if (!base || len == 0)
+		return 0;
+	vec = malloc(pages);
+	if (!vec || mincore(base, len, vec) < 0) {
+		free(vec);
+		return 0;
+	}
+	for (size_t i = 0; i < pages; i++)
+		n += vec[i] & 1;
+	free(vec);
+	return (uint64_t)n * PAGE;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: loadgen --dir DIR --rec BYTES --roll BYTES [options]\n"
+		"  --api allocate_slice|append_buffer   (default allocate_slice)\n"
+		"  --grow double|exact|chunk|seed       (default double)\n"
+		"  --chunk BYTES --max-step BYTES       (policy parameters)\n"
+		"  --flags LIST   comma list of reserve,populate,sync_before_grow, or\n"
+		"                 'seed' for mmf_options_seed, 'none' (default: the defaults)\n"
+		"  --init BYTES   size a new file is opened with (default 1 MiB)\n"
+		"  --sync-every N | --sync-interval-us U   (neither: sync only at roll)\n"
+		"  --rate BYTES_PER_S   pace the appends (default 0: as fast as possible)\n"
+		"  --seconds S --files N   stop after S seconds or N rolled files\n"
+		"  --truncate-on-roll      cut each file to its data before closing it\n"
+		"  --reads-per-record R --read-rec BYTES --read-set BYTES\n"
+		"  --read-api bytes|pread --read-order rand|seq\n"
+		"Prints one JSON object with what it measured.\n");
+}
+
+static size_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (end == s || *end) {
+		fprintf(stderr, "loadgen: not a byte count: '%s'\n", s);
+		exit(2);
+	}
+	return (size_t)v;
+}
+
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{"dir", 1, 0, 'd'}, {"rec", 1, 0, 'r'}, {"init", 1, 0, 'i'},
+		{"roll", 1, 0, 'R'}, {"chunk", 1, 0, 'c'}, {"max-step", 1, 0, 'm'},
+		{"api", 1, 0, 'a'}, {"grow", 1, 0, 'g'}, {"flags", 1, 0, 'f'},
+		{"sync-every", 1, 0, 'n'}, {"sync-interval-us", 1, 0, 'u'},
+		{"rate", 1, 0, 'p'}, {"seconds", 1, 0, 's'}, {"files", 1, 0, 'F'},
+		{"truncate-on-roll", 0, 0, 't'}, {"reads-per-record", 1, 0, 'x'},
+		{"read-rec", 1, 0, 'y'}, {"read-set", 1, 0, 'z'}, {"read-api", 1, 0, 'A'},
+		{"read-order", 1, 0, 'O'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+	int c;
+
+	*a = (struct args){.init = 1 << 20, .chunk = 64u << 20, .max_step = 1u << 30,
+			   .api = "allocate_slice", .grow = "double", .flags = "default",
+			   .read_api = "bytes", .read_order = "rand", .read_rec = 4096,
+			   .seconds = 10, .files = MAX_FILES};
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': a->dir = optarg; break;
+		case 'r': a->rec = parse_size(optarg); break;
+		case 'i': a->init = parse_size(optarg); break;
+		case 'R': a->roll = parse_size(optarg); break;
+		case 'c': a->chunk = parse_size(optarg); break;
+		case 'm': a->max_step = parse_size(optarg); break;
+		case 'a': a->api = optarg; break;
+		case 'g': a->grow = optarg; break;
+		case 'f': a->flags = optarg; break;
+		case 'n': a->sync_every = parse_size(optarg); break;
+		case 'u': a->sync_interval_us = parse_size(optarg); break;
+		case 'p': a->rate_bps = atof(optarg); break;
+		case 's': a->seconds = atof(optarg); break;
+		case 'F': a->files = atoi(optarg); break;
+		case 't': a->truncate_on_roll = true; break;
+		case 'x': a->reads_per_record = atof(optarg); break;
+		case 'y': a->read_rec = parse_size(optarg); break;
+		case 'z': a->read_set = parse_size(optarg); break;
+		case 'A': a->read_api = optarg; break;
+		case 'O': a->read_order = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (!a->dir || a->rec < 8 || a->roll < a->rec || a->files < 1 || a->files > MAX_FILES) {
+		usage(stderr);
+		exit(2);
+	}
+	if (a->reads_per_record > 0 && a->read_set < a->read_rec) {
+		fprintf(stderr, "loadgen: --read-set must hold at least one --read-rec\n");
+		exit(2);
+	}
+}
+
+static void make_options(const struct args *a, mmf_options *o)
+{
+	char buf[256], *tok, *save = NULL;
+
+	if (strcmp(a->flags, "seed") == 0) {
+		mmf_options_seed(o);
+		return;
+	}
+	mmf_options_init(o);
+	if (strcmp(a->grow, "double") == 0) o->grow = MMF_GROW_DOUBLE;
+	else if (strcmp(a->grow, "exact") == 0) o->grow = MMF_GROW_EXACT;
+	else if (strcmp(a->grow, "chunk") == 0) o->grow = MMF_GROW_CHUNK;
+	else if (strcmp(a->grow, "seed") == 0) o->grow = MMF_GROW_SEED;
+	else { fprintf(stderr, "loadgen: unknown --grow %s\n", a->grow); exit(2); }
+	o->grow_chunk = a->chunk;
+	o->grow_max_step = a->max_step;
+	if (strcmp(a->flags, "default") == 0)
+		return;
+	o->flags = 0;
+	snprintf(buf, sizeof(buf), "%s", a->flags);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "reserve") == 0) o->flags |= MMF_RESERVE;
+		else if (strcmp(tok, "populate") == 0) o->flags |= MMF_POPULATE;
+		else if (strcmp(tok, "sync_before_grow") == 0) o->flags |= MMF_SYNC_BEFORE_GROW;
+		else if (strcmp(tok, "none") != 0) {
+			fprintf(stderr, "loadgen: unknown flag %s\n", tok);
+			exit(2);
+		}
+	}
+}
+
+/* The warm read set: a file of read_set pattern bytes, mapped, read once. */
+struct read_set {
+	mmf_file *f;
+	int fd;
+	size_t size;
+	uint64_t rng;
+	size_t seq;
+	unsigned char *buf;
+};
+
+static void read_set_open(const struct args *a, struct read_set *rs)
+{
+	char path[4096];
+	unsigned char *chunk = malloc(1 << 20);
+	uint64_t x = 12345;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/read-set.dat", a->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || !chunk)
+		die("creating the read set", -errno);
+	for (size_t off = 0; off < a->read_set; off += 1 << 20) {
+		size_t n = a->read_set - off < (1u << 20) ? a->read_set - off : 1u << 20;
+		for (size_t i = 0; i + 8 <= n; i += 8) {
+			uint64_t v = xorshift(&x);
+			memcpy(chunk + i, &v, 8);
+		}
+		if (pwrite(fd, chunk, n, (off_t)off) != (ssize_t)n)
+			die("writing the read set", -errno);
+	}
+	free(chunk);
+	close(fd);
+	rc = mmf_open(path, O_RDONLY, 0, NULL, &rs->f);
+	if (rc < 0)
+		die("opening the read set", rc);
+	rs->fd = mmf_fd(rs->f);
+	rs->size = mmf_size(rs->f);
+	rs->rng = 88172645463325252ull;
+	rs->buf = malloc(a->read_rec);
+	if (!rs->buf)
+		die("malloc", -ENOMEM);
+	/* warm: every page in the page cache and the page tables */
+	for (size_t i = 0; i < rs->size; i += PAGE)
+		rs->buf[0] += ((const unsigned char *)mmf_data(rs->f))[i];
+	unlink(path);
+}
+
+static uint64_t read_one(const struct args *a, struct read_set *rs)
+{
+	size_t n = rs->size / a->read_rec, idx, off;
+	const void *p;
+	int rc;
+
+	if (a->read_order[0] == 's')
+		idx = rs->seq++ % n;
+	else
+		idx = xorshift(&rs->rng) % n;
+	off = idx * a->read_rec;
+	if (strcmp(a->read_api, "pread") == 0) {
+		if (pread(rs->fd, rs->buf, a->read_rec, (off_t)off) != (ssize_t)a->read_rec)
+			die("pread", -errno);
+		return checksum(rs->buf, a->read_rec);
+	}
+	rc = mmf_bytes(rs->f, off, a->read_rec, &p);
+	if (rc < 0)
+		die("mmf_bytes", rc);
+	return checksum(p, a->read_rec);
+}
+
+static void timed_sync(mmf_file *f, struct result *r)
+{
+	uint64_t t0 = now_ns();
+	int rc = mmf_sync(f);
+
+	if (rc < 0)
+		die("mmf_sync", rc);
+	if (r->nsync == r->capsync) {
+		r->capsync = r->capsync ? 2 * r->capsync : 4096;
+		r->sync_ns = realloc(r->sync_ns, r->capsync * sizeof(*r->sync_ns));
+		if (!r->sync_ns)
+			die("realloc", -ENOMEM);
+	}
+	r->sync_ns[r->nsync++] = now_ns() - t0;
+	r->syncs++;
+}
+
+/* Figures of a file that reached its roll size, then truncate and close. */
+static void roll_file(const struct args *a, mmf_file *f, uint64_t data,
+		      double seconds, struct result *r)
+{
+	struct file_fig *ff = &r->files[r->nfiles++];
+	struct stat st;
+	mmf_stats s;
+	int rc;
+
+	if (a->sync_every == 0 && a->sync_interval_us == 0)
+		timed_sync(f, r);	/* sync at roll */
+	mmf_stats_get(f, &s);
+	if (fstat(mmf_fd(f), &st) < 0)
+		die("fstat", -errno);
+	ff->data = data;
+	ff->size = mmf_size(f);
+	ff->blocks_bytes = (uint64_t)st.st_blocks * 512;
+	ff->resident_bytes = resident_bytes(mmf_data(f), mmf_size(f));
+	ff->grows = s.grows;
+	ff->remaps = s.remaps;
+	ff->moves = s.moves;
+	ff->grow_ns = s.grow_ns;
+	ff->syncs = s.syncs;
+	ff->seconds = seconds;
+	uint64_t rss = rss_file_kb();
+	if (rss > r->rss_file_max_kb)
+		r->rss_file_max_kb = rss;
+	if (a->truncate_on_roll && (rc = mmf_truncate(f, data)) < 0)
+		die("mmf_truncate", rc);
+	ff->size_after = mmf_size(f);
+	if ((rc = mmf_delete(f)) < 0)	/* a benchmark keeps no data */
+		die("mmf_delete", rc);
+}
+
+/* Append one record at *off; returns 0 when the record does not fit the roll
+ * size (the caller rolls), 1 when appended. */
+static int append_one(const struct args *a, mmf_file *f, const unsigned char *payload,
+		      size_t *off)
+{
+	void *p;
+	size_t next;
+	int rc;
+
+	if (*off + a->rec > a->roll)
+		return 0;
+	if (strcmp(a->api, "append_buffer") == 0) {
+		rc = mmf_append_buffer(f, *off, payload, a->rec);
+		if (rc < 0)
+			die("mmf_append_buffer", rc);
+		*off += a->rec;
+		return 1;
+	}
+	rc = mmf_allocate_slice(f, a->rec - 4, *off, &p, &next);
+	if (rc < 0)
+		die("mmf_allocate_slice", rc);
+	memcpy(p, payload, a->rec - 4);
+	*off = next;
+	return 1;
+}
+
+static void pace(const struct args *a, uint64_t t0, uint64_t bytes)
+{
+	uint64_t due, now;
+	struct timespec ts;
+
+	if (a->rate_bps <= 0)
+		return;
+	due = t0 + (uint64_t)((double)bytes / a->rate_bps * 1e9);
+	now = now_ns();
+	if (due <= now + 50000)	/* sleep only when > 50 us ahead */
+		return;
+	ts.tv_sec = (time_t)(due / 1000000000u);
+	ts.tv_nsec = (long)(due % 1000000000u);
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+static mmf_file *open_next(const struct args *a, int n)
+{
+	char path[4096];
+	mmf_options o;
+	mmf_file *f;
+	int rc;
+
+	make_options(a, &o);
+	snprintf(path, sizeof(path), "%s/seg-%03d.log", a->dir, n);
+	rc = mmf_open(path, O_RDWR | O_CREAT | O_TRUNC, a->init, &o, &f);
+	if (rc < 0)
+		die("mmf_open", rc);
+	return f;
+}
+
+static void run(const struct args *a, struct result *r)
+{
+	unsigned char *payload = malloc(a->rec);
+	struct read_set rs = {0};
+	uint64_t x = 42, t0, tfile, last_sync, stop, since_sync = 0;
+	double reads_due = 0;
+	size_t off = 0;
+	mmf_file *f;
+
+	if (!payload)
+		die("malloc", -ENOMEM);
+	for (size_t i = 0; i + 8 <= a->rec; i += 8) {
+		uint64_t v = xorshift(&x);
+		memcpy(payload + i, &v, 8);
+	}
+	if (a->reads_per_record > 0)
+		read_set_open(a, &rs);
+	f = open_next(a, 0);
+	t0 = tfile = last_sync = now_ns();
+	stop = t0 + (uint64_t)(a->seconds * 1e9);
+	for (;;) {
+		if (!append_one(a, f, payload, &off)) {
+			roll_file(a, f, off, (double)(now_ns() - tfile) / 1e9, r);
+			if (r->nfiles >= a->files)
+				break;
+			f = open_next(a, r->nfiles);
+			off = 0;
+			tfile = now_ns();
+			continue;
+		}
+		r->records++;
+		r->bytes += a->rec;
+		since_sync++;
+		if ((a->sync_every && since_sync >= a->sync_every) ||
+		    (a->sync_interval_us && now_ns() - last_sync >= a->sync_interval_us * 1000)) {
+			timed_sync(f, r);
+			since_sync = 0;
+			last_sync = now_ns();
+		}
+		for (reads_due += a->reads_per_record; reads_due >= 1; reads_due -= 1) {
+			uint64_t rt = now_ns();
+			r->sum += read_one(a, &rs);
+			r->read_s += (double)(now_ns() - rt) / 1e9;
+			r->reads++;
+		}
+		pace(a, t0, r->bytes);
+		if (now_ns() >= stop)
+			break;
+	}
+	r->elapsed_s = (double)(now_ns() - t0) / 1e9;
+	if (r->nfiles < a->files && r->records) {
+		/* the file in progress: its figures too (marked partial by data < roll) */
+		roll_file(a, f, off, (double)(now_ns() - tfile) / 1e9, r);
+	}
+	if (rs.f) {
+		r->read_set_resident = resident_bytes(mmf_data(rs.f), mmf_size(rs.f));
+		mmf_close(rs.f);
+		free(rs.buf);
+	}
+	free(payload);
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static double pct(const uint64_t *v, size_t n, double q)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	i = (size_t)(q * (double)n);
+	return (double)v[i < n ? i : n - 1];
+}
+
+static void print_result(const struct args *a, struct result *r)
+{
+	double mean = 0;
+
+	qsort(r->sync_ns, r->nsync, sizeof(*r->sync_ns), cmp_u64);
+	for (size_t i = 0; i < r->nsync; i++)
+		mean += (double)r->sync_ns[i] / (double)r->nsync;
+	printf("{\n  \"records\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"elapsed_s\": %.6f,\n",
+	       r->records, r->bytes, r->elapsed_s);
+	printf("  \"append_bps\": %.1f, \"target_bps\": %.1f,\n",
+	       r->elapsed_s > 0 ? (double)r->bytes / r->elapsed_s : 0, a->rate_bps);
+	printf("  \"syncs\": %" PRIu64 ", \"sync_p50_ns\": %.0f, \"sync_p99_ns\": %.0f, "
+	       "\"sync_p999_ns\": %.0f, \"sync_mean_ns\": %.0f,\n",
+	       r->syncs, pct(r->sync_ns, r->nsync, 0.5), pct(r->sync_ns, r->nsync, 0.99),
+	       pct(r->sync_ns, r->nsync, 0.999), mean);
+	printf("  \"reads\": %" PRIu64 ", \"read_s\": %.6f, \"read_ops_per_s\": %.1f,\n",
+	       r->reads, r->read_s, r->read_s > 0 ? (double)r->reads / r->read_s : 0);
+	printf("  \"read_set_resident_bytes\": %" PRIu64 ", \"rss_file_max_kb\": %" PRIu64 ",\n",
+	       r->read_set_resident, r->rss_file_max_kb);
+	printf("  \"checksum\": %" PRIu64 ",\n  \"files\": [", r->sum);
+	for (int i = 0; i < r->nfiles; i++) {
+		const struct file_fig *ff = &r->files[i];
+		printf("%s\n    {\"data\": %" PRIu64 ", \"size\": %" PRIu64
+		       ", \"blocks_bytes\": %" PRIu64 ", \"resident_bytes\": %" PRIu64
+		       ", \"size_after\": %" PRIu64 ", \"grows\": %" PRIu64 ", \"remaps\": %" PRIu64
+		       ", \"moves\": %" PRIu64 ", \"grow_ns\": %" PRIu64 ", \"syncs\": %" PRIu64
+		       ", \"seconds\": %.6f, \"complete\": %s}",
+		       i ? "," : "", ff->data, ff->size, ff->blocks_bytes, ff->resident_bytes,
+		       ff->size_after, ff->grows, ff->remaps, ff->moves, ff->grow_ns, ff->syncs,
+		       ff->seconds, ff->data + a->rec > a->roll ? "true" : "false");
+	}
+	printf("\n  ]\n}\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	struct result r = {0};
+
+	parse_args(argc, argv, &a);
+	run(&a, &r);
+	print_result(&a, &r);
+	free(r.sync_ns);
+	return 0;
+}
