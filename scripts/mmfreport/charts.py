@@ -1,0 +1,249 @@
+"""SVG charts of a results folder. Each function returns (filename, caption)
+or (None, reason it was skipped)."""
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from . import model as M  # noqa: E402
+
+matplotlib.rcParams.update({
+    "svg.hashsalt": "mmapfile", "svg.fonttype": "none", "font.size": 9,
+    "axes.grid": True, "grid.alpha": 0.3, "axes.titlesize": 10, "legend.fontsize": 8,
+})
+
+COLORS = {"bytes": "C0", "slice": "C9", "mmap_memcpy": "C2", "pread": "C3", "read": "C1",
+          "allocate_slice": "C0", "append_buffer": "C9", "write": "C1", "pwrite": "C3",
+          "memcpy_limit": "k", "double": "C0", "exact": "C3", "chunk": "C2", "seed": "C1",
+          "mmf_sync": "C0", "mmf_sync_range": "C9", "msync": "C2", "msync_async": "0.6",
+          "fdatasync": "C3", "fsync": "C1"}
+
+
+def _size_fmt(x, _pos=None):
+    return M.fmt_bytes(x).replace(" ", "")
+
+
+def _save(fig, outdir, name):
+    path = os.path.join(outdir, name)
+    fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
+    png = os.environ.get("MMF_REPORT_PNG_DIR")    # a PNG copy, for looking at
+    if png:
+        fig.savefig(os.path.join(png, name[:-4] + ".png"), format="png", dpi=70, bbox_inches="tight")
+    plt.close(fig)
+    return name
+
+
+def _bps(b):
+    v = b.median("bytes_per_second")
+    if v is None:
+        t = b.median("real_us")
+        # fall back: one record per iteration, rec bytes
+        if t and b["rec"]:
+            v = int(b["rec"]) / (t / 1e6)
+    return v
+
+
+def read_chart(res, outdir):
+    rows = res.select("BM_Read")
+    if not rows:
+        return None, "no BM_Read rows (bench_read.json missing)"
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    for i, cache in enumerate(("warm", "cold")):
+        for j, order in enumerate(("seq", "rand")):
+            ax = axes[i][j]
+            for api in ("bytes", "slice", "mmap_memcpy", "pread", "read"):
+                for madv, ls in (("normal", "-"), ("none", "-"), ("random", "--")):
+                    pts = sorted((int(b["rec"]), _bps(b) / 1e9) for b in
+                                 res.select("BM_Read", api=api, cache=cache, order=order, madv=madv) if _bps(b))
+                    if not pts:
+                        continue
+                    label = api + (" MADV_RANDOM" if madv == "random" else "")
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], ls, marker="o", ms=3,
+                            color=COLORS.get(api), label=label)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(_size_fmt))
+            ax.set_title("%s cache, %s reads" % (cache, "sequential" if order == "seq" else "uniform random"))
+            if i == 1:
+                ax.set_xlabel("record size")
+            if j == 0:
+                ax.set_ylabel("throughput (GB/s, log)")
+            if ax.lines:
+                ax.legend(loc="best")
+    fig.suptitle("Reading records: mmap (mmf_bytes / mmf_slice / mmap+memcpy) vs pread/read — median of repetitions")
+    return _save(fig, outdir, "read_throughput.svg"), "Read throughput by record size, warm and cold, sequential and random."
+
+
+def write_chart(res, outdir):
+    rows = res.select("BM_Write", sync="never")
+    growth = res.select("BM_Growth")
+    if not rows and not growth:
+        return None, "no BM_Write sync:never or BM_Growth rows"
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.3]})
+    ax = axes[0]
+    for api, opts, ls in (("allocate_slice", "default", "-"), ("allocate_slice", "seed_compat", ":"),
+                          ("append_buffer", "default", "-"), ("append_buffer", "seed_compat", ":"),
+                          ("write", "none", "-"), ("pwrite", "none", "-"), ("memcpy_limit", "none", "--")):
+        pts = sorted((int(b["rec"]), _bps(b) / 1e6) for b in res.select("BM_Write", api=api, opts=opts, sync="never")
+                     if _bps(b))
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], ls, marker="o", ms=3, color=COLORS.get(api),
+                    label="%s (%s)" % (api, opts) if opts != "none" else api)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(_size_fmt))
+    ax.set_xlabel("record size")
+    ax.set_ylabel("append throughput (MB/s, log)")
+    ax.set_title("Appending, no sync: library vs write(2) vs memcpy limit")
+    if ax.lines:
+        ax.legend(loc="best")
+    ax = axes[1]
+    bars = []
+    for b in growth:
+        if b["flags"] in ("reserve", "none", "sync_before_grow", "reserve+populate") and b["api"] in (None, "append_buffer"):
+            v = _bps(b)
+            if v:
+                bars.append(("%s\n%s\n%s" % (b["policy"], b["flags"].replace("+", "+\n"), b["to"] or ""), v / 1e6,
+                             COLORS.get(b["policy"], "C7")))
+    if bars:
+        bars.sort(key=lambda x: -x[1])
+        ax.bar(range(len(bars)), [x[1] for x in bars], color=[x[2] for x in bars])
+        ax.set_xticks(range(len(bars)))
+        ax.set_xticklabels([x[0] for x in bars], fontsize=6.5)
+        ax.set_yscale("log")
+        for api, color, lab in (("memcpy_limit", "k", "memcpy limit"), ("write", "C1", "write(2)")):
+            ref = res.one("BM_Write", api=api, sync="never", rec="4096")
+            if ref and _bps(ref):
+                ax.axhline(_bps(ref) / 1e6, color=color, ls="--", lw=1,
+                           label="%s, 4 KiB: %.0f MB/s" % (lab, _bps(ref) / 1e6))
+        ax.set_ylabel("append throughput (MB/s, log)")
+        ax.set_title("4 KiB appends from 1 MiB by growth policy and flags (BM_Growth)")
+        ax.legend(loc="lower left")
+    else:
+        ax.text(0.5, 0.5, "no BM_Growth rows in this run", ha="center", transform=ax.transAxes)
+        ax.set_axis_off()
+    fig.tight_layout()
+    return _save(fig, outdir, "append_throughput.svg"), \
+        "Append throughput: left by record size and API, right per growth policy with the memcpy limit and write(2)."
+
+
+def growth_chart(res, co, outdir):
+    fit, src = co.grow_fit("reserve")
+    if fit is None:
+        return None, "no growth rows (BM_Growth / BM_Write grow counters)"
+    sizes = [1 << k for k in range(21, 31)]   # 2 MiB .. 1 GiB
+    pols = (("double", {}), ("chunk", {"chunk": 64 * M.MiB}), ("exact", {}))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    c0, c1 = fit
+    for pol, kw in pols:
+        cost, over = [], []
+        for s in sizes:
+            if pol == "exact" and s > 256 * M.MiB:
+                cost.append(None)
+                over.append(None)
+                continue
+            sim = M.simulate(pol, M.MiB, s, 4096, "append_buffer", kw.get("chunk", 64 * M.MiB))
+            cost.append(sum(c0 + c1 * g for g in sim["grow_bytes"][1:]) / 1e3)
+            over.append(100.0 * (sim["size"] - sim["data"]) / sim["data"])
+        label = pol + (" 64 MiB" if pol == "chunk" else "")
+        xs = [s for s, c in zip(sizes, cost) if c is not None]
+        axes[0].plot(xs, [c for c in cost if c is not None], "-", color=COLORS[pol], label=label + " (model)")
+        axes[1].plot(xs, [max(o, 0.01) for o in over if o is not None], "-", color=COLORS[pol], label=label)
+    for b in res.select("BM_Growth", flags="reserve", api="append_buffer"):
+        g, d = b.median("grow_ns"), b.median("data_bytes")
+        if g and d:
+            axes[0].plot([d + M.MiB], [g / 1e6], "o", color=COLORS.get(b["policy"], "C7"), ms=5,
+                         label="measured: %s" % b["policy"])
+            ov = b.median("overalloc_bytes")
+            if ov is not None:
+                axes[1].plot([d + M.MiB], [max(100.0 * ov / (d + M.MiB), 0.01)], "o",
+                             color=COLORS.get(b["policy"], "C7"), ms=5)
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(_size_fmt))
+        ax.set_xlabel("file size reached by 4 KiB appends (from 1 MiB)")
+        ax.set_yscale("log")
+        ax.legend(loc="best")
+    axes[0].set_ylabel("total time spent growing (ms, log)")
+    axes[0].set_title("Growth cost, flags reserve: %.0f µs/grow + %.2f ms/GiB" % (c0, c1 * (1 << 30) / 1e3))
+    axes[1].set_ylabel("space beyond the data (% of data, log)")
+    axes[1].set_title("Over-allocation when the data stops at that size")
+    fig.tight_layout()
+    return _save(fig, outdir, "growth.svg"), \
+        "Growth cost and space overhead vs file size per policy (lines: the model fitted to BM_Growth; dots: measured)."
+
+
+def sync_chart(res, outdir):
+    rows = res.select("BM_Sync")
+    if not rows:
+        return None, "no BM_Sync rows (bench_sync.json missing)"
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4), sharey=True)
+    calls = sorted({b["call"] for b in rows}, key=lambda c: list(COLORS).index(c) if c in COLORS else 99)
+    for ax, q in zip(axes, ("p50", "p99", "p999")):
+        for call in calls:
+            pts = sorted((int(b["dirty"]), b.median(q + "_ns") / 1e3) for b in res.select("BM_Sync", call=call)
+                         if b.median(q + "_ns"))
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=3, color=COLORS.get(call), label=call)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("dirty pages (4 KiB) before the call")
+        ax.set_title("%s latency" % q)
+    axes[0].set_ylabel("latency (µs, log)")
+    axes[0].legend(loc="upper left")
+    fig.suptitle("Sync latency vs dirty pages (per-call latencies inside each repetition, median over repetitions)")
+    fig.tight_layout()
+    return _save(fig, outdir, "sync_latency.svg"), "Sync latency p50/p99/p999 vs dirty pages, per call."
+
+
+def ltm_rows(res):
+    return [b for b in res.benches if not b.error and (b.driver == "bench_ltm" or b.family.lower().startswith("bm_ltm")
+                                                        or b.family.lower().startswith("bm_larger"))]
+
+
+def ltm_label(b):
+    return " ".join("%s" % v for k, v in b.keys.items() if k not in ("rec", "file", "limit"))
+
+
+def ltm_chart(res, outdir):
+    rows = [b for b in ltm_rows(res) if b.median("items_per_second")]
+    if not rows:
+        why = "no larger-than-memory rows"
+        errs = [e for n, e in res.skipped if "ltm" in n.lower()]
+        if errs:
+            why += " (skipped: %s)" % errs[0]
+        return None, why
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    labels = [ltm_label(b) for b in rows]
+    vals = [b.median("items_per_second") for b in rows]
+    ax.barh(range(len(rows)), vals, color=["C3" if "normal" in lab else "C0" for lab in labels])
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(labels)
+    ax.set_xscale("log")
+    ax.set_xlabel("random 4 KiB reads per second (log)")
+    for i, v in enumerate(vals):
+        ax.text(v, i, " %.0f/s" % v, va="center", fontsize=8)
+    ax.set_title("File larger than the memory limit: random reads")
+    fig.tight_layout()
+    return _save(fig, outdir, "larger_than_memory.svg"), "Random reads of a file larger than memory."
+
+
+def noise_chart(res, outdir):
+    pts = [(b.driver, b.cv()) for b in res.benches if not b.error and b.cv() is not None]
+    if not pts:
+        return None, "no repetitions to measure noise from"
+    drivers = sorted({d for d, _ in pts})
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    data = [[100 * c for d, c in pts if d == drv] for drv in drivers]
+    ax.boxplot(data, vert=False, labels=drivers, whis=(5, 95))
+    ax.set_xscale("log")
+    ax.axvline(5, color="C2", ls="--", lw=1, label="5 %")
+    ax.axvline(25, color="C3", ls="--", lw=1, label="25 %")
+    ax.set_xlabel("coefficient of variation of the repetitions' real time (%, log)")
+    ax.set_title("Harness noise: CV per benchmark, by driver (box: quartiles, whiskers: 5-95 %)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return _save(fig, outdir, "noise.svg"), "Noise of the harness: coefficient of variation per benchmark."

@@ -1,0 +1,329 @@
+"""report.md of a results folder: charts, context, noise, findings, capacity
+model per workload spec (and the validation tables found next to it)."""
+import glob
+import json
+import os
+import statistics
+import time
+
+from . import charts as C
+from . import model as M
+from . import validate as V
+
+
+def _ratio_text(a, b):
+    if not a or not b:
+        return "n/a"
+    r = a / b
+    return "%.1fx" % r if r >= 1 else "1/%.1fx" % (1 / r)
+
+
+# ---------------------------------------------------------------------------
+# Context and noise
+# ---------------------------------------------------------------------------
+def context_section(res):
+    ctx, gb = res.context or {}, res.gb_context or {}
+    lines = ["## Machine and run", ""]
+    if not ctx:
+        lines.append("_No context.json in this folder: only Google Benchmark's own context is shown._")
+        lines.append("")
+    rows = []
+
+    def flat(prefix, d):
+        for k, v in d.items():
+            if isinstance(v, dict):
+                flat(prefix + k + ".", v)
+            elif isinstance(v, list):
+                if v and not isinstance(v[0], (dict, list)):
+                    rows.append((prefix + k, ", ".join(str(x) for x in v)))
+            else:
+                rows.append((prefix + k, v))
+
+    flat("", ctx)
+    for k in ("host_name", "num_cpus", "mhz_per_cpu", "library_build_type", "mmf_profile", "mmf_bench_fs",
+              "load_avg"):
+        if k in gb and not any(r[0].endswith(k) for r in rows):
+            v = gb[k]
+            rows.append(("benchmark " + k, ", ".join("%.2f" % x for x in v) if isinstance(v, list) else v))
+    rows.append(("page-cache readahead used by the model", "%d KiB" % (res_readahead(res) // 1024)))
+    lines += ["| | |", "|---|---|"] + ["| %s | %s |" % (k, str(v).replace("|", "/")) for k, v in rows]
+    lines.append("")
+    lines.append("Drivers found: %s." % (", ".join(res.drivers) or "none"))
+    if res.skipped:
+        lines.append("")
+        lines.append("Rows the harness skipped (their charts and findings leave them out):")
+        seen = set()
+        for n, e in res.skipped:
+            if n not in seen:
+                seen.add(n)
+                lines.append("- `%s`: %s" % (n, e))
+    return lines
+
+
+def res_readahead(res):
+    return M.read_ahead_bytes(res)
+
+
+def noise_section(res, chart):
+    lines = ["## Noise of the harness", ""]
+    cvs = [(b, b.cv()) for b in res.benches if not b.error and b.cv() is not None]
+    if not cvs:
+        return lines + ["_No repetitions in this folder, so no noise figure._"]
+    reps = sorted({b.n for b, _ in cvs})
+    allc = [c for _, c in cvs]
+    lines.append("Coefficient of variation (stdev / mean of the repetitions' real time) of %d benchmarks, "
+                 "%s repetitions each: median **%.1f %%**, %d above 10 %%, %d above 25 %%." % (
+                     len(cvs), "/".join(str(r) for r in reps), 100 * statistics.median(allc),
+                     sum(c > 0.10 for c in allc), sum(c > 0.25 for c in allc)))
+    lines.append("")
+    lines.append("| driver | benchmarks | median CV | worst CV | worst row |")
+    lines.append("|---|---:|---:|---:|---|")
+    for drv in sorted({b.driver for b, _ in cvs}):
+        mine = [(b, c) for b, c in cvs if b.driver == drv]
+        worst = max(mine, key=lambda x: x[1])
+        lines.append("| %s | %d | %.1f %% | %.0f %% | `%s` |" % (
+            drv, len(mine), 100 * statistics.median([c for _, c in mine]), 100 * worst[1], worst[0].run_name))
+    if chart:
+        lines += ["", "![noise](%s)" % chart]
+    lines += ["", "A difference between two rows smaller than about twice their CV is not a finding. "
+              "Cold-cache and sync rows are the noisiest: they wait on a virtual disk shared with the other "
+              "users of this machine."]
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Findings (generated from the numbers)
+# ---------------------------------------------------------------------------
+def findings(res, co):
+    out = []
+    # reads: mmap (bytes) vs pread
+    for cache in ("warm", "cold"):
+        for order in ("seq", "rand"):
+            pairs = []
+            for b in res.select("BM_Read", api="bytes", cache=cache, order=order, madv="normal"):
+                p = res.one("BM_Read", api="pread", cache=cache, order=order, rec=b["rec"])
+                if p and C._bps(b) and C._bps(p):
+                    pairs.append((int(b["rec"]), C._bps(b) / C._bps(p), b.cv(), p.cv()))
+            if not pairs:
+                continue
+            pairs.sort()
+            wins = [r for r in pairs if r[1] > 1]
+            txt = ", ".join("%s %s" % (M.fmt_bytes(r), _ratio_text(x, 1)) for r, x, _, _ in pairs)
+            noisy = max((max(a or 0, b or 0) for _, _, a, b in pairs), default=0)
+            verdict = ("mmap wins at every size" if len(wins) == len(pairs) else
+                       "pread wins at every size" if not wins else
+                       "mmap wins at %s, pread at %s" % (
+                           ", ".join(M.fmt_bytes(r[0]) for r in wins),
+                           ", ".join(M.fmt_bytes(r[0]) for r in pairs if r[1] <= 1)))
+            out.append("**Reads, %s cache, %s**: %s (mmf_bytes / pread throughput: %s; worst CV of the pair %.0f %%)."
+                       % (cache, "sequential" if order == "seq" else "random", verdict, txt, 100 * noisy))
+    mr = [(b, res.one("BM_Read", api="bytes", cache="cold", order=b["order"], madv="normal", rec=b["rec"]))
+          for b in res.select("BM_Read", api="bytes", cache="cold", madv="random")]
+    mr = [(r, n) for r, n in mr if n and C._bps(r) and C._bps(n)]
+    if mr:
+        out.append("**MADV_RANDOM on cold mmap reads**: " + ", ".join(
+            "%s %s: %s of MADV_NORMAL" % (r["order"], M.fmt_bytes(int(r["rec"])), _ratio_text(C._bps(r), C._bps(n)))
+            for r, n in sorted(mr, key=lambda x: (x[0]["order"], int(x[0]["rec"])))) + ".")
+    # writes
+    for rec in sorted({int(b["rec"]) for b in res.select("BM_Write", sync="never")}):
+        g = lambda api, opts: res.one("BM_Write", api=api, opts=opts, sync="never", rec=str(rec))  # noqa: E731
+        lib, seed, wr, lim = g("allocate_slice", "default"), g("allocate_slice", "seed_compat"), \
+            g("write", "none"), g("memcpy_limit", "none")
+        if lib and wr and lim and C._bps(lib) and C._bps(wr) and C._bps(lim):
+            s = ("**Appends of %s records, no sync**: mmf_allocate_slice %s, %s write(2) (%s), "
+                 "%.0f %% of the memcpy limit (%s)" % (
+                     M.fmt_bytes(rec), M.fmt_rate(C._bps(lib)), _ratio_text(C._bps(lib), C._bps(wr)),
+                     M.fmt_rate(C._bps(wr)), 100 * C._bps(lib) / C._bps(lim), M.fmt_rate(C._bps(lim))))
+            if seed and C._bps(seed):
+                s += "; the seed's options: %s (%s of the defaults)" % (
+                    M.fmt_rate(C._bps(seed)), _ratio_text(C._bps(seed), C._bps(lib)))
+            out.append(s + ".")
+    # growth
+    grows = [b for b in res.select("BM_Growth", api="append_buffer") if C._bps(b)]
+    if grows:
+        best = max(grows, key=C._bps)
+        worst = min(grows, key=C._bps)
+        dflt = [b for b in grows if b.label == "default"]
+        seed = [b for b in grows if b.label == "seed-compat"]
+        s = "**Growth policies (4 KiB appends from 1 MiB)**: fastest %s/%s at %s, slowest %s/%s at %s (%s)" % (
+            best["policy"], best["flags"], M.fmt_rate(C._bps(best)), worst["policy"], worst["flags"],
+            M.fmt_rate(C._bps(worst)), _ratio_text(C._bps(best), C._bps(worst)))
+        if dflt and seed:
+            s += "; the defaults are %s the seed-compat row" % _ratio_text(C._bps(dflt[0]), C._bps(seed[0]))
+        fit, src = co.grow_fit("reserve")
+        if fit:
+            s += ". One grow with MMF_RESERVE costs about %.0f µs + %.2f ms per GiB (fit of %s)" % (
+                fit[0], fit[1] * (1 << 30) / 1e3, src)
+        out.append(s + ".")
+    # sync
+    ms = {int(b["dirty"]): b for b in res.select("BM_Sync", call="mmf_sync")}
+    fd = {int(b["dirty"]): b for b in res.select("BM_Sync", call="fdatasync")}
+    if ms:
+        d0 = min(ms)
+        s = "**Sync**: mmf_sync with %d dirty page%s p50 %s / p99 %s" % (
+            d0, "s" if d0 > 1 else "", M.fmt_ns(ms[d0].median("p50_ns")), M.fmt_ns(ms[d0].median("p99_ns")))
+        if d0 in fd:
+            s += " against fdatasync's %s / %s" % (M.fmt_ns(fd[d0].median("p50_ns")), M.fmt_ns(fd[d0].median("p99_ns")))
+        d1 = max(ms)
+        if d1 != d0:
+            s += "; at %d pages (%s) p50 %s, so about %s per extra MiB" % (
+                d1, M.fmt_bytes(d1 * 4096), M.fmt_ns(ms[d1].median("p50_ns")),
+                M.fmt_ns((ms[d1].median("p50_ns") - ms[d0].median("p50_ns")) / ((d1 - d0) * 4096 / M.MiB)))
+        out.append(s + ".")
+    else:
+        ws = [b for b in res.select("BM_Write", api="allocate_slice", opts="default", sync="1") if b.has("sync_p50_ns")]
+        if ws:
+            out.append("**Sync after each append** (BM_Write, no BM_Sync rows): mmf_sync p50 %s, p99 %s." % (
+                M.fmt_ns(ws[0].median("sync_p50_ns")), M.fmt_ns(ws[0].median("sync_p99_ns"))))
+    # larger than memory
+    lt = [b for b in C.ltm_rows(res) if b.median("items_per_second")]
+    if lt:
+        best = max(lt, key=lambda b: b.median("items_per_second"))
+        worst = min(lt, key=lambda b: b.median("items_per_second"))
+        out.append("**Larger than memory**: %s reads %.0f/s, %s %.0f/s (%s). With MADV_NORMAL each fault on a "
+                   "mapping reads ahead around the faulting page (the device's read_ahead_kb is %d KiB here), so a "
+                   "random 4 KiB read drags megabytes through a page cache that cannot hold them and evicts pages "
+                   "still needed; MADV_RANDOM and pread read only the page asked for." % (
+                       ltm_label(best), best.median("items_per_second"), ltm_label(worst),
+                       worst.median("items_per_second"),
+                       _ratio_text(best.median("items_per_second"), worst.median("items_per_second")),
+                       co.read_ahead // 1024))
+    return out
+
+
+def ltm_label(b):
+    return C.ltm_label(b)
+
+
+# ---------------------------------------------------------------------------
+# Capacity model section
+# ---------------------------------------------------------------------------
+def spec_section(spec, co, validation=None):
+    L = ["### %s" % spec.name, "", spec.description, "",
+         "Spec `%s`: %s records via `mmf_%s` at %s, sync %s, roll at %s, growth %s%s." % (
+             os.path.relpath(spec.path, V.top()) if spec.path else "(flags)", M.fmt_bytes(spec.rec), spec.api,
+             M.fmt_rate(spec.rate_bps), spec.sync_text(), M.fmt_bytes(spec.roll), spec.policy_text(),
+             (", %g %s reads of %s per record (%s, %s cache, %s set)" % (
+                 spec.reads_per_record, spec.read_order, M.fmt_bytes(spec.read_rec), spec.read_api, spec.read_cache,
+                 M.fmt_bytes(spec.read_set)) if spec.reads_per_record else "")), ""]
+    p = M.predict(spec, co)
+    if p.get("missing"):
+        return L + ["_Not predicted: the results lack rows for %s._" % ", ".join(p["missing"]), ""]
+    hr = p["headroom"]
+    verdict = ("enough: %.1fx headroom" % hr if hr >= 1.5 else
+               "tight: %.2fx headroom, under the harness's noise margin" % hr if hr >= 1 else
+               "**not enough**: the machine sustains %.0f %% of the requested rate" % (100 * hr))
+    L += ["| prediction | value | from |", "|---|---:|---|",
+          "| sustainable append rate | %s (%.0f records/s) | copy %.2f µs + growth %.2f µs + sync %.2f µs%s per record |" % (
+              M.fmt_rate(p["rate_bps"]), p["rate_bps"] / spec.rec, p["copy_us"],
+              p["grow_us_file"] / max(1, p["sim"]["data"] // spec.rec),
+              (spec.rec / p["rate_bps"] * 1e6) - p["per_rec_us"],
+              (" + reads %.2f µs" % (spec.reads_per_record * p["read_us"])) if spec.reads_per_record else ""),
+          "| headroom at %s | %.2fx — %s | |" % (M.fmt_rate(spec.rate_bps), hr, verdict),
+          "| sync latency p50 / p99 / p999 | %s / %s / %s | %d dirty page%s per sync |" % (
+              M.fmt_ns(p["sync_p50_ns"]), M.fmt_ns(p["sync_p99_ns"]), M.fmt_ns(p["sync_p999_ns"]),
+              p["dirty_pages"], "s" if p["dirty_pages"] > 1 else ""),
+          "| file size at roll (mapped) | %s | %s of data + %s over-allocated |" % (
+              M.fmt_bytes(p["size"]), M.fmt_bytes(p["sim"]["data"]), M.fmt_bytes(p["overalloc"])),
+          "| remaps per file | %d | the open's mapping + %d grows |" % (p["remaps"], p["remaps"] - 1),
+          "| disk used by the active file at roll | %s | %s |" % (
+              M.fmt_bytes(p["disk_at_roll"]), "MMF_RESERVE allocates the whole size" if "reserve" in spec.flags
+              else "sparse: only written pages"),
+          "| disk used, %d file%s kept | %s | rolled files %s |" % (
+              spec.files_kept, "s" if spec.files_kept > 1 else "", M.fmt_bytes(p["disk_total"]),
+              "truncated to their data" if spec.truncate_on_roll else "keep their over-allocation"),
+          "| page cache of the active file at roll | %s | data + readahead of %s around write faults%s |" % (
+              M.fmt_bytes(p["cache_file"]), M.fmt_bytes(co.read_ahead),
+              ", all populated" if "populate" in spec.flags else ""),
+          "| page cache, all kept files + reads | %s | while memory allows |" % M.fmt_bytes(p["cache_total"]),
+          "| mapped memory | %s | the active file%s |" % (
+              M.fmt_bytes(p["mapped"]), " + the read set" if p["mapped"] > p["size"] else ""),
+          "| dirty memory before a sync | %s | |" % M.fmt_bytes(p["dirty_max"]),
+          "| time to fill one file | %s | |" % (M.fmt_ns(p["file_seconds"] * 1e9) if p["file_seconds"] else "n/a")]
+    if spec.reads_per_record:
+        L.append("| read capacity | %.0f reads/s (%.2f µs each) | %s |" % (
+            p["read_ops_s"], p["read_us"], co.sources.get("read", "")))
+    cands, rec = M.candidates(spec, co)
+    if cands:
+        L += ["", "Growth policies for this workload (same flags, model):", "",
+              "| policy | append rate | remaps/file | over-allocation at roll | time growing per file |",
+              "|---|---:|---:|---:|---:|"]
+        for label, c in cands:
+            L.append("| %s%s | %s | %d | %s | %s |" % (
+                label, " **(recommended)**" if label == rec else "", M.fmt_rate(c["rate_bps"]), c["remaps"],
+                M.fmt_bytes(c["overalloc"]), M.fmt_ns(c["grow_us_file"] * 1e3)))
+        L += ["", "Recommended: **%s** — the highest predicted rate within 3 %% (below the noise), then the least "
+              "over-allocation and fewest remaps. Flags: keep MMF_RESERVE (a full disk is -ENOSPC at grow time, "
+              "not SIGBUS); MMF_SYNC_BEFORE_GROW only adds syncs." % rec]
+    L += ["", "Coefficients: " + "; ".join("%s: %s" % kv for kv in sorted(co.sources.items())) + "."]
+    if validation:
+        L += ["", "**Validated** on %s (`scripts/report --validate %s`, load average %s → %s):" % (
+            validation["started"], os.path.relpath(spec.path, V.top()) if spec.path else spec.name,
+            validation.get("load_before"), validation.get("load_after")), "",
+            V.table(validation["rows"])]
+        notes = validation.get("explanations") or []
+        bad = [r for r in validation["rows"] if r["ok"] is False]
+        if bad:
+            L += ["", "Outside ±25 %: " + "; ".join(r["figure"] for r in bad) + "."]
+        L += [""] + ["- " + n for n in notes]
+    L.append("")
+    return L
+
+
+def find_validation(outdir, spec):
+    p = os.path.join(outdir, "validate", spec.name + ".json")
+    if os.path.exists(p):
+        with open(p) as f:
+            return json.load(f)
+    return None
+
+
+# ---------------------------------------------------------------------------
+# The whole report
+# ---------------------------------------------------------------------------
+def write(res, specs, outdir, say):
+    co = M.Coefficients(res)
+    L = ["# mmapfile capacity-planning report", "",
+         "Results folder `%s`, generated %s by `scripts/report`. Every figure is the median of the "
+         "benchmark's repetitions; charts are SVG files next to this one." % (
+             os.path.basename(os.path.abspath(res.path)), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), ""]
+    made, skipped = {}, []
+    for key, fn in (("read", lambda: C.read_chart(res, outdir)), ("write", lambda: C.write_chart(res, outdir)),
+                    ("growth", lambda: C.growth_chart(res, co, outdir)), ("sync", lambda: C.sync_chart(res, outdir)),
+                    ("ltm", lambda: C.ltm_chart(res, outdir)), ("noise", lambda: C.noise_chart(res, outdir))):
+        say("chart: %s" % key)
+        name, cap = fn()
+        if name:
+            made[key] = (name, cap)
+        else:
+            skipped.append((key, cap))
+    fnd = findings(res, co)
+    L += ["## Findings", ""] + (["- " + f for f in fnd] if fnd else ["_No rows to compare._"]) + [""]
+    titles = {"read": "Reading: mmap vs pread", "write": "Appending", "growth": "Growth policies",
+              "sync": "Sync latency", "ltm": "Larger than memory"}
+    for key in ("read", "write", "growth", "sync", "ltm"):
+        L += ["## %s" % titles[key], ""]
+        if key in made:
+            L += ["![%s](%s)" % (made[key][1], made[key][0]), "", made[key][1], ""]
+        else:
+            L += ["_Chart skipped: %s._" % dict(skipped)[key], ""]
+    L += ["## Capacity model", "",
+          "Each workload spec below is turned into predictions from this folder's coefficients "
+          "(see `scripts/mmfreport/model.py`): the append cost per record without growth (BM_Write), the cost of "
+          "each grow (a fit of BM_Growth), the sync latency at the workload's dirty size (BM_Sync scaled by the "
+          "append factor from BM_Write) and the read cost (BM_Read). Sizes and remaps replay the growth policy "
+          "exactly. `scripts/report --validate SPEC` runs a spec for real and prints predicted vs measured.", ""]
+    for spec in specs:
+        say("capacity model: %s" % spec.name)
+        L += spec_section(spec, co, find_validation(outdir, spec))
+    L += noise_section(res, made.get("noise", (None,))[0]) + [""]
+    L += context_section(res) + [""]
+    path = os.path.join(outdir, "report.md")
+    with open(path, "w") as f:
+        f.write("\n".join(L).rstrip() + "\n")
+    return path, skipped
+
+
+def default_specs():
+    return sorted(glob.glob(os.path.join(V.top(), "results", "specs", "*.json")) +
+                  glob.glob(os.path.join(V.top(), "results", "specs", "*.toml")))

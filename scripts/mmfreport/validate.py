@@ -1,0 +1,208 @@
+"""`scripts/report --validate SPEC`: run the workload for real, set the
+measurements next to the model's predictions.
+
+The load generator (bench/loadgen/loadgen.c) is compiled here with cc
+against build/release/core/libmmapfile.a (the plain library, no failure
+points) into build/loadgen/loadgen, so no CMake wiring is needed; it is
+rebuilt when the source or the library is newer than the binary.
+
+Two phases, each bounded in time (<= ~2 minutes together):
+  A  unthrottled: the sustainable append rate, the read rate, and the file
+     figures at roll (size, disk blocks, remaps, page cache);
+  B  paced at the spec's rate: sync latency p50/p99 at the dirty size the
+     workload really has, and whether the rate is held (skipped when the spec
+     syncs only at roll: its syncs come from phase A).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import model as M
+
+TOLERANCE = 0.25
+
+
+def top():
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def build_loadgen(say):
+    t = top()
+    src = os.path.join(t, "bench", "loadgen", "loadgen.c")
+    lib = os.path.join(t, "build", "release", "core", "libmmapfile.a")
+    out = os.path.join(t, "build", "loadgen", "loadgen")
+    if not os.path.exists(lib):
+        say("building the release library (scripts/lib.sh build_preset release mmapfile)")
+        subprocess.run(["bash", "-c", '. "$1/scripts/lib.sh"; build_preset release mmapfile', "x", t],
+                       check=True, stdout=sys.stderr)
+    if os.path.exists(out) and os.path.getmtime(out) >= max(os.path.getmtime(src), os.path.getmtime(lib)):
+        return out
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    say("compiling the load generator: cc -O2 bench/loadgen/loadgen.c libmmapfile.a")
+    subprocess.run(["cc", "-O2", "-std=c11", "-Wall", "-Wextra", "-I", os.path.join(t, "core", "include"),
+                    src, lib, "-o", out], check=True)
+    return out
+
+
+def loadgen_args(spec, rate_bps, seconds, files):
+    a = ["--rec", str(spec.rec), "--roll", str(spec.roll), "--init", str(spec.init),
+         "--api", spec.api, "--seconds", "%.1f" % seconds, "--files", str(files),
+         "--rate", "%.0f" % rate_bps]
+    if spec.seed_options:
+        a += ["--flags", "seed"]
+    else:
+        a += ["--grow", spec.policy, "--chunk", str(spec.chunk), "--max-step", str(spec.max_step),
+              "--flags", ",".join(spec.flags) or "none"]
+    if spec.records_per_sync:
+        a += ["--sync-every", str(spec.records_per_sync)]
+    elif spec.sync_interval_s:
+        a += ["--sync-interval-us", "%d" % (spec.sync_interval_s * 1e6)]
+    if spec.truncate_on_roll:
+        a.append("--truncate-on-roll")
+    if spec.reads_per_record:
+        a += ["--reads-per-record", "%g" % spec.reads_per_record, "--read-rec", str(spec.read_rec),
+              "--read-set", str(spec.read_set), "--read-api", "pread" if spec.read_api == "pread" else "bytes",
+              "--read-order", spec.read_order]
+    return a
+
+
+def run_loadgen(exe, spec, rate_bps, seconds, files, scratch):
+    cmd = [exe, "--dir", scratch] + loadgen_args(spec, rate_bps, seconds, files)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("loadgen failed (%d): %s" % (p.returncode, p.stderr.strip()))
+    r = json.loads(p.stdout)
+    r["cmd"] = " ".join(["loadgen"] + cmd[1:])
+    return r
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError):
+        return None
+
+
+def validate(spec, co, say, budget_s=110.0):
+    """Run both phases; return the comparison (a dict, JSON-able)."""
+    exe = build_loadgen(say)
+    pred = M.predict(spec, co)
+    if pred.get("missing"):
+        raise RuntimeError("the results lack rows for: %s" % ", ".join(pred["missing"]))
+    per_file = pred.get("file_seconds") or 10.0
+    syncs_at_roll_only = not spec.records_per_sync and not spec.sync_interval_s
+    a_budget = budget_s * (0.85 if syncs_at_roll_only else 0.55)
+    # phase A: enough time for at least one whole file (x1.5 for a slower machine)
+    a_secs = min(a_budget, max(8.0, 1.5 * per_file))
+    a_files = int(max(1, min(16, (a_secs / 1.5) // max(per_file, 1e-3))))
+    base = os.environ.get("MMF_BENCH_DIR") or "/var/tmp"
+    out = {"spec": spec.name, "path": spec.path, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "load_before": loadavg()}
+    with tempfile.TemporaryDirectory(prefix="mmf-validate.", dir=base) as scratch:
+        say("%s: phase A, unthrottled, up to %.0f s / %d file(s) of %s" % (
+            spec.name, a_secs, a_files, M.fmt_bytes(spec.roll)))
+        A = run_loadgen(exe, spec, 0, a_secs, a_files, scratch)
+        B = None
+        if not syncs_at_roll_only:
+            b_secs = max(8.0, min(budget_s - A["elapsed_s"] - 5, 30.0))
+            say("%s: phase B, paced at %s for %.0f s" % (spec.name, M.fmt_rate(spec.rate_bps), b_secs))
+            B = run_loadgen(exe, spec, spec.rate_bps, b_secs, 16, scratch)
+    out["load_after"] = loadavg()
+    out["phase_a"], out["phase_b"] = A, B
+    out["rows"] = compare(spec, co, pred, A, B)
+    return out
+
+
+def _files(r):
+    return [f for f in r["files"] if f["complete"]] or r["files"]
+
+
+def compare(spec, co, pred, A, B):
+    """Rows: figure, predicted, measured, unit kind, within tolerance."""
+    rows = []
+    files = _files(A)
+    f0 = files[0]
+    # a partial file (the run ended first) is compared with the model at its data
+    p_file = pred if f0["complete"] else M.predict(spec, co, data=f0["data"])
+    note_partial = "" if f0["complete"] else " (partial file: %s of data)" % M.fmt_bytes(f0["data"])
+
+    def add(name, p, m, kind, why=""):
+        ok = None
+        if p is not None and m is not None and m > 0:
+            ok = abs(p - m) / m <= TOLERANCE
+        elif p == 0 and m == 0:
+            ok = True
+        rows.append({"figure": name, "predicted": p, "measured": m, "kind": kind, "ok": ok, "note": why})
+
+    add("sustainable append rate", pred["rate_bps"], A["append_bps"], "rate",
+        "phase A, %d records, %.1f s" % (A["records"], A["elapsed_s"]))
+    add("headroom at %s" % M.fmt_rate(spec.rate_bps), pred["headroom"], A["append_bps"] / spec.rate_bps, "x")
+    if spec.reads_per_record:
+        add("read rate (%s %s B %s)" % (spec.read_api, spec.read_rec, spec.read_order),
+            pred.get("read_ops_s"), A["read_ops_per_s"], "ops", "%d reads, time inside reads only" % A["reads"])
+    S = A if (B is None) else B
+    src = "phase A (syncs at roll)" if B is None else "phase B (paced)"
+    for q in ("p50", "p99"):
+        add("sync latency %s at %d dirty page%s" % (q, pred["dirty_pages"], "s" if pred["dirty_pages"] > 1 else ""),
+            pred["sync_%s_ns" % q], S["sync_%s_ns" % q] or None, "ns", "%s, %d syncs" % (src, S["syncs"]))
+    if B is not None:
+        held = min(pred["headroom"], 1.0) * spec.rate_bps if pred["headroom"] else None
+        add("rate held when paced", held, B["append_bps"], "rate",
+            "phase B target %s" % M.fmt_rate(spec.rate_bps))
+    add("file size at roll" + note_partial, p_file["size"], f0["size"], "bytes")
+    add("disk used at roll (st_blocks)" + note_partial, p_file["disk_at_roll"], f0["blocks_bytes"], "bytes")
+    add("over-allocation at roll" + note_partial, p_file["overalloc"], f0["size"] - f0["data"], "bytes")
+    add("remaps per file" + note_partial, p_file["remaps"], f0["remaps"], "count")
+    add("mapped memory (file)" + note_partial, p_file["size"], f0["size"], "bytes")
+    add("page cache of the file at roll (mincore)" + note_partial, p_file["cache_file"], f0["resident_bytes"],
+        "bytes", "read_ahead_kb=%d" % (co.read_ahead // 1024))
+    if spec.reads_per_record and spec.read_cache == "warm":
+        add("page cache of the read set", pred["cache_reads"], A["read_set_resident_bytes"], "bytes")
+    if spec.truncate_on_roll and f0["complete"]:
+        add("file size after roll (truncated)", p_file["sim"]["data"], f0["size_after"], "bytes")
+    return rows
+
+
+def fmt(v, kind):
+    if v is None:
+        return "n/a"
+    if kind == "rate":
+        return M.fmt_rate(v)
+    if kind == "ns":
+        return M.fmt_ns(v)
+    if kind == "bytes":
+        return M.fmt_bytes(v)
+    if kind == "x":
+        return "%.2f x" % v
+    if kind == "ops":
+        return "%.0f /s" % v
+    return "%d" % v
+
+
+def table(rows):
+    lines = ["| figure | predicted | measured | error | within ±25 % |", "|---|---:|---:|---:|:---:|"]
+    for r in rows:
+        err = "n/a"
+        if r["predicted"] is not None and r["measured"]:
+            err = "%+.0f %%" % (100.0 * (r["predicted"] - r["measured"]) / r["measured"])
+        ok = {True: "yes", False: "**no**", None: "n/a"}[r["ok"]]
+        lines.append("| %s | %s | %s | %s | %s |" % (r["figure"], fmt(r["predicted"], r["kind"]),
+                                                     fmt(r["measured"], r["kind"]), err, ok))
+    return "\n".join(lines)
+
+
+def text_table(rows):
+    w = max(len(r["figure"]) for r in rows)
+    out = ["%-*s  %12s  %12s  %7s  %s" % (w, "figure", "predicted", "measured", "error", "±25%")]
+    for r in rows:
+        err = ""
+        if r["predicted"] is not None and r["measured"]:
+            err = "%+.0f%%" % (100.0 * (r["predicted"] - r["measured"]) / r["measured"])
+        ok = {True: "ok", False: "OUT", None: "-"}[r["ok"]]
+        out.append("%-*s  %12s  %12s  %7s  %s" % (w, r["figure"], fmt(r["predicted"], r["kind"]),
+                                                  fmt(r["measured"], r["kind"]), err, ok))
+    return "\n".join(out)
