@@ -1,0 +1,242 @@
+/*
+ * test_full_disk.c - append until a real filesystem is full.
+ *
+ * Each test mounts a fresh 8 MiB tmpfs (tmpfs implements fallocate, so
+ * MMF_RESERVE works on it as on ext4) and unmounts it afterwards. Mounting
+ * needs root (CAP_SYS_ADMIN): otherwise the tests are skipped with the
+ * reason. No failure point is enabled: the disk really fills.
+ *
+ * - default options: the append that cannot fit returns -ENOSPC at grow
+ *   time, nothing is written, the handle keeps working (reads, sync), and
+ *   after reopen every synced byte is there;
+ * - the seed's options (no reservation): the same appends, in a child, die
+ *   of SIGBUS when a store into the sparse mapping finds no free page.
+ */
+#define _GNU_SOURCE
+#include "fault_util.h"
+#include "mmapfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define FS_SIZE "8m"
+#define FS_BYTES (8u << 20)
+#define REC (16u << 10)		/* one append */
+#define SYNC_EVERY 4		/* appends between syncs */
+
+/* The child of the seed test dies of SIGBUS: ASan must not catch it. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "handle_sigbus=0";
+}
+
+struct disk {
+	char *mnt;		/* mount point, NULL when skipped */
+	char *path;
+	char reason[160];	/* why skipped */
+};
+
+static int disk_setup(void **state)
+{
+	struct disk *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -1;
+	*state = d;
+	if (geteuid() != 0) {
+		snprintf(d->reason, sizeof(d->reason), "not root: cannot "
+			 "mount a size-limited tmpfs");
+		return 0;
+	}
+	d->mnt = fu_tmpdir("fulldisk");
+	if (d->mnt && mount("tmpfs", d->mnt, "tmpfs", MS_NOSUID | MS_NODEV,
+			    "size=" FS_SIZE) != 0) {
+		snprintf(d->reason, sizeof(d->reason), "mount -t tmpfs -o "
+			 "size=%s %s: %s", FS_SIZE, d->mnt, strerror(errno));
+		rmdir(d->mnt);
+		free(d->mnt);
+		d->mnt = NULL;
+	}
+	if (d->mnt)
+		d->path = fu_join(d->mnt, "wal");
+	return 0;
+}
+
+static int disk_teardown(void **state)
+{
+	struct disk *d = *state;
+
+	if (d->mnt) {
+		if (umount2(d->mnt, MNT_DETACH) != 0)
+			fprintf(stderr, "umount %s: %s\n", d->mnt,
+				strerror(errno));
+		rmdir(d->mnt);
+	}
+	free(d->mnt);
+	free(d->path);
+	free(d);
+	return 0;
+}
+
+static void skip_unless_mounted(const struct disk *d)
+{
+	if (!d->mnt) {
+		printf("SKIP full disk: %s\n", d->reason);
+		skip();
+	}
+}
+
+/* Append REC-byte records of pattern 1 until an append fails; sync every
+ * SYNC_EVERY. Returns the failing append's code; *end = bytes appended,
+ * *synced = bytes synced. */
+static int append_until_full(mmf_file *f, size_t *end, size_t *synced)
+{
+	unsigned char buf[REC];
+	int rc = 0, n = 0;
+
+	*end = *synced = 0;
+	while (*end < 4 * (size_t)FS_BYTES) {
+		fu_fill(buf, *end, REC, 1);
+		rc = mmf_append_buffer(f, *end, buf, REC);
+		if (rc != 0)
+			return rc;
+		*end += REC;
+		if (++n % SYNC_EVERY == 0) {
+			assert_int_equal(mmf_sync(f), 0);
+			*synced = *end;
+		}
+	}
+	return rc;
+}
+
+/* The handle still reads: every appended byte, through mmf_bytes and a
+ * reader. */
+static void check_reads(const mmf_file *f, size_t end)
+{
+	unsigned char *want = malloc(end), *got = malloc(end);
+	const void *p;
+	mmf_reader r;
+
+	assert_non_null(want);
+	assert_non_null(got);
+	fu_fill(want, 0, end, 1);
+	assert_int_equal(mmf_bytes(f, 0, end, &p), 0);
+	assert_memory_equal(p, want, end);
+	mmf_reader_init(&r, f, 0);
+	assert_int_equal(mmf_reader_read(&r, got, end), (ssize_t)end);
+	assert_memory_equal(got, want, end);
+	free(want);
+	free(got);
+}
+
+static size_t reserve_enospc_at;	/* for the seed test's comparison */
+
+static void test_full_disk_reserve_returns_enospc(void **state)
+{
+	struct disk *d = *state;
+	size_t end, synced, size;
+	mmf_file *f;
+	int rc;
+
+	skip_unless_mounted(d);
+	assert_int_equal(mmf_open(d->path, O_RDWR | O_CREAT, REC, NULL, &f), 0);
+	rc = append_until_full(f, &end, &synced);
+	size = mmf_size(f);
+	printf("full disk, default options (DOUBLE + MMF_RESERVE) on a %s "
+	       "tmpfs: %zu bytes appended (%zu synced), file size %zu; the "
+	       "append at offset %zu returned %d (%s)\n", FS_SIZE, end, synced,
+	       size, end, rc, mmf_strerror(rc));
+	reserve_enospc_at = end;
+	assert_int_equal(rc, -ENOSPC);
+	assert_true(end > 0);
+	check_reads(f, end);
+	/* not poisoned: what was appended since the last sync can be synced */
+	assert_int_equal(mmf_sync(f), 0);
+	assert_int_equal(mmf_close(f), 0);
+	assert_int_equal(mmf_open(d->path, O_RDONLY, 0, NULL, &f), 0);
+	assert_int_equal(mmf_size(f), size);
+	check_reads(f, end);
+	assert_int_equal(mmf_close(f), 0);
+}
+
+/* The child: the seed's options, the same appends; it reports its progress
+ * in *progress and must never return from the loop. */
+static void seed_child(const char *path, volatile size_t *progress)
+{
+	unsigned char buf[REC];
+	mmf_options o;
+	mmf_file *f;
+	int rc;
+
+	/* cmocka catches SIGBUS to report a failed test: not in the child */
+	signal(SIGBUS, SIG_DFL);
+	mmf_options_seed(&o);
+	if (mmf_open(path, O_RDWR | O_CREAT, REC, &o, &f) != 0)
+		_exit(2);
+	for (size_t end = 0; end < 4 * (size_t)FS_BYTES; end += REC) {
+		fu_fill(buf, end, REC, 1);
+		rc = mmf_append_buffer(f, end, buf, REC);
+		if (rc != 0)
+			_exit(3);	/* an error instead of a SIGBUS */
+		*progress = end + REC;
+	}
+	_exit(4);		/* the disk never filled */
+}
+
+static void test_full_disk_seed_dies_of_sigbus(void **state)
+{
+	struct disk *d = *state;
+	volatile size_t *progress;
+	int status;
+	pid_t pid;
+
+	skip_unless_mounted(d);
+	progress = mmap(NULL, sizeof(*progress), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(progress != MAP_FAILED);
+	*progress = 0;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		seed_child(d->path, progress);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	printf("full disk, seed options (no reservation) on a %s tmpfs: "
+	       "child %s %d after %zu bytes appended (default options: "
+	       "-ENOSPC at %zu)\n", FS_SIZE, WIFSIGNALED(status) ?
+	       "killed by signal" : "exited with", WIFSIGNALED(status) ?
+	       WTERMSIG(status) : WEXITSTATUS(status), *progress,
+	       reserve_enospc_at);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGBUS);
+	assert_true(*progress > 0);
+	munmap((void *)progress, sizeof(*progress));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_full_disk_reserve_returns_enospc, disk_setup,
+			disk_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_disk_seed_dies_of_sigbus, disk_setup,
+			disk_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
