@@ -90,7 +90,7 @@ static void write_log(const struct fx *x, uint64_t n)
 static int verify(const struct fx *x, uint64_t acked, unsigned created,
 		  unsigned deleted, struct crash_report *r)
 {
-	struct crash_expect e = { acked, created, deleted, PER_FILE };
+	struct crash_expect e = { acked, created, deleted, deleted, PER_FILE };
 	FILE *devnull = fopen("/dev/null", "w");
 	int rc = crash_verify(x->dir, &e, r);
 
@@ -289,6 +289,27 @@ static void test_verify_deleted_files_gone_ok(void **state)
 	assert_int_equal(r.files, 2);
 }
 
+/* A kill inside mmf_delete can leave the file truncated but not unlinked:
+ * fine once its deletion began (DELETING), a violation before. */
+static void test_verify_deletion_begun_file_may_be_empty(void **state)
+{
+	struct crash_expect e = { 45, 3, 0, 1, PER_FILE };
+	struct fx *x = *state;
+	struct crash_report r;
+	char path[PATH_MAX];
+
+	write_log(x, 45);
+	crash_file_name(path, sizeof(path), x->dir, 1);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(crash_verify(x->dir, &e, &r), 0);
+	assert_int_equal(r.files, 2);
+	e.deleting = 0;
+	assert_int_equal(crash_verify(x->dir, &e, &r), 1);
+	assert_non_null(strstr(r.detail, "acked-seq=1:missing:eof"));
+	e.deleted = 1;
+	assert_int_equal(crash_verify(x->dir, &e, &r), -22);
+}
+
 static void test_verify_ack_before_create_is_violation(void **state)
 {
 	struct fx *x = *state;
@@ -301,7 +322,7 @@ static void test_verify_ack_before_create_is_violation(void **state)
 
 static void test_verify_bad_expectation_einval(void **state)
 {
-	struct crash_expect e = { 1, 1, 0, 0 };
+	struct crash_expect e = { 1, 1, 0, 0, 0 };
 	struct crash_report r;
 	struct fx *x = *state;
 
@@ -325,6 +346,7 @@ int main(void)
 		T(test_verify_acked_created_file_missing_is_violation),
 		T(test_verify_acked_deleted_file_present_is_violation),
 		T(test_verify_deleted_files_gone_ok),
+		T(test_verify_deletion_begun_file_may_be_empty),
 		T(test_verify_ack_before_create_is_violation),
 		T(test_verify_bad_expectation_einval),
 #undef T

@@ -104,7 +104,7 @@ int crash_verify(const char *dir, const struct crash_expect *e,
 
 	memset(r, 0, sizeof(*r));
 	strcpy(r->detail, "-");
-	if (!dir || e->per_file == 0)
+	if (!dir || e->per_file == 0 || e->deleting < e->deleted)
 		return -EINVAL;
 	if (e->acked > 0 && crash_file_of(e->acked, e->per_file) > e->created)
 		violate(r, "acked-seq=%llu:before-its-file-was-created",
@@ -114,7 +114,7 @@ int crash_verify(const char *dir, const struct crash_expect *e,
 		if (exists(dir, k))
 			violate(r, "file=%u:acked-deleted:present", k);
 	}
-	for (k = e->deleted + 1; k <= e->created; k++) {
+	for (k = e->deleting + 1; k <= e->created; k++) {
 		r->acks_checked++;
 		if (!exists(dir, k))
 			violate(r, "file=%u:acked-created:missing", k);
@@ -129,11 +129,11 @@ void crash_report_print(const struct crash_expect *e,
 {
 	fprintf(stream,
 		"CRASH-VERIFY status=%s violations=%u acked=%llu created=%u "
-		"deleted=%u per_file=%u files=%u acks_checked=%llu present=%llu "
-		"detail=%s\n",
+		"deleted=%u deleting=%u per_file=%u files=%u acks_checked=%llu "
+		"present=%llu detail=%s\n",
 		r->violations ? "violation" : "ok", r->violations,
 		(unsigned long long)e->acked, e->created, e->deleted,
-		e->per_file, r->files, (unsigned long long)r->acks_checked,
+		e->deleting, e->per_file, r->files, (unsigned long long)r->acks_checked,
 		(unsigned long long)r->present, r->detail);
 	fflush(stream);
 }

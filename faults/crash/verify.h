@@ -4,9 +4,11 @@
  *
  * What the writer acknowledged is summed up by three numbers (the largest of
  * each kind of line it printed): `ACK s` (records 1..s synced), `CREATE k`
- * (files 1..k created), `DELETE k` (files 1..k deleted). crash_verify checks
+ * (files 1..k created), `DELETE k` (files 1..k deleted), and a fourth,
+ * `DELETING k` (the writer decided to drop files 1..k and may have started
+ * deleting them: their contents are no longer needed). crash_verify checks
  *   - files 1..deleted are gone;
- *   - files deleted+1..created exist;
+ *   - files deleting+1..created exist (deleted+1..deleting: anything goes);
  *   - in each of those, walking the slices from offset 0 and stopping at the
  *     first zero or invalid record, every acknowledged record is there,
  *     intact and in order;
@@ -25,6 +27,7 @@ struct crash_expect {
 	uint64_t acked;		/* last acknowledged record (0: none) */
 	unsigned created;	/* last file whose creation was acknowledged */
 	unsigned deleted;	/* last file whose deletion was acknowledged */
+	unsigned deleting;	/* last file whose deletion began (>= deleted) */
 	unsigned per_file;	/* records per file (> 0) */
 };
 
@@ -39,7 +42,7 @@ struct crash_report {
 /*
  * Check dir against e; fill *r. Returns 0 when nothing acknowledged is
  * missing, 1 on a violation (r->detail names the first), -EINVAL for a bad
- * expectation (per_file 0).
+ * expectation (per_file 0, deleting < deleted).
  */
 int crash_verify(const char *dir, const struct crash_expect *e,
 		 struct crash_report *r);

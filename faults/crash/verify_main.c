@@ -1,5 +1,6 @@
 /*
- * mmf_crash_verify DIR --acked S --created C --deleted D --per-file M
+ * mmf_crash_verify DIR --acked S --created C --deleted D [--deleting D2]
+ *                  --per-file M
  *
  * Checks that DIR holds everything the crash writer acknowledged (verify.h)
  * and prints one line `CRASH-VERIFY status=ok|violation key=value ...`.
@@ -14,7 +15,7 @@
 static int usage(void)
 {
 	fputs("usage: mmf_crash_verify DIR --acked SEQ --created N "
-	      "--deleted N --per-file M\n", stderr);
+	      "--deleted N [--deleting N] --per-file M\n", stderr);
 	return 2;
 }
 
@@ -36,6 +37,7 @@ static int parse_u64(const char *s, unsigned long long max,
 int main(int argc, char **argv)
 {
 	struct crash_expect e = {0};
+	int deleting = 0;
 	struct crash_report r;
 	unsigned long long v;
 	int i, rc;
@@ -51,11 +53,15 @@ int main(int argc, char **argv)
 			e.created = (unsigned)v;
 		else if (!strcmp(argv[i], "--deleted") && v <= 0xffffffffu)
 			e.deleted = (unsigned)v;
+		else if (!strcmp(argv[i], "--deleting") && v <= 0xffffffffu)
+			e.deleting = (unsigned)v, deleting = 1;
 		else if (!strcmp(argv[i], "--per-file") && v <= 0xffffffffu)
 			e.per_file = (unsigned)v;
 		else
 			return usage();
 	}
+	if (!deleting)
+		e.deleting = e.deleted;
 	if (i != argc || e.per_file == 0)
 		return usage();
 	rc = crash_verify(argv[1], &e, &r);

@@ -5,8 +5,9 @@
  * syncs every K records and then prints `ACK <last seq>` (flushed). Every
  * per_file records it rolls to a new file: syncs the old one (ACK), creates
  * the next with mmf_open and prints `CREATE k` once that returned, and when
- * more than `keep` files are live deletes the oldest with mmf_delete and
- * prints `DELETE k`. Old files stay open until deleted, so nothing but the
+ * more than `keep` files are live deletes the oldest: prints `DELETING k`
+ * (from here on its records are no longer needed: a WAL deletes a file only
+ * when it decided to drop it), calls mmf_delete, prints `DELETE k`. Old files stay open until deleted, so nothing but the
  * sync below ever makes their bytes durable.
  *
  * The sync is a build option (CRASH_SYNC_MODE), giving the negative controls
@@ -21,7 +22,7 @@
  * timer that sends SIGKILL U microseconds after the N-th grow or sync
  * starts, so a kill test can cut the process inside the library.
  *
- * Output lines: START ..., CREATE k, ACK s, DELETE k, KILLARM what n,
+ * Output lines: START ..., CREATE k, ACK s, DELETING k, DELETE k, KILLARM,
  * DONE, ERR what rc. Exit 0 after --max-records, 3 on a library error,
  * 2 on a usage error.
  */
@@ -162,6 +163,7 @@ static void roll(const struct cfg *c, struct state *s, unsigned k)
 	s->off = 0;
 	if (s->nlive <= c->keep)
 		return;
+	say("DELETING %llu\n", s->first);
 	rc = mmf_delete(s->live[0]);
 	if (rc < 0)
 		die_rc("delete", rc);
