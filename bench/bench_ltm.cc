@@ -9,7 +9,8 @@
  * "Memory" is a memory cgroup the process moves itself into (root only):
  * cgroup v1 memory.limit_in_bytes, or cgroup v2 memory.max, on a child of the
  * process's own cgroup, removed at exit. Without root or a usable memory
- * controller every row is skipped with the reason.
+ * controller every row is skipped with the reason (an error message that
+ * starts with "skipped:", which scripts/bench does not count as a failure).
  *
  * The file (default 3 GiB; $MMF_LTM_FILE_MIB) is cached between runs in
  * $MMF_BENCH_CACHE (default /var/tmp/mmf-bench-cache; "off" = make it in the
@@ -67,7 +68,7 @@ public:
 	explicit MemLimit(size_t limit)
 	{
 		if (geteuid() != 0) {
-			why_ = "needs root to make a memory cgroup (skipped)";
+			why_ = "skipped: needs root to make a memory cgroup";
 			return;
 		}
 		std::string v1 = mount_of("cgroup", "memory"), v2 = mount_of("cgroup2", "");
@@ -78,7 +79,7 @@ public:
 		    join(v2, own_path(""), "memory.max", limit))
 			return;
 		if (why_.empty())
-			why_ = "no memory cgroup controller (v1 or v2) to limit the process";
+			why_ = "skipped: no memory cgroup controller (v1 or v2) to limit the process";
 	}
 	~MemLimit()
 	{
@@ -133,13 +134,13 @@ private:
 		parent_ = mnt + (own == "/" ? "" : own);
 		std::string child = parent_ + "/mmf-bench-" + std::to_string(getpid());
 		if (mkdir(child.c_str(), 0755) < 0 && errno != EEXIST) {
-			why_ = "cannot make " + child + ": " + std::strerror(errno);
+			why_ = "skipped: cannot make " + child + ": " + std::strerror(errno);
 			return false;
 		}
 		v1_ = std::string(knob) == "memory.limit_in_bytes";
 		if (!write_text(child + "/" + knob, std::to_string(limit)) ||
 		    !write_text(child + "/cgroup.procs", std::to_string(getpid()))) {
-			why_ = "cannot limit or join " + child;
+			why_ = "skipped: cannot limit or join " + child;
 			rmdir(child.c_str());
 			return false;
 		}
