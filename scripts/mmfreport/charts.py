@@ -102,12 +102,16 @@ def write_chart(res, outdir):
         ax.legend(loc="best")
     ax = axes[1]
     bars = []
+    keep = {("double", "reserve"), ("chunk", "reserve"), ("exact", "reserve"), ("seed", "reserve"),
+            ("seed", "sync_before_grow"), ("double", "none"), ("double", "reserve+populate"),
+            ("double", "reserve+sync_before_grow")}
     for b in growth:
-        if b["flags"] in ("reserve", "none", "sync_before_grow", "reserve+populate") and b["api"] in (None, "append_buffer"):
+        if (b["policy"], b["flags"]) in keep and b["api"] in (None, "append_buffer"):
             v = _bps(b)
             if v:
-                bars.append(("%s\n%s\n%s" % (b["policy"], b["flags"].replace("+", "+\n"), b["to"] or ""), v / 1e6,
-                             COLORS.get(b["policy"], "C7")))
+                tag = " (default)" if b.label == "default" else " (seed)" if b.label == "seed-compat" else ""
+                bars.append(("%s%s\n%s\nto %s" % (b["policy"], tag, b["flags"].replace("+", "+\n"), b["to"] or "?"),
+                             v / 1e6, COLORS.get(b["policy"], "C7")))
     if bars:
         bars.sort(key=lambda x: -x[1])
         ax.bar(range(len(bars)), [x[1] for x in bars], color=[x[2] for x in bars])
@@ -134,7 +138,9 @@ def growth_chart(res, co, outdir):
     fit, src = co.grow_fit("reserve")
     if fit is None:
         return None, "no growth rows (BM_Growth / BM_Write grow counters)"
-    sizes = [1 << k for k in range(21, 31)]   # 2 MiB .. 1 GiB
+    # data sizes 2 MiB .. 1 GiB, log-spaced and page-aligned, not powers of two
+    # (a doubling file is exactly full at 2^k and half empty just after)
+    sizes = sorted({int(2 ** (21 + 9 * i / 80.0)) // 4096 * 4096 for i in range(81)})
     pols = (("double", {}), ("chunk", {"chunk": 64 * M.MiB}), ("exact", {}))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     c0, c1 = fit
@@ -151,15 +157,18 @@ def growth_chart(res, co, outdir):
         label = pol + (" 64 MiB" if pol == "chunk" else "")
         xs = [s for s, c in zip(sizes, cost) if c is not None]
         axes[0].plot(xs, [c for c in cost if c is not None], "-", color=COLORS[pol], label=label + " (model)")
-        axes[1].plot(xs, [max(o, 0.01) for o in over if o is not None], "-", color=COLORS[pol], label=label)
+        if pol == "exact":
+            axes[1].plot([], [], "-", color=COLORS[pol], label="exact: always 0")
+        else:
+            axes[1].plot(xs, [max(o, 0.1) for o in over if o is not None], "-", lw=1, color=COLORS[pol], label=label)
     for b in res.select("BM_Growth", flags="reserve", api="append_buffer"):
         g, d = b.median("grow_ns"), b.median("data_bytes")
         if g and d:
-            axes[0].plot([d + M.MiB], [g / 1e6], "o", color=COLORS.get(b["policy"], "C7"), ms=5,
+            axes[0].plot([d], [g / 1e6], "o", color=COLORS.get(b["policy"], "C7"), ms=5,
                          label="measured: %s" % b["policy"])
             ov = b.median("overalloc_bytes")
-            if ov is not None:
-                axes[1].plot([d + M.MiB], [max(100.0 * ov / (d + M.MiB), 0.01)], "o",
+            if ov:
+                axes[1].plot([d], [max(100.0 * ov / d, 0.1)], "o",
                              color=COLORS.get(b["policy"], "C7"), ms=5)
     for ax in axes:
         ax.set_xscale("log", base=2)
@@ -171,6 +180,7 @@ def growth_chart(res, co, outdir):
     axes[0].set_title("Growth cost, flags reserve: %.0f µs/grow + %.2f ms/GiB" % (c0, c1 * (1 << 30) / 1e3))
     axes[1].set_ylabel("space beyond the data (% of data, log)")
     axes[1].set_title("Over-allocation when the data stops at that size")
+    axes[1].set_ylim(0.1, 1e4)
     fig.tight_layout()
     return _save(fig, outdir, "growth.svg"), \
         "Growth cost and space overhead vs file size per policy (lines: the model fitted to BM_Growth; dots: measured)."

@@ -10,6 +10,32 @@ def _cv_of(res, family, **keys):
     return max(cvs) if cvs else None
 
 
+def _l3_bytes(res):
+    caches = (res.gb_context or {}).get("caches") or []
+    return max((c.get("size", 0) for c in caches if c.get("level") == 3), default=None)
+
+
+def _budget_note(spec, co, A):
+    """Where a record's time goes: predicted vs measured (loadgen phase A)."""
+    p = M.predict(spec, co)
+    n = max(1, A["records"])
+    total = A["elapsed_s"] * 1e6 / n
+    reads = A["read_s"] * 1e6 / n
+    sync = A["syncs"] * A["sync_mean_ns"] / 1e3 / n
+    rest = max(0.0, total - reads - sync)
+    p_total = spec.rec / p["rate_bps"] * 1e6
+    p_reads = spec.reads_per_record * (p.get("read_us") or 0)
+    p_sync = p_total - p["per_rec_us"]
+    p_rest = p_total - p_reads - p_sync
+    worst = max((("syncs", sync - p_sync), ("reads", reads - p_reads), ("appends and growth", rest - p_rest)),
+                key=lambda x: abs(x[1]))
+    return ("sustainable append rate: per record the model budgets %.1f µs (appends and growth %.1f, syncs %.1f%s), "
+            "the run spent %.1f µs (appends and growth %.1f, syncs %.1f%s); the biggest difference is in the %s "
+            "(%+.1f µs)." % (p_total, p_rest, p_sync, ", reads %.1f" % p_reads if spec.reads_per_record else "",
+                             total, rest, sync, ", reads %.1f" % reads if spec.reads_per_record else "",
+                             worst[0], worst[1]))
+
+
 def explain(spec, co, out):
     res = co.res
     notes = []
@@ -19,12 +45,28 @@ def explain(spec, co, out):
         notes.append("Load average %.2f before, %.2f after the run on 2 shared CPUs%s." % (
             la, lb or 0, " — other users were busy; rates and latencies measured now differ from the "
             "benchmark's" if max(la, lb or 0) > 1.5 else ""))
+    pr = out.get("probe")
+    drift = None
+    if pr and pr.get("model_p50_ns") and pr.get("sync_p50_ns"):
+        drift = pr["sync_p50_ns"] / pr["model_p50_ns"]
+        notes.append("Disk right now (3 s probe before the run, 4 KiB append + mmf_sync): p50 %s, p99 %s, over %d "
+                     "syncs; the results folder's model says p50 %s, p99 %s for the same thing — the disk is "
+                     "%s." % (M.fmt_ns(pr["sync_p50_ns"]), M.fmt_ns(pr["sync_p99_ns"]), pr["syncs"],
+                              M.fmt_ns(pr["model_p50_ns"]), M.fmt_ns(pr["model_p99_ns"]),
+                              "%.1fx slower than when it was benchmarked" % drift if drift > 1.25 else
+                              "%.1fx faster than when it was benchmarked" % (1 / drift) if drift < 0.8 else
+                              "as fast as when it was benchmarked (within 25 %)"))
+    l3 = _l3_bytes(res)
     for r in out["rows"]:
         if r["ok"] is not False:
             continue
         f, p, m = r["figure"], r["predicted"], r["measured"]
         over = p > m
-        if f.startswith("sustainable append rate") or f.startswith("headroom"):
+        if f.startswith("headroom"):
+            notes.append("%s: follows the sustainable append rate (same ratio)." % f)
+        elif f.startswith("sustainable append rate"):
+            notes.append(_budget_note(spec, co, A))
+        elif False:
             cv = _cv_of(res, "BM_Write", api=spec.api, opts="default")
             why = ("%s: the model %s. Its append cost comes from BM_Write rows whose CV reached %s; " % (
                 f, "is optimistic" if over else "is pessimistic", "%.0f %%" % (100 * cv) if cv else "n/a"))
@@ -39,6 +81,13 @@ def explain(spec, co, out):
             notes.append(why + ".")
         elif f.startswith("sync latency"):
             n = (B or A)["syncs"]
+            if drift and drift > 1.25:
+                notes.append("%s: predicted %s, measured %s over %d syncs — the probe shows the disk %.1fx slower "
+                             "than in the results folder, which accounts for %s of the gap; fdatasync on ext4 waits "
+                             "for a journal commit shared with every other writer of the filesystem (load above)." % (
+                                 f, M.fmt_ns(p), M.fmt_ns(m), n, drift,
+                                 "all" if p * drift >= m * 0.75 else "part"))
+                continue
             notes.append("%s: predicted %s, measured %s over %d syncs. The sync coefficients are the medians of "
                          "BM_Sync/BM_Write repetitions taken at another moment; fdatasync on ext4 waits for a "
                          "journal commit shared with every other writer of the filesystem, so its tail (and on a "
@@ -53,9 +102,12 @@ def explain(spec, co, out):
                                                                   co.read_ahead // 1024))
         elif f.startswith("read rate"):
             cv = _cv_of(res, "BM_Read", api=spec.read_api, cache="warm", order=spec.read_order)
-            notes.append("%s: the benchmark reads a 64 MiB file, the workload a %s set interleaved with appends "
-                         "(more TLB and cache misses per read; BM_Read CV up to %s)." % (
-                             f, M.fmt_bytes(spec.read_set), "%.0f %%" % (100 * cv) if cv else "n/a"))
+            notes.append("%s: BM_Read's warm random rows read the same 1024 records every pass (4 MiB at 4 KiB), "
+                         "which stay in the CPU's caches (L3 %s); the workload reads fresh random records of a %s "
+                         "set, each a TLB miss and a DRAM fetch. The harness has no warm row with a working set "
+                         "larger than L3, so the model cannot see this (BM_Read CV up to %s)." % (
+                             f, M.fmt_bytes(l3) if l3 else "n/a", M.fmt_bytes(spec.read_set),
+                             "%.0f %%" % (100 * cv) if cv else "n/a"))
         elif f.startswith("rate held"):
             notes.append("%s: the paced phase could not hold the target: the machine is short of it (see headroom)."
                          % f)

@@ -303,6 +303,11 @@ class Coefficients:
             if app:
                 fac = [(d, v[q] / loglog([(e, w[q]) for e, w in over.items()], d, hi_slope=1.0))
                        for d, v in app.items() if v[q]]
+                # the difference is per sync (extent conversion, a journal
+                # commit), not per byte: at the largest overwrite size, where
+                # writing the data back dominates, the factor is taken as 1
+                if fac and max(over) > max(app):
+                    fac.append((max(over), 1.0))
                 f = loglog(fac, dirty, hi_slope=0.0, lo_slope=0.0) if fac else 1.0
                 self.sources["sync"] = ("BM_Sync call:mmf_sync x append factor from BM_Write sync rows "
                                         "(%s)" % ", ".join("%.2f at %d pages" % (v, d) for d, v in sorted(fac)))

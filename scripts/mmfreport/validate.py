@@ -79,6 +79,19 @@ def run_loadgen(exe, spec, rate_bps, seconds, files, scratch):
     return r
 
 
+def run_probe(exe, scratch):
+    """1-page append + mmf_sync latency now, into a file opened at its final
+    size: the same quantity as the model's 1-page sync, to tell a disk that
+    is slower today from a model that is wrong."""
+    cmd = [exe, "--dir", scratch, "--rec", "4096", "--roll", str(16 * M.MiB), "--init", str(16 * M.MiB),
+           "--sync-every", "1", "--seconds", "3", "--files", "1"]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("loadgen probe failed: %s" % p.stderr.strip())
+    r = json.loads(p.stdout)
+    return {k: r[k] for k in ("syncs", "sync_p50_ns", "sync_p99_ns", "sync_mean_ns")}
+
+
 def loadavg():
     try:
         with open("/proc/loadavg") as f:
@@ -87,7 +100,7 @@ def loadavg():
         return None
 
 
-def validate(spec, co, say, budget_s=110.0):
+def validate(spec, co, say, budget_s=105.0):
     """Run both phases; return the comparison (a dict, JSON-able)."""
     exe = build_loadgen(say)
     pred = M.predict(spec, co)
@@ -97,12 +110,16 @@ def validate(spec, co, say, budget_s=110.0):
     syncs_at_roll_only = not spec.records_per_sync and not spec.sync_interval_s
     a_budget = budget_s * (0.85 if syncs_at_roll_only else 0.55)
     # phase A: enough time for at least one whole file (x1.5 for a slower machine)
-    a_secs = min(a_budget, max(8.0, 1.5 * per_file))
+    a_secs = min(a_budget, max(20.0 if syncs_at_roll_only else 8.0, 1.5 * per_file))
     a_files = int(max(1, min(16, (a_secs / 1.5) // max(per_file, 1e-3))))
     base = os.environ.get("MMF_BENCH_DIR") or "/var/tmp"
     out = {"spec": spec.name, "path": spec.path, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "load_before": loadavg()}
     with tempfile.TemporaryDirectory(prefix="mmf-validate.", dir=base) as scratch:
+        say("%s: probe, 3 s of 4 KiB appends each followed by mmf_sync (the disk right now)" % spec.name)
+        out["probe"] = run_probe(exe, scratch)
+        out["probe"]["model_p50_ns"] = co.sync_ns(1, "p50")
+        out["probe"]["model_p99_ns"] = co.sync_ns(1, "p99")
         say("%s: phase A, unthrottled, up to %.0f s / %d file(s) of %s" % (
             spec.name, a_secs, a_files, M.fmt_bytes(spec.roll)))
         A = run_loadgen(exe, spec, 0, a_secs, a_files, scratch)

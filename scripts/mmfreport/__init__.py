@@ -1,0 +1,1 @@
+"""mmapfile capacity-planning report (scripts/report): data, charts, model, validation."""
