@@ -8,8 +8,13 @@
  *
  * One file per record size R (64 MiB of records: a 4-byte big-endian length
  * R - 4, then R - 4 payload bytes, so mmf_slice can walk it). One iteration
- * is one PASS: a fixed list of record offsets, sequential from 0 or uniformly
- * random over the file. Every record's bytes go through checksum().
+ * is one PASS of `records` reads (the counter): seq, 16 MiB of consecutive
+ * records; rand, min(1024, 16 MiB / R) records (at least 16) at uniformly
+ * random record offsets. Successive passes move on (seq: the next 16 MiB,
+ * wrapping at the end of the file; rand: the next slice of a list of 65536
+ * random records), so a warm run's working set is the whole 64 MiB file, not
+ * one pass that would sit in the CPU's cache. Every record's bytes go
+ * through checksum().
  *
  * warm: every page was touched before the loop (page cache and page tables
  *       warm); Google Benchmark picks the number of passes.
@@ -28,6 +33,7 @@ namespace {
 using namespace mmfb;
 
 constexpr size_t kFileSize = 64 * MiB;
+constexpr size_t kRandomList = 65536;	/* a multiple of every rand pass */
 
 enum class Api { bytes, slice, mmap_memcpy, pread, read };
 
@@ -60,14 +66,12 @@ struct ReadFile {
 		});
 		if (err == 0)
 			err = mmf_open(path.c_str(), O_RDONLY, 0, nullptr, &f);
-		size_t records = kFileSize / rec;
-		size_t nseq = std::min(records, std::max<size_t>(16, 16 * MiB / rec));
-		size_t nrnd = std::min<size_t>(1024, std::max<size_t>(16, 16 * MiB / rec));
+		records = kFileSize / rec;
+		nseq = std::min(records, std::max<size_t>(16, 16 * MiB / rec));
+		nrnd = std::min<size_t>(1024, std::max<size_t>(16, 16 * MiB / rec));
 		std::mt19937_64 rng(rec);
 		std::uniform_int_distribution<size_t> pick(0, records - 1);
-		for (size_t i = 0; i < nseq; i++)
-			seq.push_back(i * rec);
-		for (size_t i = 0; i < nrnd; i++)
+		for (size_t i = 0; i < kRandomList; i++)
 			rnd.push_back(pick(rng) * rec);
 	}
 	~ReadFile() { mmf_close(f); }
@@ -76,7 +80,8 @@ struct ReadFile {
 	size_t rec;
 	mmf_file *f = nullptr;
 	int err = 0;
-	std::vector<size_t> seq, rnd;
+	size_t records, nseq, nrnd;	/* records in the file, in a pass */
+	std::vector<size_t> rnd;	/* kRandomList random record offsets */
 };
 
 ReadFile &file_for(size_t rec)
@@ -88,18 +93,26 @@ ReadFile &file_for(size_t rec)
 	return *p;
 }
 
-/* One pass of api A over offs; *sum gets the checksum. 0 or an error. */
+/* The pass that starts at record (seq) or list entry (rand) `first`. */
+struct Pass {
+	size_t first, n;
+	const size_t *rnd;	/* nullptr: sequential */
+	size_t off(size_t rec, size_t i) const { return rnd ? rnd[first + i] : (first + i) * rec; }
+};
+
+/* One pass of api A; *sum gets the checksum. 0 or an error. */
 template <Api A>
-int one_pass(ReadFile &rf, const std::vector<size_t> &offs, unsigned char *buf, uint64_t *sum)
+int one_pass(ReadFile &rf, const Pass &ps, unsigned char *buf, uint64_t *sum)
 {
 	const size_t rec = rf.rec;
 	const int fd = mmf_fd(rf.f);
 	const unsigned char *base = static_cast<const unsigned char *>(mmf_data(rf.f));
 	uint64_t s = 0;
 
-	if (A == Api::read && lseek(fd, off_t(offs[0]), SEEK_SET) < 0)
+	if (A == Api::read && lseek(fd, off_t(ps.off(rec, 0)), SEEK_SET) < 0)
 		return -errno;
-	for (size_t off : offs) {
+	for (size_t i = 0; i < ps.n; i++) {
+		const size_t off = ps.off(rec, i);
 		const void *p = nullptr;
 		uint32_t len = 0;
 		int rc = 0;
@@ -136,7 +149,7 @@ int one_pass(ReadFile &rf, const std::vector<size_t> &offs, unsigned char *buf, 
 	return 0;
 }
 
-using PassFn = int (*)(ReadFile &, const std::vector<size_t> &, unsigned char *, uint64_t *);
+using PassFn = int (*)(ReadFile &, const Pass &, unsigned char *, uint64_t *);
 
 PassFn pass_fn(Api a)
 {
@@ -186,7 +199,8 @@ void bm_read(benchmark::State &st, ReadCase c)
 		st.SkipWithError(errstr("creating the file", rf.err).c_str());
 		return;
 	}
-	const std::vector<size_t> &offs = c.random ? rf.rnd : rf.seq;
+	Pass ps{0, c.random ? rf.nrnd : rf.nseq, c.random ? rf.rnd.data() : nullptr};
+	const size_t wrap = c.random ? rf.rnd.size() : rf.records;
 	std::vector<unsigned char> buf(c.rec);
 	PassFn pass = pass_fn(c.api);
 	std::string why = prepare(c, rf);
@@ -199,23 +213,24 @@ void bm_read(benchmark::State &st, ReadCase c)
 	long long io0 = io_read_bytes();
 	for (auto _ : st) {
 		uint64_t sum = 0;
-		int rc = pass(rf, offs, buf.data(), &sum);
+		int rc = pass(rf, ps, buf.data(), &sum);
 		if (rc != 0) {
 			st.SkipWithError(errstr(api_name(c.api), rc).c_str());
 			break;
 		}
 		benchmark::DoNotOptimize(sum);
+		ps.first = (ps.first + ps.n) % wrap;	/* n divides wrap */
 	}
 	long long io1 = io_read_bytes();
-	double bytes = double(st.iterations()) * double(offs.size()) * double(c.rec);
+	double bytes = double(st.iterations()) * double(ps.n) * double(c.rec);
 	fault_counters(st, f0);
 	st.counters["minflt"] = benchmark::Counter(st.counters["minflt"], benchmark::Counter::kAvgIterations);
 	st.counters["majflt"] = benchmark::Counter(st.counters["majflt"], benchmark::Counter::kAvgIterations);
-	st.counters["records"] = double(offs.size());
+	st.counters["records"] = double(ps.n);
 	st.counters["resident_before_pct"] = before;
 	st.counters["resident_after_pct"] = resident_pct(mmf_data(rf.f), mmf_size(rf.f));
 	st.counters["io_amplification"] = io0 < 0 || bytes == 0 ? -1 : double(io1 - io0) / bytes;
-	st.SetItemsProcessed(int64_t(st.iterations()) * int64_t(offs.size()));
+	st.SetItemsProcessed(int64_t(st.iterations()) * int64_t(ps.n));
 	st.SetBytesProcessed(int64_t(bytes));
 }
 

@@ -87,7 +87,7 @@ struct Target {
 	~Target()
 	{
 		if (f)
-			mmf_close(f);
+			mmf_delete(f);	/* mmf_close would msync the dirty pages */
 		if (fd >= 0)
 			close(fd);
 	}
