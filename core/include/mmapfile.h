@@ -226,7 +226,10 @@ int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len);
  * (RESERVE, POPULATE, SYNC_BEFORE_GROW); 0 unmaps.
  * Errors: -EBADF (read-only), -EFBIG, the poison error, errors of
  * ftruncate/posix_fallocate/mremap/mmap/munmap/msync. After an error the
- * handle keeps its old size and mapping.
+ * handle keeps its old size and mapping, with one exception: when a shrink's
+ * ftruncate fails and remapping the old size fails too, the handle keeps the
+ * smaller mapping (the file keeps all its bytes; nothing is lost, the handle
+ * stays usable and mmf_size tells the truth).
  * Durable after 0: nothing new (call mmf_sync).
  */
 int mmf_truncate(mmf_file *f, size_t size);
@@ -242,7 +245,8 @@ int mmf_sync(mmf_file *f);
 
 /*
  * As mmf_sync, for [off, off + len) only (rounded out to pages).
- * Errors: MMF_EOF for a range past the end; as mmf_sync.
+ * Errors: the poison error (checked first); MMF_EOF for a range past the
+ * end; as mmf_sync.
  * Durable after 0: the bytes of the range written before the call, and the
  * size.
  */

@@ -486,13 +486,11 @@ int mmf_sync_range(mmf_file *f, size_t off, size_t len)
 {
 	size_t start;
 
+	if (f->writable && f->poison)
+		return f->poison;	/* every sync, whatever its range */
 	if (!in_file(f, off, len))
 		return MMF_EOF;
-	if (!f->writable)
-		return 0;
-	if (f->poison)
-		return f->poison;
-	if (len == 0)
+	if (!f->writable || len == 0)
 		return 0;
 	start = off - off % mmf__os_page_size();
 	return sync_mapping(f, (char *)f->base + start, off + len - start);

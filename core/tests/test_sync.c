@@ -56,6 +56,7 @@ static void test_sync_failure_poisons_the_handle(void **state)
 	fail_off("mmf/os/msync");
 	assert_int_equal(mmf_sync(f), -EIO);	/* the seed: 0 */
 	assert_int_equal(mmf_sync_range(f, 0, 6), -EIO);
+	assert_int_equal(mmf_sync_range(f, 0, SIZE_MAX), -EIO);	/* not MMF_EOF */
 	assert_int_equal(mmf_allocate_slice(f, 1, 100, &out, &next), -EIO);
 	assert_int_equal(mmf_append_buffer(f, 0, "x", 1), -EIO);
 	assert_int_equal(mmf_truncate(f, 100), -EIO);
