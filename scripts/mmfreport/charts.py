@@ -215,7 +215,10 @@ def ltm_rows(res):
 
 
 def ltm_label(b):
-    return " ".join("%s" % v for k, v in b.keys.items() if k not in ("rec", "file", "limit"))
+    madv = b["madv"]
+    if madv in ("normal", "random"):
+        return "%s MADV_%s" % (b["api"], madv.upper())
+    return " ".join("%s" % v for k, v in b.keys.items() if k not in ("rec", "file", "limit") and v != "none")
 
 
 def ltm_chart(res, outdir):
@@ -234,9 +237,13 @@ def ltm_chart(res, outdir):
     ax.set_yticklabels(labels)
     ax.set_xscale("log")
     ax.set_xlabel("random 4 KiB reads per second (log)")
-    for i, v in enumerate(vals):
-        ax.text(v, i, " %.0f/s" % v, va="center", fontsize=8)
-    ax.set_title("File larger than the memory limit: random reads")
+    for i, (v, b) in enumerate(zip(vals, rows)):
+        amp = b.median("io_amplification")
+        ax.text(v, i, " %.0f/s%s" % (v, ", %.0fx bytes read from disk" % amp if amp and amp > 0 else ""),
+                va="center", fontsize=8)
+    ax.set_xlim(right=max(vals) * 30)
+    r0 = rows[0]
+    ax.set_title("Random 4 KiB reads, %s file, %s memory limit (cgroup)" % (r0["file"] or "?", r0["limit"] or "?"))
     fig.tight_layout()
     return _save(fig, outdir, "larger_than_memory.svg"), "Random reads of a file larger than memory."
 

@@ -2,6 +2,7 @@
 model per workload spec (and the validation tables found next to it)."""
 import glob
 import json
+import math
 import os
 import statistics
 import time
@@ -107,14 +108,23 @@ def findings(res, co):
             if not pairs:
                 continue
             pairs.sort()
-            wins = [r for r in pairs if r[1] > 1]
+
+            def side(x, a, b):
+                # a ratio within twice the pair's CV is not a win
+                noise = math.log(1 + 2 * max(a or 0, b or 0))
+                return "tie" if abs(math.log(x)) <= noise else "mmap" if x > 1 else "pread"
+            sides = {}
+            for r, x, a, b in pairs:
+                sides.setdefault(side(x, a, b), []).append(M.fmt_bytes(r))
             txt = ", ".join("%s %s" % (M.fmt_bytes(r), _ratio_text(x, 1)) for r, x, _, _ in pairs)
             noisy = max((max(a or 0, b or 0) for _, _, a, b in pairs), default=0)
-            verdict = ("mmap wins at every size" if len(wins) == len(pairs) else
-                       "pread wins at every size" if not wins else
-                       "mmap wins at %s, pread at %s" % (
-                           ", ".join(M.fmt_bytes(r[0]) for r in wins),
-                           ", ".join(M.fmt_bytes(r[0]) for r in pairs if r[1] <= 1)))
+            if len(sides) == 1:
+                k = list(sides)[0]
+                verdict = "within the noise at every size" if k == "tie" else "%s wins at every size" % k
+            else:
+                verdict = "; ".join("%s at %s" % ({"mmap": "mmap wins", "pread": "pread wins",
+                                                   "tie": "within the noise"}[k], ", ".join(v))
+                                    for k, v in sorted(sides.items()))
             out.append("**Reads, %s cache, %s**: %s (mmf_bytes / pread throughput: %s; worst CV of the pair %.0f %%)."
                        % (cache, "sequential" if order == "seq" else "random", verdict, txt, 100 * noisy))
     mr = [(b, res.one("BM_Read", api="bytes", cache="cold", order=b["order"], madv="normal", rec=b["rec"]))
@@ -180,14 +190,17 @@ def findings(res, co):
     if lt:
         best = max(lt, key=lambda b: b.median("items_per_second"))
         worst = min(lt, key=lambda b: b.median("items_per_second"))
-        out.append("**Larger than memory**: %s reads %.0f/s, %s %.0f/s (%s). With MADV_NORMAL each fault on a "
-                   "mapping reads ahead around the faulting page (the device's read_ahead_kb is %d KiB here), so a "
-                   "random 4 KiB read drags megabytes through a page cache that cannot hold them and evicts pages "
-                   "still needed; MADV_RANDOM and pread read only the page asked for." % (
-                       ltm_label(best), best.median("items_per_second"), ltm_label(worst),
-                       worst.median("items_per_second"),
-                       _ratio_text(best.median("items_per_second"), worst.median("items_per_second")),
-                       co.read_ahead // 1024))
+        amp = worst.median("io_amplification")
+        out.append("**Larger than memory** (%s file, %s cgroup limit): %s" % (
+            best["file"] or "?", best["limit"] or "?", ", ".join(
+                "%s %.0f reads/s (p50 %s)" % (ltm_label(b), b.median("items_per_second"), M.fmt_ns(b.median("p50_ns")))
+                for b in sorted(lt, key=lambda b: -b.median("items_per_second")))) +
+            "; the best is %s the worst. %s reads %s from disk per byte asked for: with MADV_NORMAL each fault on "
+            "the mapping reads ahead around the faulting page (read_ahead_kb is %d KiB here), so a random 4 KiB "
+            "read drags megabytes through a page cache that cannot hold them and evicts pages still needed; "
+            "MADV_RANDOM and pread read only the page asked for." % (
+                _ratio_text(best.median("items_per_second"), worst.median("items_per_second")), ltm_label(worst),
+                "%.0fx" % amp if amp and amp > 0 else "(no io counter)", co.read_ahead // 1024))
     return out
 
 
