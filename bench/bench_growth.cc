@@ -16,7 +16,9 @@
  * Targets: 256 MiB in the full profile, 32 MiB in the quick one. Rows that
  * grow on EVERY append and msync before each grow (exact or seed policy with
  * sync_before_grow: ~0.3 ms a grow here) use 16 MiB (full) and 4 MiB (quick)
- * so that a repetition stays in seconds; the target is in the name.
+ * so that a repetition stays in seconds; the target is in the name. The full
+ * profile adds 64 MiB and 1 GiB targets for the default, seed-compat
+ * (allocate_slice), exact and chunk+reserve options: cost against size.
  */
 #include "bench_fixture.h"
 
@@ -164,6 +166,16 @@ void register_growth()
 	mmf_options_seed(&s);
 	add_case({s.grow, s.flags, true, big});
 	add_case({d.grow, d.flags, true, big});
+	if (!full())
+		return;
+	/* Cost against file size (the capacity model): headline options at
+	 * two more targets. */
+	for (size_t to : {64 * MiB, 1024 * MiB}) {
+		add_case({d.grow, d.flags, false, to});
+		add_case({s.grow, s.flags, true, to});
+		add_case({MMF_GROW_EXACT, 0, false, to});
+		add_case({MMF_GROW_CHUNK, MMF_RESERVE, false, to});
+	}
 }
 
 } /* namespace */

@@ -160,17 +160,18 @@ def section_write(run, out):
             ("app:seed", dict(api="append_buffer", opts="seed_compat")),
             ("write(2)", dict(api="write")),
             ("pwrite(2)", dict(api="pwrite")),
-            ("memcpy lim", dict(api="memcpy_limit"))]
+            ("memcpy:lim", dict(api="memcpy_limit"))]
     recs = sorted({int(parse_name(n)[1]["rec"]) for n in run.find("BM_Write")})
-    out.append("WRITE  appends: median records/s (slice = mmf_allocate_slice, app = mmf_append_buffer;"
-               " def = default, seed = seed-compat)")
-    out.append(f"  {'rec':>6} {'sync':>5} " + " ".join(f"{c:>10}" for c, _ in cols)
-               + f" {'def/write':>9} {'def/limit':>9}")
+    out.append("WRITE  median appends/s: slice = mmf_allocate_slice, app = mmf_append_buffer,"
+               " def = default, seed = seed-compat")
+    out.append(f"  {'rec':>5} {'sync':>5} " + " ".join(f"{c:>9}" for c, _ in cols)
+               + f" {'def/write':>9} {'def/limit':>9} {'seed/def':>8}")
     for rec in recs:
         for sync in ("never", "64", "1"):
             vals = [run.median("BM_Write", ips, rec=rec, sync=sync, **kw) for _, kw in cols]
-            out.append(f"  {rec:>6} {sync:>5} " + " ".join(si(v, 10) for v in vals)
-                       + fx(ratio(vals[0], vals[4]), 10) + fx(ratio(vals[0], vals[6]), 10))
+            out.append(f"  {rec:>5} {sync:>5} " + " ".join(si(v, 9) for v in vals)
+                       + fx(ratio(vals[0], vals[4]), 10) + fx(ratio(vals[0], vals[6]), 10)
+                       + fx(ratio(vals[1], vals[0]), 9))
 
 
 def section_growth(run, out):
@@ -214,7 +215,7 @@ def section_sync(run, out):
         return
     out.append("SYNC  latency in ms, median over repetitions of each repetition's p50 / p99")
     out.append(f"  {'dirty':>6} {'mmf_sync':>17} {'sync_range':>17} {'fdatasync':>17} {'fsync':>17}"
-               f" {'ms_async':>9} {'mmf/fdsync p50':>15} {'p99':>6}")
+               f" {'async us':>9} {'mmf/fdsync p50':>15} {'p99':>6}")
     dirties = sorted({int(parse_name(n)[1]["dirty"]) for n in run.find("BM_Sync")})
     for d in dirties:
         cells, got = [], {}
@@ -226,7 +227,8 @@ def section_sync(run, out):
         a = run.median("BM_Sync", "p50_ns", call="msync_async", dirty=d)
         r50 = ratio(got["mmf_sync"][0], got["fdatasync"][0])
         r99 = ratio(got["mmf_sync"][1], got["fdatasync"][1])
-        out.append(f"  {d:>6} " + " ".join(f"{c:>17}" for c in cells) + f" {ms(a, 9)}"
+        out.append(f"  {d:>6} " + " ".join(f"{c:>17}" for c in cells)
+                   + f" {('-' if a is None else f'{a / 1e3:.2f}'):>9}"
                    + fx(r50, 16) + fx(r99, 7))
 
 
