@@ -4,8 +4,7 @@
   crash_vm.py probe   --kernel K --initrd I --accel A [--timeout S]
   crash_vm.py cycle   --kernel K --initrd I --accel A --base IMG --work DIR
                       --seed S --cycle N --writer NAME [--replay]
-                      [--points P] [--cut-max S]
-  crash_vm.py summary --out DIR --seed S --duration S --replay 0|1 ...
+                      [--points P] [--cut-min S] [--cut-max S]
 
 A cycle: boot the guest with the writer on a fresh copy of the ext4 image
 behind qemu's blklogwrites driver (every write and flush logged), read the
@@ -307,8 +306,7 @@ def verify_states(a, states, per_file):
                 done = True
                 break
     finally:
-        g.p.wait(timeout=30) if done else None
-        g.kill()
+        g.kill()  # every image was unmounted before MMF-VERIFY-DONE
     if not done:
         raise CannotRun("the verify boot did not finish (got %d of %d disks)"
                         % (len(res), len(states)))
@@ -415,7 +413,10 @@ def main():
         if a.cmd == "probe":
             return probe(a)
         return cycle(a)
-    except CannotRun as e:
+    except Exception as e:  # CannotRun, or a bug here: never a verdict
+        import traceback
+        if not isinstance(e, CannotRun):
+            traceback.print_exc()
         print("cycle %s %s COULD-NOT-RUN: %s" % (getattr(a, "label", ""),
                                                 getattr(a, "writer", ""), e),
               flush=True)
