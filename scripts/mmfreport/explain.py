@@ -2,6 +2,7 @@
 coefficients show (load, the noise of the rows the prediction came from,
 sample counts), one per figure outside the tolerance, plus the conditions."""
 from . import model as M
+from .validate import PROBE_PACED_SYNCS_S as V_PACED
 
 
 def _cv_of(res, family, **keys):
@@ -36,6 +37,49 @@ def _budget_note(spec, co, A):
                              worst[0], worst[1]))
 
 
+def _sync_note(spec, co, r, A, B, pr, drift):
+    """Why a sync latency is off, in the direction it is off."""
+    f, p, m = r["figure"], r["predicted"], r["measured"]
+    q = f.split()[1].rstrip(",")
+    paced = " at " in f.split("(")[0]
+    ph = B if paced else A
+    head = "%s: predicted %s, measured %s over %d syncs" % (f, M.fmt_ns(p), M.fmt_ns(m), ph["syncs"])
+    tail = "; %d samples only, so p99 is close to the maximum" % ph["syncs"] if q != "p50" and ph["syncs"] < 200 else ""
+    if m < p:
+        probe = ""
+        if pr and pr.get("sync_%s_ns" % q):
+            probe = (" (the probe run seconds before this phase measured 1-page syncs at %s %s back to back%s, "
+                     "against the model's %s)" % (
+                         q, M.fmt_ns(pr["sync_%s_ns" % q]),
+                         ", %s paced" % M.fmt_ns(pr["paced_sync_%s_ns" % q]) if pr.get("paced_sync_%s_ns" % q)
+                         else "", M.fmt_ns(pr.get("model_%s_ns" % q))))
+        return (head + ". Faster than predicted: on this shared virtual disk sync latency moves by several times "
+                "from one minute to the next%s, so the benchmark's figure and this run's differ either way%s." % (
+                    probe, tail))
+    if paced and pr and pr.get("paced_sync_%s_ns" % q) and pr["paced_sync_%s_ns" % q] > 1.25 * pr["sync_%s_ns" % q]:
+        why = (head + ". The benchmarks time syncs back to back; at the requested rate the writer sleeps between "
+               "records, and on this VM a sync issued from an idle CPU waits longer for the journal thread and the "
+               "disk's completion: the probe measured 1-page syncs at %s back to back and %s paced at %d/s (%.1fx)" % (
+                   M.fmt_ns(pr["sync_%s_ns" % q]), M.fmt_ns(pr["paced_sync_%s_ns" % q]), V_PACED,
+                   pr["paced_sync_%s_ns" % q] / pr["sync_%s_ns" % q]))
+        if spec.records_per_sync:   # the same dirty size in both phases
+            why += "; this run's back-to-back phase measured %s, its paced phase %s" % (
+                M.fmt_ns(A["sync_%s_ns" % q]), M.fmt_ns(B["sync_%s_ns" % q]))
+        return why + ". The harness has no paced sync row for the model to learn this from%s." % tail
+    if drift and drift > 1.25:
+        return (head + ". The probe shows the disk %.1fx slower than in the results folder, which accounts for %s of "
+                "the gap%s." % (drift, "all" if p * drift >= m * 0.75 else "part", tail))
+    dmax = max([int(x["dirty"]) for x in co.res.select("BM_Sync", call="mmf_sync")] or [0])
+    dirty = int(f.split("(")[1].split()[0]) if "(" in f else 0
+    if dmax and dirty > dmax:
+        return (head + ". %d dirty pages is %.0fx the largest size BM_Sync measures (%d pages): the model "
+                "extrapolates its median at constant writeback bandwidth (%s per MiB); the bandwidth of one large "
+                "writeback on the shared disk is what differs%s." % (
+                    dirty, dirty / dmax, dmax, M.fmt_ns(co.sync_ns(dmax, "p50") / (dmax * M.PAGE / M.MiB)), tail))
+    return (head + ". fdatasync on ext4 waits for a journal commit shared with every other writer of the "
+            "filesystem, so its tail (and on a busy host its median) follows the neighbours%s." % tail)
+
+
 def explain(spec, co, out):
     res = co.res
     notes = []
@@ -49,13 +93,18 @@ def explain(spec, co, out):
     drift = None
     if pr and pr.get("model_p50_ns") and pr.get("sync_p50_ns"):
         drift = pr["sync_p50_ns"] / pr["model_p50_ns"]
-        notes.append("Disk right now (3 s probe before the run, 4 KiB append + mmf_sync): p50 %s, p99 %s, over %d "
+        notes.append("Disk right now (3 s probe before the run, 4 KiB append + mmf_sync back to back): p50 %s, p99 %s, over %d "
                      "syncs; the results folder's model says p50 %s, p99 %s for the same thing — the disk is "
                      "%s." % (M.fmt_ns(pr["sync_p50_ns"]), M.fmt_ns(pr["sync_p99_ns"]), pr["syncs"],
                               M.fmt_ns(pr["model_p50_ns"]), M.fmt_ns(pr["model_p99_ns"]),
                               "%.1fx slower than when it was benchmarked" % drift if drift > 1.25 else
                               "%.1fx faster than when it was benchmarked" % (1 / drift) if drift < 0.8 else
                               "as fast as when it was benchmarked (within 25 %)"))
+        if pr.get("paced_sync_p50_ns"):
+            notes.append("Paced at %d syncs/s instead (the CPU idles between them), the same 1-page syncs took "
+                         "p50 %s, p99 %s (%.1fx the back-to-back p50)." % (
+                             V_PACED, M.fmt_ns(pr["paced_sync_p50_ns"]), M.fmt_ns(pr["paced_sync_p99_ns"]),
+                             pr["paced_sync_p50_ns"] / pr["sync_p50_ns"]))
     l3 = _l3_bytes(res)
     for r in out["rows"]:
         if r["ok"] is not False:
@@ -65,40 +114,8 @@ def explain(spec, co, out):
             notes.append("%s: follows the sustainable append rate (same ratio)." % f)
         elif f.startswith("sustainable append rate"):
             notes.append(_budget_note(spec, co, A))
-        elif f.startswith("sync p") and " at " in f.split("(")[0] and B is not None:
-            q = f.split()[1]
-            notes.append("%s: predicted %s, measured %s over %d syncs. The benchmarks time syncs back to back; at "
-                         "the requested rate the writer sleeps between records, and on this VM a sync issued from "
-                         "an idle CPU waits longer for the journal thread and the disk's completion: the same run's "
-                         "back-to-back phase measured %s %s, the paced phase %s. The model has no paced sync row "
-                         "to learn this from." % (f, M.fmt_ns(p), M.fmt_ns(m), B["syncs"], q,
-                                                  M.fmt_ns(A["sync_%s_ns" % q]), M.fmt_ns(B["sync_%s_ns" % q])))
         elif f.startswith("sync"):
-            n = A["syncs"]
-            dmax = max([int(x["dirty"]) for x in res.select("BM_Sync", call="mmf_sync")] or [0])
-            dirty = int(f.split("(")[1].split()[0]) if "(" in f else 0
-            if dmax and dirty > dmax:
-                notes.append("%s: predicted %s, measured %s over %d syncs. %d dirty pages is %.0fx the largest "
-                             "size BM_Sync measures (%d pages): the model extrapolates its median at constant "
-                             "writeback bandwidth (%s per MiB), and the disk's bandwidth for one large writeback, "
-                             "shared with the other users, is what differs%s." % (
-                                 f, M.fmt_ns(p), M.fmt_ns(m), n, dirty, dirty / dmax, dmax,
-                                 M.fmt_ns(co.sync_ns(dmax, "p50") / (dmax * M.PAGE / M.MiB)),
-                                 "; %d samples only" % n if n < 50 else ""))
-                continue
-            if drift and drift > 1.25:
-                notes.append("%s: predicted %s, measured %s over %d syncs — the probe shows the disk %.1fx slower "
-                             "than in the results folder, which accounts for %s of the gap; fdatasync on ext4 waits "
-                             "for a journal commit shared with every other writer of the filesystem (load above)." % (
-                                 f, M.fmt_ns(p), M.fmt_ns(m), n, drift,
-                                 "all" if p * drift >= m * 0.75 else "part"))
-                continue
-            notes.append("%s: predicted %s, measured %s over %d syncs. The sync coefficients are the medians of "
-                         "BM_Sync/BM_Write repetitions taken at another moment; fdatasync on ext4 waits for a "
-                         "journal commit shared with every other writer of the filesystem, so its tail (and on a "
-                         "busy host its median) follows the neighbours%s." % (
-                             f, M.fmt_ns(p), M.fmt_ns(m), n,
-                             "; with so few samples p99 is nearly the maximum" if n < 200 else ""))
+            notes.append(_sync_note(spec, co, r, A, B, pr, drift))
         elif "page cache" in f:
             notes.append("%s: predicted %s, measured %s (mincore). Write faults on a shared mapping read ahead "
                          "around the faulting page like read faults (read_ahead_kb %d KiB): beyond the data the "

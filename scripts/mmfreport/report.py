@@ -8,6 +8,7 @@ import statistics
 import time
 
 from . import charts as C
+from . import explain as E
 from . import model as M
 from . import validate as V
 
@@ -274,7 +275,7 @@ def spec_section(spec, co, validation=None):
             validation["started"], os.path.relpath(spec.path, V.top()) if spec.path else spec.name,
             validation.get("load_before"), validation.get("load_after")), "",
             V.table(validation["rows"])]
-        notes = validation.get("explanations") or []
+        notes = E.explain(spec, co, validation)     # recomputed: the notes follow the current model
         bad = [r for r in validation["rows"] if r["ok"] is False]
         if bad:
             L += ["", "Outside ±25 %: " + "; ".join(r["figure"] for r in bad) + "."]
