@@ -123,13 +123,21 @@ def probe(a):
     return 0 if ok else 1
 
 
-def writer_args(rng):
-    """The writer's options for one cycle (and a short description)."""
+def writer_args(rng, control):
+    """The writer's options for one cycle.
+
+    keep >= 2: with one live file, the DELETING margin of expect() would
+    exempt the current file in the flush states. A negative control gets
+    files long enough for several acks between the flushes of its rolls,
+    and no SYNC_BEFORE_GROW (a real msync inside the grow), so that what it
+    leaves out can show."""
     grow = rng.choice(GROWS)
-    flags = [f for f in FLAGS if rng.random() < 0.4] or ["none"]
+    flags = [f for f in FLAGS if rng.random() < 0.4
+             and not (control and f == "sync-before-grow")] or ["none"]
+    per_file = [500, 1500] if control else [64, 200, 500, 1500]
     args = ["--sync-every", str(rng.randint(1, 64)),
-            "--per-file", str(rng.choice([64, 200, 500, 1500])),
-            "--keep", str(rng.randint(1, 4)),
+            "--per-file", str(rng.choice(per_file)),
+            "--keep", str(rng.randint(2, 4)),
             "--initial", str(rng.choice([0, 64, 4096, 65536])),
             "--grow", grow, "--chunk", str(rng.choice([4096, 65536])),
             "--flags", ",".join(flags)]
@@ -267,15 +275,19 @@ def make_states(a, rng, img, log, acks, work):
     p = os.path.join(work, "last.img")
     build_state(a.base, p, data, ss, entries, last, len(entries), rng)
     states.append(("last", p, expect(acks, inf)))
-    # Earlier flush points with something to check: some ack read before the
-    # log reached the next flush.
-    cands = []
+    # Earlier flush points with something to check (some ack read before the
+    # log reached the next flush), first those where new acks became due
+    # since the flush itself was logged: the tightest states.
+    fresh, rest = [], []
     for j, fi in enumerate(flushes[:-1]):
         nxt = flushes[j + 1]
         e = expect(acks, entries[nxt][4])
         if e[0] or e[1]:
-            cands.append((fi, nxt, e))
-    for fi, nxt, e in sorted(rng.sample(cands, min(a.points, len(cands)))):
+            new = e[:2] != expect(acks, entries[fi][4] + ss)[:2]
+            (fresh if new else rest).append((fi, nxt, e))
+    pick = rng.sample(fresh, min(a.points, len(fresh)))
+    pick += rng.sample(rest, min(a.points - len(pick), len(rest)))
+    for fi, nxt, e in sorted(pick):
         p = os.path.join(work, "flush%d.img" % fi)
         build_state(a.base, p, data, ss, entries, fi + 1, nxt, rng)
         states.append(("flush%d" % fi, p, e))
@@ -335,7 +347,7 @@ def cycle(a):
     log = os.path.join(a.work, "disk.log")
     subprocess.run(["cp", "--sparse=always", a.base, img], check=True)
     open(log, "wb").close()
-    args = writer_args(rng)
+    args = writer_args(rng, a.writer != "mmf_crash_writer")
     acks, info = run_writer(a, rng, img, log, args)
     t1 = time.monotonic()
     states, linfo = make_states(a, rng, img, log, acks, a.work)
