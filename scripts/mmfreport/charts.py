@@ -200,6 +200,9 @@ def sync_chart(res, outdir):
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=3, color=COLORS.get(call), label=call)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
+        ds = sorted({int(b["dirty"]) for b in rows})
+        ax.set_xticks(ds)
+        ax.set_xticklabels([str(d) for d in ds])
         ax.set_xlabel("dirty pages (4 KiB) before the call")
         ax.set_title("%s latency" % q)
     axes[0].set_ylabel("latency (µs, log)")
@@ -232,7 +235,7 @@ def ltm_chart(res, outdir):
     fig, ax = plt.subplots(figsize=(7, 3.8))
     labels = [ltm_label(b) for b in rows]
     vals = [b.median("items_per_second") for b in rows]
-    ax.barh(range(len(rows)), vals, color=["C3" if "normal" in lab else "C0" for lab in labels])
+    ax.barh(range(len(rows)), vals, color=["C3" if b["madv"] == "normal" else "C0" for b in rows])
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(labels)
     ax.set_xscale("log")

@@ -101,7 +101,34 @@ class Spec:
         return "%s, flags %s, opened at %s" % (p, self.flags_name, fmt_bytes(self.init))
 
 
+def parse_inline(text):
+    """A spec given as flags: "record_bytes=1024,write_rate_mb_s=40,
+    records_per_sync=1,roll_size_mib=256,growth.policy=chunk" (dotted keys
+    go into growth/reads; growth.flags takes reserve+populate)."""
+    d = {}
+    for item in text.split(","):
+        if "=" not in item:
+            raise SpecError("inline spec: '%s' is not key=value" % item)
+        k, v = (x.strip() for x in item.split("=", 1))
+        if k == "growth.flags":
+            val = [f for f in v.split("+") if f and f != "none"]
+        else:
+            try:
+                val = json.loads(v)
+            except ValueError:
+                val = v
+        where = d
+        parts = k.split(".")
+        for p in parts[:-1]:
+            where = where.setdefault(p, {})
+        where[parts[-1]] = val
+    d.setdefault("name", "inline")
+    return Spec(d, None)
+
+
 def load_spec(path):
+    if not os.path.exists(path) and "=" in path:
+        return parse_inline(path)
     try:
         with open(path, "rb") as f:
             if path.endswith(".toml"):

@@ -6,7 +6,9 @@ against build/release/core/libmmapfile.a (the plain library, no failure
 points) into build/loadgen/loadgen, so no CMake wiring is needed; it is
 rebuilt when the source or the library is newer than the binary.
 
-Two phases, each bounded in time (<= ~2 minutes together):
+First a 2 x 3 s probe (4 KiB append + mmf_sync, back to back and paced at
+200/s) shows how fast the shared disk is right now. Then two phases, bounded
+in time (<= ~2 minutes with the probe):
   A  unthrottled: the sustainable append rate, the read rate, and the file
      figures at roll (size, disk blocks, remaps, page cache);
   B  paced at the spec's rate: sync latency p50/p99 at the dirty size the
