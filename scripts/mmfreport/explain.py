@@ -103,9 +103,12 @@ def explain(spec, co, out):
     la, lb = out.get("load_before"), out.get("load_after")
     A, B = out["phase_a"], out.get("phase_b")
     if la is not None:
-        notes.append("Load average %.2f before, %.2f after the run on 2 shared CPUs%s." % (
-            la, lb or 0, " — other users were busy; rates and latencies measured now differ from the "
-            "benchmark's" if max(la, lb or 0) > 1.5 else ""))
+        ctx = co.res.context or {}
+        bl = ctx.get("loadavg_end") or (co.res.gb_context or {}).get("load_avg")
+        notes.append("Load average %.2f before, %.2f after the run (%s CPUs, shared with other users); the "
+                     "benchmarks ended at load %s." % (
+                         la, lb or 0, ctx.get("cpus") or (co.res.gb_context or {}).get("num_cpus") or "?",
+                         "%.2f" % float(bl[0]) if bl else "n/a"))
     pr = out.get("probe")
     drift = None
     if pr and pr.get("model_p50_ns") and pr.get("sync_p50_ns"):

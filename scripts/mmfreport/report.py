@@ -17,7 +17,7 @@ def _ratio_text(a, b):
     if not a or not b:
         return "n/a"
     r = a / b
-    return "%.1fx" % r if r >= 1 else "1/%.1fx" % (1 / r)
+    return "%.1fx" % r if r >= 0.995 else "%.2fx" % r
 
 
 # ---------------------------------------------------------------------------
@@ -152,15 +152,16 @@ def findings(res, co):
     # growth
     grows = [b for b in res.select("BM_Growth", api="append_buffer") if C._bps(b)]
     if grows:
-        best = max(grows, key=C._bps)
-        worst = min(grows, key=C._bps)
+        per = {b["policy"]: b for b in grows if b["flags"] == "reserve"}
         dflt = [b for b in grows if b.label == "default"]
         seed = [b for b in grows if b.label == "seed-compat"]
-        s = "**Growth policies (4 KiB appends from 1 MiB)**: fastest %s/%s at %s, slowest %s/%s at %s (%s)" % (
-            best["policy"], best["flags"], M.fmt_rate(C._bps(best)), worst["policy"], worst["flags"],
-            M.fmt_rate(C._bps(worst)), _ratio_text(C._bps(best), C._bps(worst)))
+        s = "**Growth policies (4 KiB appends from 1 MiB, flags reserve)**: " + ", ".join(
+            "%s %s (%s per append, %d grows to %s)" % (
+                p, M.fmt_rate(C._bps(b)), M.fmt_ns(b.median("real_us") * 1e3), b.median("grows") or 0, b["to"])
+            for p, b in sorted(per.items(), key=lambda kv: -C._bps(kv[1])))
         if dflt and seed:
-            s += "; the defaults are %s the seed-compat row" % _ratio_text(C._bps(dflt[0]), C._bps(seed[0]))
+            s += "; the defaults append %s as fast as seed-compat (%s, which msyncs before every grow)" % (
+                _ratio_text(C._bps(dflt[0]), C._bps(seed[0])), M.fmt_rate(C._bps(seed[0])))
         fit, src = co.grow_fit("reserve")
         if fit:
             s += ". One grow with MMF_RESERVE costs about %.0f µs + %.2f ms per GiB (fit of %s)" % (
@@ -175,6 +176,12 @@ def findings(res, co):
             d0, "s" if d0 > 1 else "", M.fmt_ns(ms[d0].median("p50_ns")), M.fmt_ns(ms[d0].median("p99_ns")))
         if d0 in fd:
             s += " against fdatasync's %s / %s" % (M.fmt_ns(fd[d0].median("p50_ns")), M.fmt_ns(fd[d0].median("p99_ns")))
+        ap = [b for b in res.select("BM_Write", api="allocate_slice", opts="default", sync="1")
+              if b.has("sync_p50_ns")]
+        if ap:
+            s += "; right after an append into reserved space (BM_Write sync:1) p50 %s / p99 %s" % (
+                M.fmt_ns(statistics.median(b.median("sync_p50_ns") for b in ap)),
+                M.fmt_ns(statistics.median(b.median("sync_p99_ns") for b in ap)))
         d1 = max(ms)
         if d1 != d0:
             s += "; at %d pages (%s) p50 %s, so about %s per extra MiB" % (
