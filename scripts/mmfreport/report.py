@@ -227,6 +227,7 @@ def spec_section(spec, co, validation=None):
              (", %g %s reads of %s per record (%s, %s cache, %s set)" % (
                  spec.reads_per_record, spec.read_order, M.fmt_bytes(spec.read_rec), spec.read_api, spec.read_cache,
                  M.fmt_bytes(spec.read_set)) if spec.reads_per_record else "")), ""]
+    co.sources = {}         # the coefficients this spec uses, and only those
     p = M.predict(spec, co)
     if p.get("missing"):
         return L + ["_Not predicted: the results lack rows for %s._" % ", ".join(p["missing"]), ""]
