@@ -87,6 +87,12 @@ def noise_section(res, chart):
             drv, len(mine), 100 * statistics.median([c for _, c in mine]), 100 * worst[1], worst[0].run_name))
     if chart:
         lines += ["", "![noise](%s)" % chart]
+    lines += ["", "<details><summary>CV of every benchmark (%d)</summary>" % len(cvs), "",
+              "| benchmark | repetitions | median time per iteration | CV |", "|---|---:|---:|---:|"]
+    for b, c in sorted(cvs, key=lambda x: (x[0].driver, x[0].run_name)):
+        lines.append("| `%s` | %d | %s | %.1f %% |" % (
+            b.run_name.replace("/real_time", ""), b.n, M.fmt_ns(b.median("real_us") * 1e3), 100 * c))
+    lines += ["", "</details>"]
     lines += ["", "A difference between two rows smaller than about twice their CV is not a finding. "
               "Cold-cache and sync rows are the noisiest: they wait on a virtual disk shared with the other "
               "users of this machine."]
@@ -219,10 +225,16 @@ def ltm_label(b):
 # ---------------------------------------------------------------------------
 # Capacity model section
 # ---------------------------------------------------------------------------
+def _shown(path):
+    """A spec's path: relative to the repository when inside it."""
+    rel = os.path.relpath(os.path.abspath(path), V.top())
+    return path if rel.startswith("..") else rel
+
+
 def spec_section(spec, co, validation=None):
     L = ["### %s" % spec.name, "", spec.description, "",
          "Spec `%s`: %s records via `mmf_%s` at %s, sync %s, roll at %s, growth %s%s." % (
-             os.path.relpath(spec.path, V.top()) if spec.path else "(flags)", M.fmt_bytes(spec.rec), spec.api,
+             _shown(spec.path) if spec.path else "(flags)", M.fmt_bytes(spec.rec), spec.api,
              M.fmt_rate(spec.rate_bps), spec.sync_text(), M.fmt_bytes(spec.roll), spec.policy_text(),
              (", %g %s reads of %s per record (%s, %s cache, %s set)" % (
                  spec.reads_per_record, spec.read_order, M.fmt_bytes(spec.read_rec), spec.read_api, spec.read_cache,
@@ -280,7 +292,7 @@ def spec_section(spec, co, validation=None):
     L += ["", "Coefficients: " + "; ".join("%s: %s" % kv for kv in sorted(co.sources.items())) + "."]
     if validation:
         L += ["", "**Validated** on %s (`scripts/report --validate %s`, load average %s → %s):" % (
-            validation["started"], os.path.relpath(spec.path, V.top()) if spec.path else spec.name,
+            validation["started"], _shown(spec.path) if spec.path else spec.name,
             validation.get("load_before"), validation.get("load_after")), "",
             V.table(validation["rows"])]
         notes = E.explain(spec, co, validation)     # recomputed: the notes follow the current model
