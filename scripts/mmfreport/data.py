@@ -161,7 +161,8 @@ def load(path):
             if row.get("run_type") == "aggregate":
                 b.agg[row.get("aggregate_name", "?")] = row
                 continue
-            rep = {"real_us": _field(row, "real_us"), "iterations": row.get("iterations")}
+            rep = {"real_us": _field(row, "real_us"), "iterations": row.get("iterations"),
+                   "cpu_us": row.get("cpu_time", 0) * _UNIT_US.get(row.get("time_unit", "ns"), 1e-3)}
             for k in ("bytes_per_second", "items_per_second"):
                 if k in row:
                     rep[k] = row[k]

@@ -2,6 +2,7 @@
 coefficients show (load, the noise of the rows the prediction came from,
 sample counts), one per figure outside the tolerance, plus the conditions."""
 import math
+import statistics
 
 from . import model as M
 from .validate import PROBE_PACED_SYNCS_S as V_PACED
@@ -44,11 +45,16 @@ def _read_note(spec, co, r, A):
     if row is not None:
         rates = sorted(x["records"] / x["real_us"] * 1e6 for x in row.reps if x.get("records") and x.get("real_us"))
         inside = rates and rates[0] * 0.9 <= m <= rates[-1] * 1.1
+        share = [x["cpu_us"] / x["real_us"] for x in row.reps if x.get("cpu_us") and x.get("real_us")]
         why += (". The model's row `%s` ranged %.0f-%.0f reads/s over its %d repetitions (CV %.0f %%): the "
                 "measurement is %s that spread" % (
                     row.run_name.split("/iterations")[0].replace("/real_time", ""), rates[0], rates[-1], len(rates), 100 * (row.cv() or 0),
                     "inside" if inside else "outside")) if rates else ""
-        if not inside:
+        if share and statistics.median(share) < 0.8:
+            why += ("; that row is CPU-bound, yet its CPU time was only %.0f %% of its wall time (median over "
+                    "repetitions): it waited for a CPU held by other users, so it measured the host's load as much "
+                    "as the reads" % (100 * statistics.median(share)))
+        elif not inside:
             why += ("; the model does not account for the difference (the benchmark reads a 64 MiB file in "
                     "timed passes, the workload times single random reads of a %s set between appends and syncs)"
                     % M.fmt_bytes(spec.read_set))

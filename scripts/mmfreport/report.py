@@ -85,6 +85,14 @@ def noise_section(res, chart):
         worst = max(mine, key=lambda x: x[1])
         lines.append("| %s | %d | %.1f %% | %.0f %% | `%s` |" % (
             drv, len(mine), 100 * statistics.median([c for _, c in mine]), 100 * worst[1], worst[0].run_name))
+    warm = [x["cpu_us"] / x["real_us"] for b in res.select("BM_Read", cache="warm") for x in b.reps
+            if x.get("cpu_us") and x.get("real_us")]
+    if warm:
+        lines += ["", "How much of a CPU the benchmarks got: the warm BM_Read rows do no I/O, so their CPU time "
+                  "should equal their wall time; here it was a median **%.0f %%** of it (quartiles %.0f-%.0f %%): "
+                  "the rest of the time they waited for a CPU held by other users of this machine." % (
+                      100 * statistics.median(warm), 100 * sorted(warm)[len(warm) // 4],
+                      100 * sorted(warm)[3 * len(warm) // 4])]
     if chart:
         lines += ["", "![noise](%s)" % chart]
     lines += ["", "<details><summary>CV of every benchmark (%d)</summary>" % len(cvs), "",
