@@ -16,8 +16,10 @@
  * mapping (mmf_bytes + checksum) or pread(2) + checksum. It stops after
  * --seconds or --files rolled files, whichever comes first.
  *
- * Output: one JSON object on stdout (see print_result). Exit status 0, or 1
- * with a message on stderr when any library or system call fails.
+ * Output: one JSON object on stdout (see print_result): counts, rates, sync
+ * latency percentiles, CPU seconds, and the figures of every rolled file.
+ * Exit status 0, or 1 with a message on stderr when any library or system
+ * call fails (2 for bad usage).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,7 +60,7 @@ struct file_fig {
 
 struct result {
 	uint64_t records, bytes, reads, syncs;
-	double elapsed_s, read_s;
+	double elapsed_s, read_s, cpu_s;
 	uint64_t *sync_ns;
 	size_t nsync, capsync;
 	struct file_fig files[MAX_FILES];
@@ -428,6 +431,17 @@ static mmf_file *open_next(const struct args *a, int n)
 	return f;
 }
 
+/* User + system CPU seconds of this process so far. */
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void run(const struct args *a, struct result *r)
 {
 	unsigned char *payload = malloc(a->rec);
@@ -446,6 +460,7 @@ static void run(const struct args *a, struct result *r)
 	if (a->reads_per_record > 0)
 		read_set_open(a, &rs);
 	f = open_next(a, 0);
+	r->cpu_s = -cpu_seconds();
 	t0 = tfile = last_sync = now_ns();
 	stop = t0 + (uint64_t)(a->seconds * 1e9);
 	for (;;) {
@@ -478,6 +493,7 @@ static void run(const struct args *a, struct result *r)
 			break;
 	}
 	r->elapsed_s = (double)(now_ns() - t0) / 1e9;
+	r->cpu_s += cpu_seconds();
 	if (r->nfiles < a->files && r->records) {
 		/* the file in progress: its figures too (marked partial by data < roll) */
 		roll_file(a, f, off, (double)(now_ns() - tfile) / 1e9, r);
@@ -516,8 +532,8 @@ static void print_result(const struct args *a, struct result *r)
 		mean += (double)r->sync_ns[i] / (double)r->nsync;
 	printf("{\n  \"records\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"elapsed_s\": %.6f,\n",
 	       r->records, r->bytes, r->elapsed_s);
-	printf("  \"append_bps\": %.1f, \"target_bps\": %.1f,\n",
-	       r->elapsed_s > 0 ? (double)r->bytes / r->elapsed_s : 0, a->rate_bps);
+	printf("  \"append_bps\": %.1f, \"target_bps\": %.1f, \"cpu_s\": %.3f,\n",
+	       r->elapsed_s > 0 ? (double)r->bytes / r->elapsed_s : 0, a->rate_bps, r->cpu_s);
 	printf("  \"syncs\": %" PRIu64 ", \"sync_p50_ns\": %.0f, \"sync_p99_ns\": %.0f, "
 	       "\"sync_p999_ns\": %.0f, \"sync_mean_ns\": %.0f,\n",
 	       r->syncs, pct(r->sync_ns, r->nsync, 0.5), pct(r->sync_ns, r->nsync, 0.99),

@@ -54,6 +54,10 @@ def _read_note(spec, co, r, A):
             why += ("; that row is CPU-bound, yet its CPU time was only %.0f %% of its wall time (median over "
                     "repetitions): it waited for a CPU held by other users, so it measured the host's load as much "
                     "as the reads" % (100 * statistics.median(share)))
+            busy = A["elapsed_s"] - A["syncs"] * A["sync_mean_ns"] / 1e9
+            if A.get("cpu_s") and busy > 0:
+                why += ("; the load generator, outside its syncs, got %.0f %% of a CPU" % min(
+                    100.0, 100 * A["cpu_s"] / busy))
         elif not inside:
             why += ("; the model does not account for the difference (the benchmark reads a 64 MiB file in "
                     "timed passes, the workload times single random reads of a %s set between appends and syncs)"

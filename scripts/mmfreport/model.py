@@ -500,6 +500,31 @@ def candidates(spec, co):
     return out, rec
 
 
+def mean_overalloc(spec, p, n=16):
+    """Mean over-allocation (fraction of the data) when a file's data stops
+    anywhere between half the roll size and the roll size."""
+    fr = []
+    for i in range(n):
+        data = (spec.roll // 2 + (spec.roll // 2) * i // (n - 1)) // spec.rec * spec.rec
+        sim = simulate(p["policy"], p["init"], data, spec.rec, spec.api, p["chunk"], spec.max_step)
+        fr.append((sim["size"] - sim["data"]) / max(1, sim["data"]))
+    return sum(fr) / len(fr)
+
+
+def best_growing(spec, cands):
+    """The recommendation among the policies that grow, for files whose final
+    size is not known when they are opened: within 3 % of the best rate, the
+    least mean over-allocation (data stopping between half and all of the roll
+    size). Returns (label, mean over-allocation) or None."""
+    grow = [(label, p) for label, p in cands if not label.startswith("opened at")]
+    if not grow:
+        return None
+    best = max(p["rate_bps"] for _, p in grow)
+    near = [(label, p, mean_overalloc(spec, p)) for label, p in grow if p["rate_bps"] >= 0.97 * best]
+    label, p, ov = min(near, key=lambda x: (x[2], x[1]["remaps"]))
+    return label, ov
+
+
 # ---------------------------------------------------------------------------
 # Formatting
 # ---------------------------------------------------------------------------

@@ -294,9 +294,13 @@ def spec_section(spec, co, validation=None):
             L.append("| %s%s | %s | %d | %s | %s |" % (
                 label, " **(recommended)**" if label == rec else "", M.fmt_rate(c["rate_bps"]), c["remaps"],
                 M.fmt_bytes(c["overalloc"]), M.fmt_ns(c["grow_us_file"] * 1e3)))
+        alt = M.best_growing(spec, cands)
         L += ["", "Recommended: **%s** — the highest predicted rate within 3 %% (below the noise), then the least "
-              "over-allocation and fewest remaps. Flags: keep MMF_RESERVE (a full disk is -ENOSPC at grow time, "
-              "not SIGBUS); MMF_SYNC_BEFORE_GROW only adds syncs." % rec]
+              "over-allocation and fewest remaps%s. Flags: keep MMF_RESERVE (a full disk is -ENOSPC at grow time, "
+              "not SIGBUS); MMF_SYNC_BEFORE_GROW only adds syncs." % (
+                  rec, "; when the final size is not known at open, **%s** (mean over-allocation %.0f %% when the "
+                  "data stops between half and all of the roll size)" % (alt[0], 100 * alt[1])
+                  if alt and alt[0] != rec else "")]
     L += ["", "Coefficients: " + "; ".join("%s: %s" % kv for kv in sorted(co.sources.items())) + "."]
     if validation:
         L += ["", "**Validated** on %s (`scripts/report --validate %s`, load average %s → %s):" % (
