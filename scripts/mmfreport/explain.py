@@ -142,7 +142,11 @@ def explain(spec, co, out):
         if f.startswith("headroom"):
             notes.append("%s: follows the sustainable append rate (same ratio)." % f)
         elif f.startswith("sustainable append rate"):
-            notes.append(_budget_note(spec, co, A))
+            why = _budget_note(spec, co, A)
+            if drift and (drift > 1.25 or drift < 0.8) and "in the syncs" in why:
+                why = why[:-1] + ", where the probe finds the disk %.1fx %s than when it was benchmarked." % (
+                    drift if drift > 1 else 1 / drift, "slower" if drift > 1 else "faster")
+            notes.append(why)
         elif f.startswith("sync"):
             notes.append(_sync_note(spec, co, r, A, B, pr, drift))
         elif "page cache" in f:
