@@ -219,6 +219,10 @@ class Coefficients:
         self.sources = {}
         self.notes = []
         self.read_ahead = read_ahead_bytes(res)
+        # {quantile: factor} applied to every sync latency: "the disk as a
+        # probe measured it today" (scripts/report --validate); empty = as
+        # benchmarked
+        self.sync_scale = {}
 
     # append cost without growth -----------------------------------------
     def copy_points(self, api=None):
@@ -326,11 +330,16 @@ class Coefficients:
         median grows in proportion (writeback is bandwidth-bound) and the tail
         keeps its measured distance above the median (jitter does not scale)."""
         dmax = max(list(self._sync_rows()) + list(self._append_sync_rows()) or [0])
+        # a probe's factor is about latency: it applies where BM_Sync is
+        # latency-bound (flat up to a few hundred pages), not to writebacks
+        # of megabytes, which are bandwidth-bound
+        scale = self.sync_scale.get(q, 1.0) if self.sync_scale and dirty <= 256 else 1.0
         if dmax and dirty > dmax and q != "p50":
             p50, qv = self._sync_ns(dmax, "p50"), self._sync_ns(dmax, q)
             if p50 and qv:
-                return p50 * dirty / dmax + max(0.0, qv - p50)
-        return self._sync_ns(dirty, q)
+                return scale * (p50 * dirty / dmax + max(0.0, qv - p50))
+        v = self._sync_ns(dirty, q)
+        return v * scale if v is not None else None
 
     def _sync_ns(self, dirty, q):
         over = self._sync_rows()
