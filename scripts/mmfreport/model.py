@@ -1,17 +1,24 @@
 """The capacity model: a workload spec -> predictions from measured coefficients.
 
 Coefficients (each says where it came from, see Coefficients.sources):
-  copy(api, rec)      us per appended record without growth: BM_Write
-                      api:<api>/opts:default/sync:never rows, real time per
-                      record minus the grow_ns counter spread over the records.
+  copy(rec)           us per appended record without growth: the median of
+                      every repetition of the BM_Write opts:default/sync:never
+                      rows (both append APIs) and, at 4 KiB, of the BM_Growth
+                      double/reserve rows: real time per record minus the
+                      grow_ns counter spread over the records; log-log
+                      interpolation between record sizes, proportional above.
   grow(flags, bytes)  us per grow = c0 + c1 * bytes grown: least squares over
                       the BM_Growth rows of that flag set (all policies), from
                       the grow_ns / grows / bytes_grown counters.
   sync(d)             p50/p99/mean latency of mmf_sync with d dirty pages:
                       BM_Sync call:mmf_sync (overwrites of a written file),
                       scaled by the append factor measured by BM_Write's sync
-                      rows (appending into new space makes the filesystem
-                      convert/allocate extents, which a sync must journal).
+                      rows (a sync after appends into reserved space differs:
+                      it converts extents), the factor going to 1 at BM_Sync's
+                      largest size; beyond it, proportional to d.
+Throughput: one writer appends, grows, syncs (and reads) in turn, so a record
+costs copy + its share of the file's grows + its share of a sync (+ reads);
+with a sync interval, the rate r solves r * per-record + sync(r) / T = 1 s.
   read(api, rec)      us per record read: BM_Read warm rows (order of the spec).
 Sizes (file size at roll, remaps, over-allocation) are not measured but
 computed: the growth policy is replayed exactly as core/src/mmapfile.c does.
