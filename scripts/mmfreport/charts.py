@@ -99,7 +99,7 @@ def write_chart(res, outdir):
     ax.set_ylabel("append throughput (MB/s, log)")
     ax.set_title("Appending, no sync: library vs write(2) vs memcpy limit")
     if ax.lines:
-        ax.legend(loc="best")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     ax = axes[1]
     bars = []
     keep = {("double", "reserve"), ("chunk", "reserve"), ("exact", "reserve"), ("seed", "reserve"),
