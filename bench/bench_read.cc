@@ -261,8 +261,9 @@ void register_read()
 					if (a == Api::read && rnd)
 						continue;	/* read(2) is sequential */
 					add_case({a, cold != 0, rnd != 0, MADV_NORMAL, rec});
-					/* MADV_RANDOM: all mmap rows in full; quick: cold bytes */
-					bool r = is_mmap(a) && (full() || (cold && a == Api::bytes));
+					/* MADV_RANDOM: cold mmap rows in full, cold bytes in
+					 * quick (warm pages are mapped: advice changes nothing) */
+					bool r = is_mmap(a) && cold && (full() || a == Api::bytes);
 					if (r)
 						add_case({a, cold != 0, rnd != 0, MADV_RANDOM, rec});
 				}

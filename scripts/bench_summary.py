@@ -110,7 +110,10 @@ def si(v, width=8):
 
 
 def ms(ns, width=8):
-    return ("-" if ns is None else f"{ns / 1e6:.3g}").rjust(width)
+    if ns is None:
+        return "-".rjust(width)
+    v = ns / 1e6
+    return (f"{v:.0f}" if v >= 1000 else f"{v:.3g}").rjust(width)
 
 
 def section_read(run, out):
@@ -179,13 +182,24 @@ def section_growth(run, out):
     if not names:
         return
     per = "real_time"   # per-append wall time of the repetition, in the row's time unit
+    mib = lambda n: int(parse_name(n)[1].get("to", "0MiB")[:-3])
+    main = run.find("BM_Growth", policy="double", flags="none", api="append_buffer")
+    main_to = max(mib(n) for n in main) if main else None
+
+    def target(**kw):
+        """The profile's main target when the row has it, else its smallest."""
+        sizes = sorted(mib(n) for n in run.find("BM_Growth", **kw))
+        return None if not sizes else f"{main_to if main_to in sizes else sizes[0]}MiB"
 
     def row(label, **kw):
+        to = target(**kw)
+        if to is None:
+            return
+        kw["to"] = to
         t = run.median("BM_Growth", per, **kw)
         g = [run.median("BM_Growth", k, **kw) for k in
              ("grows", "remaps", "moves", "grow_ns", "sync_ns", "overalloc_bytes", "minflt")]
         n = run.find("BM_Growth", **kw)
-        to = parse_name(n[0])[1].get("to", "?") if n else "?"
         if t is None:
             return
         unit = run.rows[n[0]][0].get("time_unit", "us")
@@ -203,8 +217,10 @@ def section_growth(run, out):
     row("chunk+reserve (append)", policy="chunk", flags="reserve", api="append_buffer")
     row("double+reserve+populate (append)", policy="double", flags="reserve+populate",
         api="append_buffer")
-    t_def = run.median("BM_Growth", per, policy="double", flags="reserve", api="append_buffer")
-    t_seed = run.median("BM_Growth", per, policy="seed", flags="sync_before_grow", api="append_buffer")
+    kd = dict(policy="double", flags="reserve", api="append_buffer")
+    ks = dict(policy="seed", flags="sync_before_grow", api="append_buffer")
+    t_def = run.median("BM_Growth", per, to=target(**kd), **kd)
+    t_seed = run.median("BM_Growth", per, to=target(**ks), **ks)
     if t_def and t_seed:
         out.append(f"  seed-compat append costs {t_seed / t_def:.0f}x the default per append "
                    f"(different targets: per-append figures)")
