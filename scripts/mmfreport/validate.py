@@ -264,19 +264,24 @@ def _err(p, m):
     return 100.0 * (p - m) / m
 
 
+def _cells(r, pct, na):
+    """predicted, measured, error, adjusted (with its error) of a row as text."""
+    def err(p):
+        e = _err(p, r["measured"])
+        return pct % e if e is not None else na
+    adj = ""
+    if r.get("adjusted") is not None:
+        adj = "%s (%s)" % (fmt(r["adjusted"], r["kind"]), err(r["adjusted"]))
+    return fmt(r["predicted"], r["kind"]), fmt(r["measured"], r["kind"]), err(r["predicted"]), adj
+
+
 def table(rows):
     lines = ["| figure | predicted | measured | error | within ±25 % | predicted with today's disk (probe) |",
              "|---|---:|---:|---:|:---:|---:|"]
     for r in rows:
-        e = _err(r["predicted"], r["measured"])
+        p, m, e, adj = _cells(r, "%+.0f %%", "n/a")
         ok = {True: "yes", False: "**no**", None: "n/a"}[r["ok"]]
-        adj = ""
-        if r.get("adjusted") is not None:
-            ea = _err(r["adjusted"], r["measured"])
-            adj = "%s (%s)" % (fmt(r["adjusted"], r["kind"]), "%+.0f %%" % ea if ea is not None else "n/a")
-        lines.append("| %s | %s | %s | %s | %s | %s |" % (
-            r["figure"], fmt(r["predicted"], r["kind"]), fmt(r["measured"], r["kind"]),
-            "%+.0f %%" % e if e is not None else "n/a", ok, adj))
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (r["figure"], p, m, e, ok, adj))
     return "\n".join(lines)
 
 
@@ -285,13 +290,7 @@ def text_table(rows):
     out = ["%-*s  %12s  %12s  %7s  %-4s  %s" % (w, "figure", "predicted", "measured", "error", "±25%",
                                                 "with today's disk")]
     for r in rows:
-        e = _err(r["predicted"], r["measured"])
+        p, m, e, adj = _cells(r, "%+.0f%%", "")
         ok = {True: "ok", False: "OUT", None: "-"}[r["ok"]]
-        adj = ""
-        if r.get("adjusted") is not None:
-            ea = _err(r["adjusted"], r["measured"])
-            adj = "%s (%s)" % (fmt(r["adjusted"], r["kind"]), "%+.0f%%" % ea if ea is not None else "n/a")
-        out.append("%-*s  %12s  %12s  %7s  %-4s  %s" % (w, r["figure"], fmt(r["predicted"], r["kind"]),
-                                                        fmt(r["measured"], r["kind"]),
-                                                        "%+.0f%%" % e if e is not None else "", ok, adj))
+        out.append("%-*s  %12s  %12s  %7s  %-4s  %s" % (w, r["figure"], p, m, e, ok, adj))
     return "\n".join(out)
