@@ -71,9 +71,11 @@ void mmf_options_seed(mmf_options *o)
 	o->flags = MMF_SYNC_BEFORE_GROW;
 }
 
-/* *o = opt (or the defaults when NULL), checked. */
-static int options_resolve(const mmf_options *opt, mmf_options *o)
+/* *o = opt (or the defaults when NULL), checked with the size to open. */
+static int options_resolve(const mmf_options *opt, size_t size, mmf_options *o)
 {
+	if (size > MAX_FILE)
+		return -EFBIG;
 	if (!opt)
 		mmf_options_init(o);
 	else
@@ -330,11 +332,9 @@ int mmf_open(const char *path, int oflags, size_t size,
 
 	if (!path || !out || (acc != O_RDONLY && acc != O_RDWR))
 		return -EINVAL;
-	rc = options_resolve(opt, &o);
+	rc = options_resolve(opt, size, &o);
 	if (rc < 0)
 		return rc;
-	if (size > MAX_FILE)
-		return -EFBIG;
 	/* O_NONBLOCK: opening a FIFO must not hang before fstat refuses it. */
 	rc = mmf__os_open(path, oflags | O_NONBLOCK, o.mode, &fd);
 	if (rc < 0)
@@ -355,11 +355,9 @@ int mmf_open_fd(int fd, size_t size, bool writable,
 		return -EBADF;
 	if (!out)
 		return -EINVAL;
-	rc = options_resolve(opt, &o);
+	rc = options_resolve(opt, size, &o);
 	if (rc < 0)
 		return rc;
-	if (size > MAX_FILE)
-		return -EFBIG;
 	return map_fd(fd, NULL, size, writable, &o, false, out);
 }
 
