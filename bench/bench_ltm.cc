@@ -207,6 +207,10 @@ enum class Api { mmap_normal, mmap_random, pread };
 
 void bm_ltm(benchmark::State &st, Api api)
 {
+	if (geteuid() != 0) {	/* before making a 3 GiB file for nothing */
+		st.SkipWithError("skipped: needs root to make a memory cgroup");
+		return;
+	}
 	World &w = world();
 	if (w.file.err) {
 		st.SkipWithError(errstr("the big file", w.file.err).c_str());
