@@ -1,10 +1,12 @@
 /*
  * test_full_disk.c - append until a real filesystem is full.
  *
- * Each test mounts a fresh 8 MiB tmpfs (tmpfs implements fallocate, so
- * MMF_RESERVE works on it as on ext4) and unmounts it afterwards. Mounting
- * needs root (CAP_SYS_ADMIN): otherwise the tests are skipped with the
- * reason. No failure point is enabled: the disk really fills.
+ * Each test runs twice: on a fresh 8 MiB tmpfs and on a loop-mounted 16 MiB
+ * ext4 image (the filesystem the library's MMF_RESERVE promise is made for:
+ * ext4's page_mkwrite answers a full disk with SIGBUS), unmounted after.
+ * Mounting needs root (CAP_SYS_ADMIN) and the ext4 one mkfs.ext4 and a loop
+ * device: otherwise the tests are skipped with the reason. No failure point
+ * is enabled: the disk really fills.
  *
  * - default options: the append that cannot fit returns -ENOSPC at grow
  *   time, nothing is written, the handle keeps working (reads, sync), and
@@ -45,28 +47,71 @@ const char *__asan_default_options(void)
 }
 
 struct disk {
+	const char *kind;	/* "tmpfs" or "ext4" */
 	char *mnt;		/* mount point, NULL when skipped */
+	char *img;		/* the ext4 image file */
 	char *path;
-	char reason[160];	/* why skipped */
+	char reason[200];	/* why skipped */
 };
 
-static int disk_setup(void **state)
+/* Run a shell command quietly; 0 when it exited 0. */
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+/* Mount the kind's filesystem on d->mnt; 0, or -1 with d->reason set. */
+static int mount_fs(struct disk *d)
+{
+	if (strcmp(d->kind, "tmpfs") == 0) {
+		if (mount("tmpfs", d->mnt, "tmpfs", MS_NOSUID | MS_NODEV,
+			  "size=" FS_SIZE) == 0)
+			return 0;
+		snprintf(d->reason, sizeof(d->reason), "mount -t tmpfs -o "
+			 "size=%s %s: %s", FS_SIZE, d->mnt, strerror(errno));
+		return -1;
+	}
+	d->img = malloc(strlen(d->mnt) + 5);	/* beside the mount point */
+	if (!d->img) {
+		snprintf(d->reason, sizeof(d->reason), "out of memory");
+		return -1;
+	}
+	sprintf(d->img, "%s.img", d->mnt);
+	if (sh("truncate -s 16M '%s' && mkfs.ext4 -F -q -m 0 '%s' >/dev/null 2>&1",
+	       d->img, d->img) != 0) {
+		snprintf(d->reason, sizeof(d->reason), "mkfs.ext4 of a 16 MiB "
+			 "image failed (e2fsprogs installed?)");
+		return -1;
+	}
+	if (sh("mount -o loop '%s' '%s' >/dev/null 2>&1", d->img, d->mnt) != 0) {
+		snprintf(d->reason, sizeof(d->reason), "mount -o loop of an "
+			 "ext4 image failed (no loop device here?)");
+		return -1;
+	}
+	return 0;
+}
+
+static int disk_setup(void **state, const char *kind)
 {
 	struct disk *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return -1;
 	*state = d;
+	d->kind = kind;
 	if (geteuid() != 0) {
 		snprintf(d->reason, sizeof(d->reason), "not root: cannot "
-			 "mount a size-limited tmpfs");
+			 "mount a small %s", kind);
 		return 0;
 	}
 	d->mnt = fu_tmpdir("fulldisk");
-	if (d->mnt && mount("tmpfs", d->mnt, "tmpfs", MS_NOSUID | MS_NODEV,
-			    "size=" FS_SIZE) != 0) {
-		snprintf(d->reason, sizeof(d->reason), "mount -t tmpfs -o "
-			 "size=%s %s: %s", FS_SIZE, d->mnt, strerror(errno));
+	if (d->mnt && mount_fs(d) != 0) {
 		rmdir(d->mnt);
 		free(d->mnt);
 		d->mnt = NULL;
@@ -76,16 +121,29 @@ static int disk_setup(void **state)
 	return 0;
 }
 
+static int tmpfs_setup(void **state)
+{
+	return disk_setup(state, "tmpfs");
+}
+
+static int ext4_setup(void **state)
+{
+	return disk_setup(state, "ext4");
+}
+
 static int disk_teardown(void **state)
 {
 	struct disk *d = *state;
 
 	if (d->mnt) {
-		if (umount2(d->mnt, MNT_DETACH) != 0)
+		if (umount2(d->mnt, 0) != 0 && umount2(d->mnt, MNT_DETACH) != 0)
 			fprintf(stderr, "umount %s: %s\n", d->mnt,
 				strerror(errno));
 		rmdir(d->mnt);
 	}
+	if (d->img)
+		unlink(d->img);
+	free(d->img);
 	free(d->mnt);
 	free(d->path);
 	free(d);
@@ -95,7 +153,7 @@ static int disk_teardown(void **state)
 static void skip_unless_mounted(const struct disk *d)
 {
 	if (!d->mnt) {
-		printf("SKIP full disk: %s\n", d->reason);
+		printf("SKIP full disk (%s): %s\n", d->kind, d->reason);
 		skip();
 	}
 }
@@ -143,7 +201,13 @@ static void check_reads(const mmf_file *f, size_t end)
 	free(got);
 }
 
-static size_t reserve_enospc_at;	/* for the seed test's comparison */
+/* For the seed test's comparison: where -ENOSPC came, per kind. */
+static size_t enospc_at[2];
+
+static size_t *enospc_slot(const struct disk *d)
+{
+	return &enospc_at[strcmp(d->kind, "ext4") == 0];
+}
 
 static void test_full_disk_reserve_returns_enospc(void **state)
 {
@@ -156,11 +220,11 @@ static void test_full_disk_reserve_returns_enospc(void **state)
 	assert_int_equal(mmf_open(d->path, O_RDWR | O_CREAT, REC, NULL, &f), 0);
 	rc = append_until_full(f, &end, &synced);
 	size = mmf_size(f);
-	printf("full disk, default options (DOUBLE + MMF_RESERVE) on a %s "
-	       "tmpfs: %zu bytes appended (%zu synced), file size %zu; the "
-	       "append at offset %zu returned %d (%s)\n", FS_SIZE, end, synced,
+	printf("full disk, default options (DOUBLE + MMF_RESERVE) on a small "
+	       "%s: %zu bytes appended (%zu synced), file size %zu; the "
+	       "append at offset %zu returned %d (%s)\n", d->kind, end, synced,
 	       size, end, rc, mmf_strerror(rc));
-	reserve_enospc_at = end;
+	*enospc_slot(d) = end;
 	assert_int_equal(rc, -ENOSPC);
 	assert_true(end > 0);
 	check_reads(f, end);
@@ -215,12 +279,12 @@ static void test_full_disk_seed_dies_of_sigbus(void **state)
 	if (pid == 0)
 		seed_child(d->path, progress);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	printf("full disk, seed options (no reservation) on a %s tmpfs: "
+	printf("full disk, seed options (no reservation) on a small %s: "
 	       "child %s %d after %zu bytes appended (default options: "
-	       "-ENOSPC at %zu)\n", FS_SIZE, WIFSIGNALED(status) ?
+	       "-ENOSPC at %zu)\n", d->kind, WIFSIGNALED(status) ?
 	       "killed by signal" : "exited with", WIFSIGNALED(status) ?
 	       WTERMSIG(status) : WEXITSTATUS(status), *progress,
-	       reserve_enospc_at);
+	       *enospc_slot(d));
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGBUS);
 	assert_true(*progress > 0);
@@ -231,10 +295,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			test_full_disk_reserve_returns_enospc, disk_setup,
+			test_full_disk_reserve_returns_enospc, tmpfs_setup,
 			disk_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_full_disk_seed_dies_of_sigbus, disk_setup,
+			test_full_disk_seed_dies_of_sigbus, tmpfs_setup,
+			disk_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_disk_reserve_returns_enospc, ext4_setup,
+			disk_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_disk_seed_dies_of_sigbus, ext4_setup,
 			disk_teardown),
 	};
 
