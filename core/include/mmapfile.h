@@ -150,9 +150,10 @@ void mmf_options_seed(mmf_options *o);
  * Open (and with O_CREAT create) path and map it whole.
  * oflags: O_RDONLY or O_RDWR, plus O_CREAT, O_EXCL, O_TRUNC as for open(2).
  * A non-empty file keeps its own size and `size` is ignored. A file found empty
- * is writable-opened to `size` bytes (0 leaves it empty and unmapped); its
- * directory is fsynced before mmf_open returns, so its creation is durable. A
- * read-only handle never changes the file.
+ * is sized to `size` bytes by a writable handle (0 leaves it empty and
+ * unmapped), and its directory is fsynced before mmf_open returns (writable
+ * or O_CREAT), so its creation is durable. A read-only handle never changes
+ * the file.
  * opt may be NULL for the defaults. On success *out is the handle.
  * Errors: -EINVAL (NULL path/out, O_WRONLY, bad options), -EISDIR (a
  * directory), -ENODEV (not a regular file: FIFO, device, socket), any errno of
