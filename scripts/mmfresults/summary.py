@@ -333,7 +333,7 @@ def block_device(path):
 
 
 def context(folder, a):
-    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((int(l.split()[1]) * 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
     dev, ra = block_device(os.path.dirname(a.scratch) or "/")
@@ -369,10 +369,8 @@ def context(folder, a):
     return 0
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("context")
+def main_context(argv):
+    c = argparse.ArgumentParser(prog="context")
     c.add_argument("folder")
     c.add_argument("--profile", required=True)
     c.add_argument("--reps", type=int, required=True)
@@ -382,11 +380,12 @@ def main():
     c.add_argument("--duration", type=int, default=0)
     c.add_argument("--build-seconds", type=int, default=0)
     c.add_argument("--timings", default="")
-    s = sub.add_parser("summary")
+    a = c.parse_args(argv)
+    return context(a.folder, a)
+
+
+def main_summary(argv):
+    s = argparse.ArgumentParser(prog="summary")
     s.add_argument("folder")
-    a = ap.parse_args()
-    return context(a.folder, a) if a.cmd == "context" else summary(a.folder)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    a = s.parse_args(argv)
+    return summary(a.folder)

@@ -399,7 +399,7 @@ def report(a, res):
               flush=True)
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name in ("probe", "cycle"):
@@ -420,7 +420,7 @@ def main():
     c.add_argument("--points", type=int, default=3)
     c.add_argument("--cut-min", type=float, default=0.0)
     c.add_argument("--cut-max", type=float, default=3.0)
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     try:
         if a.cmd == "probe":
             return probe(a)
@@ -435,5 +435,3 @@ def main():
         return 2
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -375,7 +375,7 @@ def write(res, specs, outdir, say):
             L += ["_Chart skipped: %s._" % dict(skipped)[key], ""]
     L += ["## Capacity model", "",
           "Each workload spec below is turned into predictions from this folder's coefficients "
-          "(see `scripts/mmfreport/model.py`): the append cost per record without growth (BM_Write), the cost of "
+          "(see `scripts/mmfresults/model.py`): the append cost per record without growth (BM_Write), the cost of "
           "each grow (a fit of BM_Growth), the sync latency at the workload's dirty size (BM_Sync scaled by the "
           "append factor from BM_Write) and the read cost (BM_Read). Sizes and remaps replay the growth policy "
           "exactly. `scripts/report --validate SPEC` runs a spec for real and prints predicted vs measured.", ""]

@@ -163,7 +163,7 @@ def table(results):
     return text, "\n".join(md)
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("base_dir")
@@ -174,7 +174,7 @@ def main():
     ap.add_argument("--min-reps", type=int, default=9, help="per side (default 9)")
     ap.add_argument("--title", default="mmapfile benchmark comparison")
     ap.add_argument("--note", action="append", default=[], help="a line for the report")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     base, head = load_rows(args.base_dir), load_rows(args.head_dir)
     if not base or not head:
@@ -202,5 +202,3 @@ def main():
     return 1 if regressions else 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
