@@ -47,7 +47,9 @@ def load_json(path, what="result file", shape=dict):
     except UnicodeDecodeError:
         raise ResultError(f"{path}: {what} is not UTF-8 text") from None
     except ValueError as e:
-        hint = " (truncated: a run cut short or a full disk?)" if e.pos >= len(raw.rstrip()) - 1 else ""
+        # Unbalanced brackets: the file ends inside the document.
+        opened = raw.count(b"{") + raw.count(b"[") - raw.count(b"}") - raw.count(b"]")
+        hint = " (truncated: a run cut short or a full disk?)" if opened > 0 else ""
         raise ResultError(f"{path}: {what} is not valid JSON at byte {e.pos}{hint}") from None
     if shape is not None and not isinstance(doc, shape):
         raise ResultError(f"{path}: {what} has the wrong shape (top level is "

@@ -1,0 +1,1 @@
+"""unittest modules of the results package (CTest label `scripts`)."""
