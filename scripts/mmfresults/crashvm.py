@@ -3,14 +3,14 @@
   crashvm fs      [--fs NAME] --field name|list|tools|initrd-modules
   crashvm mkbase  [--fs NAME] --out IMG [--size-mib N]
   crashvm scratch PARENT PREFIX       (a fresh private folder; prints its path)
-  crashvm check-dir DIR               (a cache folder nobody else controls)
+  crashvm check-dir DIR [--private]   (a folder nobody else controls)
   crashvm probe   --kernel K --initrd I --accel A [--timeout S]
   crashvm cycle   --kernel K --initrd I --accel A --base IMG --work DIR
                   --seed S --cycle N --writer NAME [--fs NAME] [--replay]
                   [--points P] [--cut-min S] [--cut-max S]
   crashvm finish  --work DIR --out DIR --seed S --accel A [--fs NAME]
                   [--replay] [--control WRITER=RESULT]... [--seconds S]
-                  [--cycles-asked N] [--incomplete REASON]
+                  [--cycles-asked N] [--incomplete REASON] [--error REASON]
 
 The guest's filesystem is one row of FILESYSTEMS (mkfs and fsck commands on
 the host, kernel modules the guest loads in order, mount options); a new
@@ -516,7 +516,7 @@ def load_cycles(work, writer):
 
 
 def summarize(work, seed, accel, fs, replay, controls, seconds, cycles_asked=None,
-              incomplete=None):
+              incomplete=None, error=None):
     """(crash.json document, stage counts, verdict, reason) of a campaign.
 
     controls: {writer: result} where result is failed-at-cut-N (as it must)
@@ -549,6 +549,8 @@ def summarize(work, seed, accel, fs, replay, controls, seconds, cycles_asked=Non
     }
     if incomplete:
         verdict, reason = "interrupted", f"incomplete: {incomplete}"
+    elif error:
+        verdict, reason = "fail", f"could not run: {error}"
     elif counts["violations"]:
         verdict, reason = "fail", f"{counts['violations']} crash states lost acknowledged data"
     elif counts["controls_passed"]:
@@ -559,7 +561,7 @@ def summarize(work, seed, accel, fs, replay, controls, seconds, cycles_asked=Non
         verdict, reason = "fail", f"{counts['cycles']} of {cycles_asked} cycles recorded"
     else:
         verdict, reason = "pass", ""
-    doc = {"complete": not incomplete, "verdict": verdict, "reason": reason,
+    doc = {"complete": not incomplete and not error, "verdict": verdict, "reason": reason,
            "seed": seed, "replay": replay, "accel": accel, "fs": fs,
            **{k: counts[k] for k in ("cycles", "acks_checked", "records_acked", "violations")},
            "crash_states": counts["states"], "filesystems": per_fs,
@@ -575,7 +577,7 @@ def finish(a):
             raise files.ResultError(f"--control {c!r}: expected WRITER=RESULT")
         controls[w] = r
     doc, counts, verdict, reason = summarize(a.work, a.seed, a.accel, a.fs, a.replay, controls,
-                                             a.seconds, a.cycles_asked, a.incomplete)
+                                             a.seconds, a.cycles_asked, a.incomplete, a.error)
     files.write_json(os.path.join(a.out, "crash.json"), doc)
     files.write_stage(a.out, "crash-vm", verdict, reason, counts, seconds=a.seconds,
                       seed=a.seed, fs=a.fs)
@@ -585,14 +587,15 @@ def finish(a):
           "controls: %s, %ss%s" % (verdict.upper(), counts["cycles"], counts["states"], a.fs,
                                    counts["acks_checked"], counts["violations"], ctl,
                                    a.seconds, f" ({reason})" if reason else ""), flush=True)
-    return {"pass": 0, "interrupted": 130}.get(verdict, 1)
+    return {"pass": 0, "interrupted": 130}.get(verdict, 2 if a.error else 1)
 
 
 # --- scratch and cache folders --------------------------------------------------
 
-def check_dir(path, what="folder"):
+def check_dir(path, what="folder", private=False):
     """Raise ResultError unless path is a real directory (not a symlink) owned
-    by this user or root, and, if others may write in it, sticky (like /tmp)."""
+    by this user or root, and, if others may write in it, sticky (like /tmp).
+    private: owned by this user and writable by nobody else (a cache)."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -604,6 +607,12 @@ def check_dir(path, what="folder"):
     if st.st_uid not in (os.getuid(), 0):
         raise files.ResultError(f"{path}: {what} is owned by uid {st.st_uid}, not by this user "
                                 f"(uid {os.getuid()}) or root: refused")
+    if private and st.st_uid != os.getuid():
+        raise files.ResultError(f"{path}: {what} is owned by uid {st.st_uid}, not by this user "
+                                f"(uid {os.getuid()}): refused")
+    if private and st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise files.ResultError(f"{path}: {what} is writable by others "
+                                f"(mode {stat.S_IMODE(st.st_mode):o}): refused")
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
         raise files.ResultError(f"{path}: {what} is writable by others and not sticky "
                                 f"(mode {stat.S_IMODE(st.st_mode):o}): refused")
@@ -675,6 +684,8 @@ def main(argv=None):
     d = sub.add_parser("check-dir", help="refuse a folder someone else controls")
     d.add_argument("dir")
     d.add_argument("--what", default="folder")
+    d.add_argument("--private", action="store_true",
+                   help="a cache: owned by this user, writable by nobody else")
     for name in ("probe", "cycle"):
         p = sub.add_parser(name)
         p.add_argument("--kernel", required=True)
@@ -704,7 +715,10 @@ def main(argv=None):
     fi.add_argument("--control", action="append", default=[])
     fi.add_argument("--seconds", type=int, default=0)
     fi.add_argument("--cycles-asked", type=int)
-    fi.add_argument("--incomplete", default="")
+    fi.add_argument("--incomplete", default="", metavar="REASON",
+                    help="the campaign was cut short (a signal): verdict interrupted")
+    fi.add_argument("--error", default="", metavar="REASON",
+                    help="the campaign could not run to its end: verdict fail")
     a = ap.parse_args(argv)
     if a.cmd == "fs":
         print(fs_field(a.fs, a.field))
@@ -716,7 +730,7 @@ def main(argv=None):
         print(private_dir(a.parent, a.prefix))
         return 0
     if a.cmd == "check-dir":
-        check_dir(a.dir, a.what)
+        check_dir(a.dir, a.what, a.private)
         return 0
     if a.cmd == "finish":
         return finish(a)
