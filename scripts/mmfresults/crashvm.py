@@ -720,17 +720,12 @@ def main(argv=None):
     fi.add_argument("--error", default="", metavar="REASON",
                     help="the campaign could not run to its end: verdict fail")
     a = ap.parse_args(argv)
-    if a.cmd == "fs":
-        print(fs_field(a.fs, a.field))
-        return 0
-    if a.cmd == "mkbase":
-        make_base(a.fs, a.out, a.size_mib)
-        return 0
-    if a.cmd == "scratch":
-        print(private_dir(a.parent, a.prefix))
-        return 0
-    if a.cmd == "check-dir":
-        check_dir(a.dir, a.what, a.private)
+    quick = {"fs": lambda: print(fs_field(a.fs, a.field)),
+             "mkbase": lambda: make_base(a.fs, a.out, a.size_mib),
+             "scratch": lambda: print(private_dir(a.parent, a.prefix)),
+             "check-dir": lambda: check_dir(a.dir, a.what, a.private)}
+    if a.cmd in quick:
+        quick[a.cmd]()
         return 0
     if a.cmd == "finish":
         return finish(a)

@@ -107,12 +107,15 @@ def toy_verify(path, acked):
     return f"CRASH-VERIFY status={status} acked={acked} acks_checked={acked - len(missing)}"
 
 
-class LogTest(unittest.TestCase):
+class TempDirTest(unittest.TestCase):
+    """self.dir: a fresh folder per test."""
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="mmf-test-crash.")
+        self.addCleanup(shutil.rmtree, self.dir)
 
-    def tearDown(self):
-        shutil.rmtree(self.dir)
+
+class LogTest(TempDirTest):
 
     def test_log_reader_ignores_a_stale_count_and_stops_at_a_torn_entry(self):
         p = os.path.join(self.dir, "l")
@@ -212,13 +215,7 @@ def cycle_doc(n, writer="mmf_crash_writer", ok=True, acks=10, fs="ext4"):
             "states": [st], "violations": int(not ok), "acks_checked": acks}
 
 
-class CampaignRecordTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="mmf-test-crash.")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir)
-
+class CampaignRecordTest(TempDirTest):
     def put(self, doc):
         d = os.path.join(self.dir, "%s-%d" % (doc["writer"], doc["cycle"]))
         os.makedirs(d, exist_ok=True)
@@ -338,13 +335,7 @@ class GuestTest(unittest.TestCase):
             shutil.rmtree(d)
 
 
-class ScratchTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="mmf-test-crash.")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir)
-
+class ScratchTest(TempDirTest):
     def planted(self):
         """A symlink to a folder of the planter's choice, and (as root) a
         folder owned by another user."""
