@@ -424,6 +424,25 @@ class UsageTest(unittest.TestCase):
                 self.assertEqual(r.stdout, "")
                 self.assertLess(time.monotonic() - t0, 20)
 
+    @unittest.skipUnless(os.getuid() == 0 and shutil.which("runuser"),
+                         "needs root to run the script as another user")
+    def test_crash_vm_as_another_user_is_skipped_with_its_reason(self):
+        out = tempfile.mkdtemp(prefix="mmf-test-crash.")
+        self.addCleanup(shutil.rmtree, out)
+        os.chown(out, NOBODY, NOBODY)
+        # a plain user's PATH, without /usr/sbin (where mkfs.ext4 lives)
+        r = subprocess.run(["runuser", "-u", "nobody", "--", "env", "-i",
+                            "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent",
+                            "PYTHONDONTWRITEBYTECODE=1",
+                            os.path.join(TOP, "scripts", "crash-vm"), "--cycles", "1", "--out", out],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=60)
+        self.assertEqual(r.returncode, 77, r.stdout)
+        self.assertIn("skipped: needs root", r.stdout)
+        rec = files.read_stage(out, "crash-vm")
+        self.assertEqual(rec["verdict"], "skipped")
+        self.assertIn("mknod", rec["reason"])
+
     def test_help(self):
         for script in ("crash-kill", "crash-vm"):
             r = run(script, "--help")
