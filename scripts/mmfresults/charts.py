@@ -1,5 +1,6 @@
 """SVG charts of a results folder. Each function returns (filename, caption)
 or (None, reason it was skipped)."""
+import io
 import os
 
 import matplotlib
@@ -8,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from . import files  # noqa: E402
 from . import model as M  # noqa: E402
 
 matplotlib.rcParams.update({
@@ -27,12 +29,17 @@ def _size_fmt(x, _pos=None):
 
 
 def _save(fig, outdir, name):
-    path = os.path.join(outdir, name)
-    fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
-    png = os.environ.get("MMF_REPORT_PNG_DIR")    # a PNG copy, for looking at
-    if png:
-        fig.savefig(os.path.join(png, name[:-4] + ".png"), format="png", dpi=70, bbox_inches="tight")
-    plt.close(fig)
+    """Render fig as SVG and write outdir/name atomically (files.write_text:
+    a full or read-only folder leaves no truncated chart, ResultError)."""
+    svg = io.StringIO()
+    try:
+        fig.savefig(svg, format="svg", bbox_inches="tight", metadata={"Date": None})
+        png = os.environ.get("MMF_REPORT_PNG_DIR")    # a PNG copy, for looking at (not a result file)
+        if png:
+            fig.savefig(os.path.join(png, name[:-4] + ".png"), format="png", dpi=80, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    files.write_text(os.path.join(outdir, name), svg.getvalue())
     return name
 
 

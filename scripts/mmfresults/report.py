@@ -1,7 +1,5 @@
 """report.md of a results folder: charts, context, noise, findings, capacity
 model per workload spec (and the validation tables found next to it)."""
-import glob
-import json
 import math
 import os
 import statistics
@@ -9,6 +7,7 @@ import time
 
 from . import charts as C
 from . import explain as E
+from . import files
 from . import model as M
 from . import validate as V
 
@@ -320,11 +319,13 @@ def spec_section(spec, co, validation=None):
     return L
 
 
-def find_validation(outdir, spec):
-    p = os.path.join(outdir, "validate", spec.name + ".json")
-    if os.path.exists(p):
-        with open(p) as f:
-            return json.load(f)
+def find_validation(dirs, spec):
+    """The stored validation of spec (validate/<name>.json) in the first of
+    dirs that has one; a corrupt one is refused by name (files.load_json)."""
+    for d in dirs:
+        p = os.path.join(d, spec.name + ".json")
+        if os.path.exists(p):
+            return files.load_json(p, "validation of %s" % spec.name)
     return None
 
 
@@ -347,8 +348,13 @@ def refresh_validation(spec, co, v):
 # ---------------------------------------------------------------------------
 # The whole report
 # ---------------------------------------------------------------------------
-def write(res, specs, outdir, say):
+def write(res, specs, outdir, say, validation_dirs=()):
+    """Write outdir/report.md and its charts (each file atomically).
+    Returns (report path, {chart key: (file, caption)}, [(chart key, why skipped)])."""
     co = M.Coefficients(res)
+    validation_dirs = [os.path.join(outdir, "validate")] + [d for d in validation_dirs
+                                                           if os.path.abspath(d) != os.path.abspath(
+                                                               os.path.join(outdir, "validate"))]
     L = ["# mmapfile capacity-planning report", "",
          "Results folder `%s`, generated %s by `scripts/report`. Every figure is the median of the "
          "benchmark's repetitions; charts are SVG files next to this one." % (
@@ -381,15 +387,9 @@ def write(res, specs, outdir, say):
           "exactly. `scripts/report --validate SPEC` runs a spec for real and prints predicted vs measured.", ""]
     for spec in specs:
         say("capacity model: %s" % spec.name)
-        L += spec_section(spec, co, refresh_validation(spec, co, find_validation(outdir, spec)))
+        L += spec_section(spec, co, refresh_validation(spec, co, find_validation(validation_dirs, spec)))
     L += noise_section(res, made.get("noise", (None,))[0]) + [""]
     L += context_section(res) + [""]
     path = os.path.join(outdir, "report.md")
-    with open(path, "w") as f:
-        f.write("\n".join(L).rstrip() + "\n")
-    return path, skipped
-
-
-def default_specs():
-    return sorted(glob.glob(os.path.join(V.top(), "results", "specs", "*.json")) +
-                  glob.glob(os.path.join(V.top(), "results", "specs", "*.toml")))
+    files.write_text(path, "\n".join(L).rstrip() + "\n")
+    return path, made, skipped
