@@ -290,7 +290,10 @@ def parse_inline(text):
             raise SpecError("%s: given twice" % k)
         where[parts[-1]] = val
     d.setdefault("name", "inline")
-    return Spec(d, None)
+    try:
+        return Spec(d, None)
+    except SpecError as e:
+        raise SpecError("inline spec: %s" % e) from None
 
 
 def load_spec(path):

@@ -319,6 +319,18 @@ def spec_section(spec, co, validation=None):
     return L
 
 
+def model_summary(spec, co):
+    """One line of the model's main figures for spec: what the README's
+    worked example quotes (tests/test_report_readme.py checks the README
+    against it, so the README cannot drift from the tool)."""
+    p = M.predict(spec, co)
+    if p.get("missing"):
+        return "not predicted: the results lack rows for %s" % ", ".join(p["missing"])
+    return "%s sustainable (%.2f× headroom), sync p50/p99 %.2f/%.2f ms at %d dirty page%s, %d remaps per file" % (
+        M.fmt_rate(p["rate_bps"]), p["headroom"], p["sync_p50_ns"] / 1e6, p["sync_p99_ns"] / 1e6,
+        p["dirty_pages"], "s" if p["dirty_pages"] > 1 else "", p["remaps"])
+
+
 def find_validation(dirs, spec):
     """The stored validation of spec (validate/<name>.json) in the first of
     dirs that has one; a corrupt one is refused by name (files.load_json)."""
