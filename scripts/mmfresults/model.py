@@ -324,9 +324,17 @@ def load_spec(path):
 # ---------------------------------------------------------------------------
 # The growth policy, replayed
 # ---------------------------------------------------------------------------
-def grow_target(policy, size, end, need, append, chunk, max_step):
+def effective_policy(policy, append):
+    """SEED is EXACT for mmf_append_buffer and DOUBLE for mmf_allocate_slice."""
     if policy == "seed":
-        policy = "exact" if append else "double"
+        return "exact" if append else "double"
+    return policy
+
+
+def grow_target(policy, size, end, need, append, chunk, max_step):
+    """The size a grow to at least `end` goes to (grow_target of
+    core/src/mmapfile.c); need: the bytes the write needs."""
+    policy = effective_policy(policy, append)
     t = end
     if policy == "double":
         step = min(size, max_step)
@@ -344,7 +352,7 @@ def simulate(policy, init, data, rec, api, chunk=64 * MiB, max_step=1 << 30):
     if init > 0:
         grows.append(init)
     append = api == "append_buffer"
-    exact = policy == "exact" or (policy == "seed" and append)
+    exact = effective_policy(policy, append) == "exact"
     n = data // rec
     k = 0
     while True:

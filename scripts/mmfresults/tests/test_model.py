@@ -146,6 +146,7 @@ class GrowthReplayTest(unittest.TestCase):
         ("exact", "allocate_slice", 10000, 1000, 300000, 64 * MiB, 1 << 30),
         ("chunk", "append_buffer", MiB, 4096, 5 * MiB, MiB, 1 << 30),
         ("chunk", "allocate_slice", 100000, 3000, 2 * MiB, 300000, 1 << 30),       # chunk not a page multiple
+        ("chunk", "append_buffer", 100000, 3000, MiB, 51000, 1 << 30),             # ends on a chunk boundary
         ("seed", "append_buffer", 64 << 10, 4096, MiB, 64 * MiB, 1 << 30),         # seed: EXACT for buffers
         ("seed", "allocate_slice", 64 << 10, 4096, 4 * MiB, 64 * MiB, 1 << 30),    # seed: DOUBLE for slices
     ]
