@@ -216,7 +216,8 @@ def findings(res, co):
             best["file"] or "?", best["limit"] or "?", ", ".join(
                 "%s %.0f reads/s (p50 %s)" % (ltm_label(b), b.median("items_per_second"), M.fmt_ns(b.median("p50_ns")))
                 for b in sorted(lt, key=lambda b: -b.median("items_per_second")))) +
-            "; the best is %s the worst. %s reads %s from disk per byte asked for: with MADV_NORMAL each fault on "
+            "; the best is %s the worst. %s has a read amplification of %s (bytes read from the disk per byte "
+            "asked for): with MADV_NORMAL each fault on "
             "the mapping reads ahead around the faulting page (read_ahead_kb is %d KiB here), so a random 4 KiB "
             "read drags megabytes through a page cache that cannot hold them and evicts pages still needed; "
             "MADV_RANDOM and pread read only the page asked for." % (
