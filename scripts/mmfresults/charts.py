@@ -208,7 +208,7 @@ def growth_chart(res, co, outdir):
     # (a doubling file is exactly full at 2^k and half empty just after)
     sizes = sorted({int(2 ** (21 + 9 * i / 80.0)) // 4096 * 4096 for i in range(81)})
     pols = (("double", {}), ("chunk", {"chunk": 64 * M.MiB}), ("exact", {}))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     c0, c1 = fit
     for pol, kw in pols:
         cost, over = [], []
@@ -241,7 +241,8 @@ def growth_chart(res, co, outdir):
         ax.xaxis.set_major_formatter(FuncFormatter(_size_fmt))
         ax.set_xlabel("file size reached by 4 KiB appends (from 1 MiB)")
         ax.set_yscale("log")
-        ax.legend(loc="best")
+        # below the plot: inside, it covered the curves of the largest files
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
     axes[0].set_ylabel("total time spent growing (ms, log)")
     axes[0].set_title("Growth cost, flags reserve: %.0f µs/grow + %.2f ms/GiB" % (c0, c1 * (1 << 30) / 1e3))
     axes[1].set_ylabel("space beyond the data (% of data, log)")
