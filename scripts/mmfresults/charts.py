@@ -124,8 +124,8 @@ def write_chart(res, outdir):
 def _append_by_size(res, ax):
     """Markers at the measured record sizes (a categorical axis), one
     column offset per series: no line suggests a measurement in between."""
-    series = (("allocate_slice", "default", "o"), ("allocate_slice", "seed_compat", "o"),
-              ("append_buffer", "default", "s"), ("append_buffer", "seed_compat", "s"),
+    series = (("allocate_slice", "default", "o"), ("allocate_slice", M.SEED_COMPAT, "o"),
+              ("append_buffer", "default", "s"), ("append_buffer", M.SEED_COMPAT, "s"),
               ("write", "none", "D"), ("pwrite", "none", "D"), ("memcpy_limit", "none", "*"))
     sizes = sorted({int(b["rec"]) for b in res.select("BM_Write", sync="never")})
     if not sizes:
@@ -138,7 +138,7 @@ def _append_by_size(res, ax):
                for b in res.select("BM_Write", api=api, opts=opts, sync="never") if _bps(b)]
         if not pts:
             continue
-        hollow = opts == "seed_compat"
+        hollow = opts == M.SEED_COMPAT
         ax.plot([x - 0.35 + width * (k + 0.5) for x, _ in pts], [y for _, y in pts], marker, ls="none", ms=6,
                 color=COLORS.get(api), mfc="white" if hollow else COLORS.get(api), mew=1.5,
                 label="%s (%s)" % (api, opts) if opts != "none" else api)
@@ -167,7 +167,7 @@ def _append_by_policy(res, growth, ax):
         if (b["policy"], b["flags"]) in keep and b["api"] in (None, "append_buffer"):
             v = _bps(b)
             if v:
-                tag = " (default)" if b.label == "default" else " (seed)" if b.label == "seed-compat" else ""
+                tag = " (default)" if b.label == "default" else " (seed)" if M.is_seed_compat(b.label) else ""
                 bars.append(("%s%s\n%s\nto %s" % (b["policy"], tag, b["flags"].replace("+", "+\n"), b["to"] or "?"),
                              v / 1e6, COLORS.get(b["policy"], "C7")))
     if not bars:
@@ -197,7 +197,8 @@ def _append_by_policy(res, growth, ax):
     ax.set_title("4 KiB appends from 1 MiB by growth policy and flags (BM_Growth)")
     if notes:
         ax.plot([], [], " ", label="; ".join(notes))
-    ax.legend(loc="upper right")
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(loc="upper right")
 
 
 def growth_chart(res, co, outdir):

@@ -42,6 +42,13 @@ APIS = ("allocate_slice", "append_buffer")
 READ_APIS = ("bytes", "slice", "mmap_memcpy", "pread")
 READ_ORDERS = ("rand", "seq")
 READ_CACHES = ("warm", "cold")
+# The seed's options (mmf_options_seed), as BM_Write's opts key and BM_Growth's
+# label name them; results recorded before the one spelling say seed-compat.
+SEED_COMPAT = "seed_compat"
+
+
+def is_seed_compat(word):
+    return word in (SEED_COMPAT, "seed-compat")
 
 # The model replays a file record by record: a bound on records per file
 # keeps every prediction under a second.
@@ -452,7 +459,7 @@ class Coefficients:
                 obs.append((n, by or 0, g / 1e3))
         if not obs:
             # fall back: BM_Write default rows (flags reserve) or seed_compat
-            opts = {"reserve": "default", "sync_before_grow": "seed_compat"}.get(flags_name)
+            opts = {"reserve": "default", "sync_before_grow": SEED_COMPAT}.get(flags_name)
             for b in self.res.select("BM_Write", opts=opts, sync="never") if opts else []:
                 g, n, by = b.median("grow_ns"), b.median("grows"), b.median("bytes_grown")
                 if g and n:

@@ -151,7 +151,7 @@ def findings(res, co):
     # writes
     for rec in sorted({int(b["rec"]) for b in res.select("BM_Write", sync="never")}):
         g = lambda api, opts: res.one("BM_Write", api=api, opts=opts, sync="never", rec=str(rec))  # noqa: E731
-        lib, seed, wr, lim = g("allocate_slice", "default"), g("allocate_slice", "seed_compat"), \
+        lib, seed, wr, lim = g("allocate_slice", "default"), g("allocate_slice", M.SEED_COMPAT), \
             g("write", "none"), g("memcpy_limit", "none")
         if lib and wr and lim and C._bps(lib) and C._bps(wr) and C._bps(lim):
             s = ("**Appends of %s records, no sync**: mmf_allocate_slice %s, %s write(2) (%s), "
@@ -167,7 +167,7 @@ def findings(res, co):
     if grows:
         per = {b["policy"]: b for b in grows if b["flags"] == "reserve"}
         dflt = [b for b in grows if b.label == "default"]
-        seed = [b for b in grows if b.label == "seed-compat"]
+        seed = [b for b in grows if M.is_seed_compat(b.label)]
         s = "**Growth policies (4 KiB appends from 1 MiB, flags reserve)**: " + ", ".join(
             "%s %s (%s per append, %d grows to %s)" % (
                 p, M.fmt_rate(C._bps(b)), M.fmt_ns(b.median("real_us") * 1e3), b.median("grows") or 0, b["to"])
@@ -355,6 +355,9 @@ def refresh_validation(spec, co, v):
     if pred.get("missing"):
         return v
     try:
+        for q in ("p50", "p99", "mean"):        # the probe is compared with this folder's model too
+            if v.get("probe"):
+                v["probe"]["model_%s_ns" % q] = co.sync_ns(1, q)
         v["rows"] = V.compare(spec, co, pred, v["phase_a"], v.get("phase_b"))
         V.add_adjusted(spec, co, v)
     except (KeyError, TypeError, IndexError):
