@@ -5,7 +5,6 @@ its stage record report.json with what it counted."""
 import contextlib
 import errno
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -139,6 +138,23 @@ class ReportTest(unittest.TestCase):
                 self.assertEqual(rc, 2, err)
                 self.one_line(err)
                 self.assertEqual(os.listdir(self.res), ["bench_sync.json"])
+
+    def test_the_bash_wrapper_checks_options_before_it_builds(self):
+        # scripts/report --validate builds the release preset's mmf_loadgen: a bad
+        # option must stop it first (exit 2, one line, no build output)
+        env = dict(os.environ)
+        env.pop("MMF_RUN_TOKEN", None)
+        for args, rc in ((["--validate", WAL, "--budget", "0"], 2), (["--validate", WAL, "--budget"], 2),
+                         (["--validate", "recods_per_sync=1"], 2), ([], 2), (["--help"], 0)):
+            with self.subTest(args=args):
+                p = subprocess.run([os.path.join(SCRIPTS, "report")] + args, env=env, cwd=self.dir,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+                self.assertEqual(p.returncode, rc, p.stderr)
+                self.assertNotIn("build release", p.stdout + p.stderr)
+                if rc:
+                    self.one_line(p.stderr)
+                else:
+                    self.assertIn("--validate", p.stdout)
 
     # --- a full disk: one line, no truncated chart --------------------------------
     def test_full_disk_leaves_no_truncated_chart(self):
