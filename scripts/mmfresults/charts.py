@@ -104,7 +104,9 @@ def read_chart(res, outdir):
                ncol=min(6, len(seen)), frameon=False)
     fig.suptitle("Reading records: mmap (mmf_bytes / mmf_slice / mmap+memcpy) vs pread/read — median of repetitions")
     fig.tight_layout()
-    return _save(fig, outdir, "read_throughput.svg"), "Read throughput by record size, warm and cold, sequential and random."
+    return _save(fig, outdir, "read_throughput.svg"), \
+        "Read throughput by record size, warm and cold, sequential and random; points are the measured sizes " \
+        "(%s), the lines only join them." % ", ".join(M.fmt_bytes(x) for x in sizes)
 
 
 def write_chart(res, outdir):
@@ -358,6 +360,11 @@ def noise_chart(res, outdir):
     data = [[100 * c for d, c in pts if d == drv] for drv in drivers]
     ax.boxplot(data, vert=False, labels=drivers, whis=(5, 95))
     ax.set_xscale("log")
+    lo, hi = min(min(d) for d in data), max(max(d) for d in data)
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500) if lo / 2 <= t <= hi * 2]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(["%g" % t for t in ticks])
+    ax.minorticks_off()
     ax.axvline(5, color="C2", ls="--", lw=1, label="5 %")
     ax.axvline(25, color="C3", ls="--", lw=1, label="25 %")
     ax.set_xlabel("coefficient of variation of the repetitions' real time (%, log)")
