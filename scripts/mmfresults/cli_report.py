@@ -42,6 +42,7 @@ import argparse
 import glob
 import math
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -278,7 +279,14 @@ def do_validate(a, specs):
     return 0
 
 
+def _on_term(signum, _frame):
+    # scripts/report's traps send TERM: unwind, so the atomic writers remove
+    # their temporary files, then exit 128 + signal
+    raise SystemExit(128 + signum)
+
+
 def main(argv):
+    signal.signal(signal.SIGTERM, _on_term)
     try:
         a = parse(argv)
         if a.validate is not None:
