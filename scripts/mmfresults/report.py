@@ -342,7 +342,14 @@ def find_validation(dirs, spec):
     for d in dirs:
         p = os.path.join(d, spec.name + ".json")
         if os.path.exists(p):
-            return files.load_json(p, "validation of %s" % spec.name)
+            v = files.load_json(p, "validation of %s" % spec.name)
+            rows = v.get("rows")
+            if not (isinstance(rows, list) and rows and all(
+                    isinstance(r, dict) and {"figure", "predicted", "measured", "kind", "ok"} <= set(r)
+                    for r in rows) and isinstance(v.get("phase_a"), dict)):
+                raise files.ResultError("%s: not a validation of scripts/report --validate (no rows of "
+                                        "figure/predicted/measured, or no phase_a)" % p)
+            return v
     return None
 
 

@@ -93,11 +93,13 @@ class ReportTest(unittest.TestCase):
     def test_corrupt_validation_file_is_refused_by_name(self):
         self.copy("bench_sync.json", "bench_write.json", "bench_growth.json")
         os.mkdir(os.path.join(self.res, "validate"))
-        with open(os.path.join(self.res, "validate", "wal-per-record-sync.json"), "w") as f:
-            f.write('{"rows": [')
-        rc, _, err = report(self.res, "--no-default-specs", "--workload", WAL)
-        self.assertEqual(rc, 1, err)
-        self.assertIn("wal-per-record-sync.json", self.one_line(err))
+        for text in ('{"rows": [', '{"rows": 5}', '{"rows": [{"figure": "x"}], "phase_a": {}}', "[]"):
+            with self.subTest(text=text):
+                with open(os.path.join(self.res, "validate", "wal-per-record-sync.json"), "w") as f:
+                    f.write(text)
+                rc, _, err = report(self.res, "--no-default-specs", "--workload", WAL)
+                self.assertEqual(rc, 1, err)
+                self.assertIn("wal-per-record-sync.json", self.one_line(err))
 
     def test_incomplete_run_is_refused_unless_it_is_ours(self):
         self.copy("bench_sync.json", "context.json")
