@@ -1,6 +1,6 @@
 /*
  * mmf_crash_verify DIR --acked S --created C --deleted D [--deleting D2]
- *                  --per-file M
+ *                  --per-file M [--marks N] [--shrunk K.SIZE]
  *
  * Checks that DIR holds everything the crash writer acknowledged (verify.h)
  * and prints one line `CRASH-VERIFY status=ok|violation key=value ...`.
@@ -8,6 +8,7 @@
  */
 #include "verify.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@
 static int usage(void)
 {
 	fputs("usage: mmf_crash_verify DIR --acked SEQ --created N "
-	      "--deleted N [--deleting N] --per-file M\n", stderr);
+	      "--deleted N [--deleting N] --per-file M\n"
+	      "       [--marks N] [--shrunk FILE.SIZE]\n", stderr);
 	return 2;
 }
 
@@ -34,6 +36,27 @@ static int parse_u64(const char *s, unsigned long long max,
 	return 0;
 }
 
+/* --shrunk K.SIZE (a '.': the crash-vm guest splits its specs at ':'). */
+static int parse_shrunk(const char *s, struct crash_expect *e)
+{
+	char buf[64], *dot;
+	unsigned long long k, size;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	dot = strchr(buf, '.');
+	if (!dot)
+		return -1;
+	*dot = '\0';
+	if (parse_u64(buf, 0xffffffffu, &k) < 0 ||
+	    parse_u64(dot + 1, (unsigned long long)INT64_MAX, &size) < 0)
+		return -1;
+	e->shrunk_file = (unsigned)k;
+	e->shrunk_size = size;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct crash_expect e = {0};
@@ -45,6 +68,11 @@ int main(int argc, char **argv)
 	if (argc < 2 || argv[1][0] == '-')
 		return usage();
 	for (i = 2; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--shrunk")) {
+			if (parse_shrunk(argv[i + 1], &e) < 0)
+				return usage();
+			continue;
+		}
 		if (parse_u64(argv[i + 1], 0xffffffffull * 1000, &v) < 0)
 			return usage();
 		if (!strcmp(argv[i], "--acked"))
@@ -57,6 +85,8 @@ int main(int argc, char **argv)
 			e.deleting = (unsigned)v, deleting = 1;
 		else if (!strcmp(argv[i], "--per-file") && v <= 0xffffffffu)
 			e.per_file = (unsigned)v;
+		else if (!strcmp(argv[i], "--marks") && v <= 0xffffffffu)
+			e.marks = (unsigned)v;
 		else
 			return usage();
 	}

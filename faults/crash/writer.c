@@ -1,18 +1,39 @@
 /*
  * mmf_crash_writer - a write-ahead-log workload for crash tests.
  *
- * Appends records (record.h) to DIR/wal-NNNNNN.log with mmf_allocate_slice,
- * syncs every K records and then prints `ACK <last seq>` (flushed). Every
- * per_file records it rolls to a new file: syncs the old one (ACK), creates
- * the next with mmf_open and prints `CREATE k` once that returned, and when
- * more than `keep` files are live deletes the oldest: prints `DELETING k`
- * (from here on its records are no longer needed: a WAL deletes a file only
- * when it decided to drop it), calls mmf_delete, prints `DELETE k`. Old files stay open until deleted, so nothing but the
- * sync below ever makes their bytes durable.
+ * Appends records (record.h) to DIR/wal-NNNNNN.log with mmf_allocate_slice
+ * and exercises every call of mmapfile.h that promises durability, each
+ * followed by an acknowledgement line (flushed) that the verifier holds the
+ * crash state to:
+ *   every K records, in turn:
+ *     mmf_sync                      ACK s
+ *     mmf_sync_range over the records since the last sync (starts and ends
+ *     mid-page)                     ACK range k off len s
+ *   a grow (mmf_allocate_slice grew the file), then at once
+ *     mmf_sync                      ACK grow k size s
+ *   every per_file records it rolls file k to k+1; file k ends, by k % 3:
+ *     0  mmf_sync, stays open       ACK s
+ *     1  mmf_close (no sync before) ACK close k s
+ *     2  mmf_sync (ACK s), a shrink by mmf_truncate to its used end, mmf_sync
+ *                                   ACK truncate k size
+ *   then an empty marker DIR/mark-NNNNNN (k+1) made with open(2)/close(2) and
+ *     mmf_sync_dir(DIR)             DIR k+1
+ *   then mmf_open creating file k+1 CREATE k+1
+ *   and when more than `keep` files are live, the oldest j (reopened if it
+ *   was closed): DELETING j (from here on its records are no longer needed:
+ *   a WAL deletes a file only when it decided to drop it), mmf_delete,
+ *     DELETE j
+ * `s` is always the last record acknowledged: every record up to it is
+ * durable. After the acknowledgement of a roll's step (close, truncate, DIR,
+ * CREATE, DELETE) the writer pauses ACK_PAUSE_US, so that the host reads the
+ * line before the next device flush: a crash state cut just before that flush
+ * must then hold it (crash-vm). Open files stay open until deleted (unless
+ * closed by the roll), so nothing but the calls above makes bytes durable.
  *
  * The sync is a build option (CRASH_SYNC_MODE), giving the negative controls
- * of the crash tests from this one source:
- *   0  mmf_sync                    (the real thing)
+ * of the crash tests from this one source (a control uses it for every
+ * mmf_sync and mmf_sync_range above):
+ *   0  mmf_sync / mmf_sync_range   (the real thing)
  *   1  nothing                     (never syncs)
  *   2  msync(MS_ASYNC)             (schedules, does not wait)
  *   3  sync_file_range(WAIT|WRITE|WAIT): data written, no device cache flush
@@ -22,9 +43,9 @@
  * timer that sends SIGKILL U microseconds after the N-th grow or sync
  * starts, so a kill test can cut the process inside the library.
  *
- * Output lines: START ..., CREATE k, ACK s, DELETING k, DELETE k, KILLARM,
- * DONE, ERR what rc. Exit 0 after --max-records, 3 on a library error,
- * 2 on a usage error.
+ * Output lines: START ..., CREATE k, ACK ..., DIR k, DELETING k, DELETE k,
+ * KILLARM, DONE, ERR what rc. Exit 0 after --max-records, 3 on a library
+ * error, 2 on a usage error.
  */
 #define _GNU_SOURCE
 #include "record.h"
@@ -40,12 +61,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef CRASH_SYNC_MODE
 #define CRASH_SYNC_MODE 0
 #endif
 
 #define MAX_KEEP 16
+#define ACK_PAUSE_US 20000	/* after a roll's acknowledgement (see above) */
 
 enum kill_in { KILL_NONE, KILL_GROW, KILL_SYNC };
 
@@ -60,10 +83,13 @@ struct cfg {
 };
 
 struct state {
-	mmf_file *live[MAX_KEEP + 1];	/* live[0] oldest ... live[n-1] current */
+	mmf_file *live[MAX_KEEP + 1];	/* live[0] oldest ... live[n-1] current;
+					 * NULL: closed by its roll */
 	unsigned nlive, first;		/* first = number of live[0] */
 	size_t off;			/* end of the current file's records */
-	unsigned long grows, syncs;
+	size_t synced;			/* end of its records synced so far */
+	unsigned long grows, syncs;	/* every grow, every sync (--kill-at) */
+	unsigned long periodic;		/* the syncs every K records */
 };
 
 #if CRASH_SYNC_MODE == 0
@@ -71,6 +97,10 @@ static const char *const sync_name = "mmf_sync";
 static int do_sync(mmf_file *f)
 {
 	return mmf_sync(f);
+}
+static int do_sync_range(mmf_file *f, size_t off, size_t len)
+{
+	return mmf_sync_range(f, off, len);
 }
 #elif CRASH_SYNC_MODE == 1
 static const char *const sync_name = "none";
@@ -98,6 +128,15 @@ static int do_sync(mmf_file *f)
 }
 #else
 #error "CRASH_SYNC_MODE must be 0..3"
+#endif
+#if CRASH_SYNC_MODE != 0
+/* A control's range sync is its whole-file sync: as broken. */
+static int do_sync_range(mmf_file *f, size_t off, size_t len)
+{
+	(void)off;
+	(void)len;
+	return do_sync(f);
+}
 #endif
 
 static void die_rc(const char *what, int rc)
@@ -136,15 +175,112 @@ static void maybe_arm(const struct cfg *c, enum kill_in what, unsigned long n)
 		arm_kill(what == KILL_GROW ? "grow" : "sync", n, c->kill_delay_us);
 }
 
+/* The number of the current file (the last of live[]). */
+static unsigned current(const struct state *s)
+{
+	return s->first + s->nlive - 1;
+}
+
+static void pause_after_ack(void)
+{
+	usleep(ACK_PAUSE_US);
+}
+
+/* Make the current file's records up to seq durable: every other sync is
+ * mmf_sync_range over the records since the last sync (it starts and ends
+ * mid-page), the others mmf_sync. */
 static void sync_current(const struct cfg *c, struct state *s, uint64_t seq)
 {
-	int rc;
+	mmf_file *f = s->live[s->nlive - 1];
+	size_t off = s->synced, len = s->off - s->synced;
+	int rc, by_range = s->periodic++ % 2 == 1;
 
 	maybe_arm(c, KILL_SYNC, ++s->syncs);
-	rc = do_sync(s->live[s->nlive - 1]);
+	rc = by_range ? do_sync_range(f, off, len) : do_sync(f);
+	if (rc < 0)
+		die_rc(by_range ? "sync_range" : "sync", rc);
+	s->synced = s->off;
+	if (by_range)
+		printf("ACK range %u %zu %zu %llu\n", current(s), off, len,
+		       (unsigned long long)seq);
+	else
+		printf("ACK %llu\n", (unsigned long long)seq);
+	fflush(stdout);
+}
+
+/* End the current file (records up to seq, `since` of them unsynced) by
+ * its roll style: stays open synced, closed, or shrunk to its used end. */
+static void end_file(const struct cfg *c, struct state *s, uint64_t seq,
+		     unsigned since)
+{
+	unsigned k = current(s);
+	mmf_file **f = &s->live[s->nlive - 1];
+	int rc;
+
+	if (k % 3 == 1) {
+		rc = mmf_close(*f);
+		*f = NULL;
+		if (rc < 0)
+			die_rc("close", rc);
+		printf("ACK close %u %llu\n", k, (unsigned long long)seq);
+		fflush(stdout);
+		pause_after_ack();
+		return;
+	}
+	if (since)
+		sync_current(c, s, seq);
+	if (k % 3 == 0)
+		return;
+	rc = mmf_truncate(*f, s->off);
+	if (rc < 0)
+		die_rc("truncate", rc);
+	maybe_arm(c, KILL_SYNC, ++s->syncs);
+	rc = do_sync(*f);
 	if (rc < 0)
 		die_rc("sync", rc);
-	say("ACK %llu\n", seq);
+	printf("ACK truncate %u %zu\n", k, mmf_size(*f));
+	fflush(stdout);
+	pause_after_ack();
+}
+
+/* An empty marker DIR/mark-NNNNNN made by open(2)/close(2) (no fsync of
+ * its own), then mmf_sync_dir(DIR). */
+static void mark(const struct cfg *c, unsigned k)
+{
+	char path[PATH_MAX];
+	int fd, rc;
+
+	crash_mark_name(path, sizeof(path), c->dir, k);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || close(fd) < 0)
+		die_rc("marker", -errno);
+	rc = mmf_sync_dir(c->dir);
+	if (rc < 0)
+		die_rc("sync_dir", rc);
+	say("DIR %llu\n", k);
+	pause_after_ack();
+}
+
+/* Delete the oldest live file (reopened first if its roll closed it). */
+static void delete_oldest(const struct cfg *c, struct state *s)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	say("DELETING %llu\n", s->first);
+	if (!s->live[0]) {
+		crash_file_name(path, sizeof(path), c->dir, s->first);
+		rc = mmf_open(path, O_RDWR, 0, &c->opt, &s->live[0]);
+		if (rc < 0)
+			die_rc("reopen", rc);
+	}
+	rc = mmf_delete(s->live[0]);
+	if (rc < 0)
+		die_rc("delete", rc);
+	say("DELETE %llu\n", (unsigned long long)s->first);
+	pause_after_ack();
+	memmove(s->live, s->live + 1, --s->nlive * sizeof(s->live[0]));
+	s->first++;
 }
 
 /* Create file k (the new current one), then delete the oldest if needed. */
@@ -154,37 +290,45 @@ static void roll(const struct cfg *c, struct state *s, unsigned k)
 	mmf_file *f;
 	int rc;
 
+	mark(c, k);
 	crash_file_name(path, sizeof(path), c->dir, k);
 	rc = mmf_open(path, O_RDWR | O_CREAT | O_EXCL, c->initial, &c->opt, &f);
 	if (rc < 0)
 		die_rc("open", rc);
 	say("CREATE %llu\n", (unsigned long long)k);
+	pause_after_ack();
 	s->live[s->nlive++] = f;
-	s->off = 0;
-	if (s->nlive <= c->keep)
-		return;
-	say("DELETING %llu\n", s->first);
-	rc = mmf_delete(s->live[0]);
-	if (rc < 0)
-		die_rc("delete", rc);
-	say("DELETE %llu\n", (unsigned long long)s->first);
-	memmove(s->live, s->live + 1, --s->nlive * sizeof(s->live[0]));
-	s->first++;
+	s->off = s->synced = 0;
+	if (s->nlive > c->keep)
+		delete_oldest(c, s);
 }
 
-static void append(const struct cfg *c, struct state *s, uint64_t seq)
+/* Append record seq; if that grew the file, sync at once (ACK grow).
+ * Returns 1 when it synced. */
+static int append(const struct cfg *c, struct state *s, uint64_t seq)
 {
 	mmf_file *f = s->live[s->nlive - 1];
-	size_t len = crash_payload_len(seq);
+	size_t len = crash_payload_len(seq), size = mmf_size(f);
 	void *p;
 	int rc;
 
-	if (s->off + 4 + len > mmf_size(f))
+	if (s->off + 4 + len > size)
 		maybe_arm(c, KILL_GROW, ++s->grows);
 	rc = mmf_allocate_slice(f, len, s->off, &p, &s->off);
 	if (rc < 0)
 		die_rc("allocate_slice", rc);
 	crash_record_fill(seq, p);
+	if (mmf_size(f) == size)
+		return 0;
+	maybe_arm(c, KILL_SYNC, ++s->syncs);
+	rc = do_sync(f);
+	if (rc < 0)
+		die_rc("sync", rc);
+	s->synced = s->off;
+	printf("ACK grow %u %zu %llu\n", current(s), mmf_size(f),
+	       (unsigned long long)seq);
+	fflush(stdout);
+	return 1;
 }
 
 static int run(const struct cfg *c)
@@ -200,13 +344,13 @@ static int run(const struct cfg *c)
 	for (seq = 1; seq <= c->max_records; seq++) {
 		if (seq > 1 && crash_file_of(seq, c->per_file) !=
 			       crash_file_of(seq - 1, c->per_file)) {
-			if (since)
-				sync_current(c, &s, seq - 1);
+			end_file(c, &s, seq - 1, since);
 			since = 0;
 			roll(c, &s, crash_file_of(seq, c->per_file));
 		}
-		append(c, &s, seq);
-		if (++since == c->sync_every) {
+		if (append(c, &s, seq))
+			since = 0;
+		else if (++since == c->sync_every) {
 			sync_current(c, &s, seq);
 			since = 0;
 		}
