@@ -9,7 +9,8 @@
 #   mmf.action=write mmf.writer=NAME mmf.args=A/B/C
 #       mount the disk with serial cw on /mnt, run /bin/NAME /mnt A B C
 #       (the writer's options joined by '/': their values contain commas)
-#   mmf.action=verify mmf.per=M mmf.disks=SERIAL:ACKED:CREATED:DELETED:DELETING,...
+#   mmf.action=verify mmf.per=M
+#       mmf.disks=SERIAL:ACKED:CREATED:DELETED:DELETING[:MARKS:FILE.SIZE],...
 #       for each disk: mount (replays the journal), run the verifier, umount;
 #       prints `MMF-DISK SERIAL CRASH-VERIFY ...` per disk
 # then powers off. First of all it prints `MMF-NET IF...`, the network
@@ -72,7 +73,8 @@ verify)
       echo "MMF-DISK $1 CRASH-VERIFY status=mount-failed"; continue
     fi
     out=$(/bin/mmf_crash_verify /mnt --acked "$2" --created "$3" \
-          --deleted "$4" --deleting "$5" --per-file "$per" 2>&1)
+          --deleted "$4" --deleting "$5" --per-file "$per" \
+          ${6:+--marks "$6"} ${7:+--shrunk "$7"} 2>&1)
     echo "MMF-DISK $1 $out"
     umount /mnt || echo "MMF-DISK $1 umount-failed"
   done

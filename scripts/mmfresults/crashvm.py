@@ -289,23 +289,51 @@ def run_writer(a, rng, img, log, args):
 
 def parse_ack(ln, acks, log_size):
     """Note a writer line `ACK n` / `CREATE k` / `DELETE k` / `DELETING k`
-    with the size the write log had when the host read it."""
+    (or one of ACK_KINDS) with the size the write log had when the host
+    read it."""
     parts = ln.split()
-    if len(parts) == 2 and parts[0] in ("ACK", "CREATE", "DELETE", "DELETING") \
+    if len(parts) == 2 and parts[0] in ("ACK", "CREATE", "DELETE", "DELETING", "DIR") \
             and parts[1].isdigit():
         acks.append((parts[0], int(parts[1]), log_size))
+    elif len(parts) > 2 and parts[0] == "ACK" and parts[1] in ACK_KINDS \
+            and all(p.isdigit() for p in parts[2:]):
+        try:
+            acks.append(ACK_KINDS[parts[1]](*map(int, parts[2:])) + (log_size,))
+        except TypeError:
+            pass  # a torn line (wrong field count)
+
+
+# --- the acknowledgements of every durable call (issue 18) ---------------------
+# The writer's lines `ACK <kind> ...` (faults/crash/writer.c), as (kind, value):
+# a range sync, a close and a sync right after growth acknowledge the records
+# up to seq, like `ACK seq`; a shrink then a sync acknowledges (file, size);
+# `DIR k` (markers 1..k made durable by mmf_sync_dir) is a plain kind above.
+ACK_KINDS = {
+    "range": lambda k, off, length, seq: ("ACK", seq),
+    "close": lambda k, seq: ("ACK", seq),
+    "grow": lambda k, size, seq: ("ACK", seq),
+    "truncate": lambda k, size: ("SHRUNK", (k, size)),
+}
+
+
+def expect_spec(e):
+    """The verifier's fields of an expect() tuple joined by ':' (the guest's
+    mmf.disks spec): acked:created:deleted:deleting:marks:FILE.SIZE."""
+    *nums, shrunk = e
+    return ":".join(str(v) for v in nums) + ":%d.%d" % tuple(shrunk)
 
 
 def expect(acks, bound):
-    """(acked, created, deleted, deleting) that a cut must keep when it came
-    after every line read while the log was <= bound.
+    """(acked, created, deleted, deleting, marks, (shrunk file, size)) that a
+    cut must keep when it came after every line read while the log was
+    <= bound.
 
     DELETING k says the writer no longer needs file k: from then on a cut
     may find it truncated. Such a line read after the bound may still have
     been printed before the cut, so the first one after the bound counts too
     (the next one is at least a roll later: per_file records, an mmf_open
     and an mmf_delete, each with a device flush)."""
-    e = {"ACK": 0, "CREATE": 0, "DELETE": 0, "DELETING": 0}
+    e = {"ACK": 0, "CREATE": 0, "DELETE": 0, "DELETING": 0, "DIR": 0, "SHRUNK": (0, 0)}
     margin = True
     for kind, v, size in acks:
         if size <= bound:
@@ -314,7 +342,7 @@ def expect(acks, bound):
             e[kind] = max(e[kind], v)
             margin = False
     e["DELETING"] = max(e["DELETING"], e["DELETE"])
-    return e["ACK"], e["CREATE"], e["DELETE"], e["DELETING"]
+    return e["ACK"], e["CREATE"], e["DELETE"], e["DELETING"], e["DIR"], e["SHRUNK"]
 
 
 def read_log(path, disk_bytes):
@@ -384,7 +412,8 @@ def make_states(a, rng, img, log, acks, work):
         nxt = flushes[j + 1]
         e = expect(acks, entries[nxt][4])
         if e[0] or e[1]:
-            new = e[:2] != expect(acks, entries[fi][4] + ss)[:2]
+            before = expect(acks, entries[fi][4] + ss)
+            new = e[:3] + e[4:] != before[:3] + before[4:]  # all but DELETING
             (fresh if new else rest).append((fi, nxt, e))
     pick = rng.sample(fresh, min(a.points, len(fresh)))
     pick += rng.sample(rest, min(a.points - len(pick), len(rest)))
@@ -402,7 +431,7 @@ def verify_states(a, states, per_file):
         disks += ["-drive", "if=none,id=d%d,format=raw,file=%s,cache=unsafe"
                   % (i, path),
                   "-device", "virtio-blk-pci,drive=d%d,serial=cs%d" % (i, i)]
-        specs.append("cs%d:%d:%d:%d:%d" % ((i,) + tuple(ex)))
+        specs.append("cs%d:%s" % (i, expect_spec(ex)))
     cmd = qemu_base(a) + ["-append", append_line(
         "mmf.action=verify %s mmf.per=%d mmf.disks=%s"
         % (guest_fs_args(a.fs), per_file, ",".join(specs)))] + disks
@@ -491,7 +520,7 @@ def cycle(a):
 
 
 def report(a, res):
-    acked, created, deleted, _deleting = res["acked"]
+    acked, created, deleted = res["acked"][:3]
     bad = [s for s in res["states"] if not s["ok"]]
     verdict = "ok" if not bad else "VIOLATION"
     print("cycle %s %s %s %s acked=%d created=%d deleted=%d states=%d "
