@@ -5,12 +5,14 @@
  * and exercises every call of mmapfile.h that promises durability, each
  * followed by an acknowledgement line (flushed) that the verifier holds the
  * crash state to:
- *   every K records, in turn:
- *     mmf_sync                      ACK s
- *     mmf_sync_range over the records since the last sync (starts and ends
- *     mid-page)                     ACK range k off len s
- *   a grow (mmf_allocate_slice grew the file), then at once
- *     mmf_sync                      ACK grow k size s
+ *   in turn:
+ *     every K records, mmf_sync     ACK s
+ *     as soon as the records since the last sync reach into the next page,
+ *     mmf_sync_range over them (it starts mid-page and ends mid-page of the
+ *     next page)                    ACK range k off len s
+ *   a grow (mmf_allocate_slice grew the file), then at once, in turn
+ *     mmf_sync or mmf_sync_range over the records since the last sync
+ *                                   ACK grow k size s
  *   every per_file records it rolls file k to k+1; file k ends, by k % 3:
  *     0  mmf_sync, stays open       ACK s
  *     1  mmf_close (no sync before) ACK close k s
@@ -90,6 +92,7 @@ struct state {
 	size_t synced;			/* end of its records synced so far */
 	unsigned long grows, syncs;	/* every grow, every sync (--kill-at) */
 	unsigned long periodic;		/* the syncs every K records */
+	unsigned long grow_syncs;	/* the syncs right after a grow */
 };
 
 #if CRASH_SYNC_MODE == 0
@@ -184,6 +187,20 @@ static unsigned current(const struct state *s)
 static void pause_after_ack(void)
 {
 	usleep(ACK_PAUSE_US);
+}
+
+/* Is a sync due after `since` unsynced records? A full sync every K
+ * records; a range sync (every other one) as soon as the unsynced records
+ * reach into the next page: its range then starts mid-page and ends
+ * mid-page of the next one, the case a range sync rounding short loses. */
+static int sync_due(const struct cfg *c, const struct state *s,
+		    unsigned since)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (s->periodic % 2 == 0)
+		return since >= c->sync_every;
+	return (s->off - 1) / page > s->synced / page;
 }
 
 /* Make the current file's records up to seq durable: every other sync is
@@ -321,7 +338,10 @@ static int append(const struct cfg *c, struct state *s, uint64_t seq)
 	if (mmf_size(f) == size)
 		return 0;
 	maybe_arm(c, KILL_SYNC, ++s->syncs);
-	rc = do_sync(f);
+	if (s->grow_syncs++ % 2 == 0)
+		rc = do_sync(f);
+	else
+		rc = do_sync_range(f, s->synced, s->off - s->synced);
 	if (rc < 0)
 		die_rc("sync", rc);
 	s->synced = s->off;
@@ -350,7 +370,7 @@ static int run(const struct cfg *c)
 		}
 		if (append(c, &s, seq))
 			since = 0;
-		else if (++since == c->sync_every) {
+		else if (sync_due(c, &s, ++since)) {
 			sync_current(c, &s, seq);
 			since = 0;
 		}
