@@ -316,6 +316,13 @@ ACK_KINDS = {
 }
 
 
+def ack_rare_news(e, before):
+    """Did an ack other than a record's (created, deleted, marks, shrunk)
+    fall due between the expectations before and e? (DELETING is left out:
+    its margin makes it change anyway.)"""
+    return e[1:3] + e[4:] != before[1:3] + before[4:]
+
+
 def expect_spec(e):
     """The verifier's fields of an expect() tuple joined by ':' (the guest's
     mmf.disks spec): acked:created:deleted:deleting:marks:FILE.SIZE."""
@@ -406,17 +413,21 @@ def make_states(a, rng, img, log, acks, work):
     states.append(("last", p, expect(acks, inf)))
     # Earlier flush points with something to check (some ack read before the
     # log reached the next flush), first those where new acks became due
-    # since the flush itself was logged: the tightest states.
-    fresh, rest = [], []
+    # since the flush itself was logged: the tightest states; among them
+    # first those where a rarer ack became due (a file created or deleted, a
+    # marker, a shrink: once per roll, against many record acks).
+    rare, fresh, rest = [], [], []
     for j, fi in enumerate(flushes[:-1]):
         nxt = flushes[j + 1]
         e = expect(acks, entries[nxt][4])
         if e[0] or e[1]:
             before = expect(acks, entries[fi][4] + ss)
-            new = e[:3] + e[4:] != before[:3] + before[4:]  # all but DELETING
-            (fresh if new else rest).append((fi, nxt, e))
-    pick = rng.sample(fresh, min(a.points, len(fresh)))
-    pick += rng.sample(rest, min(a.points - len(pick), len(rest)))
+            tier = (rare if ack_rare_news(e, before) else
+                    fresh if e[0] != before[0] else rest)
+            tier.append((fi, nxt, e))
+    pick = []
+    for tier in (rare, fresh, rest):
+        pick += rng.sample(tier, min(a.points - len(pick), len(tier)))
     for fi, nxt, e in sorted(pick):
         p = os.path.join(work, "flush%d.img" % fi)
         build_state(a.base, p, data, ss, entries, fi + 1, nxt, rng)

@@ -187,6 +187,10 @@ class LogTest(TempDirTest):
         e = crashvm.expect(acks, float("inf"))
         self.assertEqual(e, (33, 2, 0, 0, 2, (2, 3389)))
         self.assertEqual(crashvm.expect_spec(e), "33:2:0:0:2:2.3389")
+        # a flush point where a marker or a shrink fell due ranks first
+        self.assertTrue(crashvm.ack_rare_news(e, crashvm.expect(acks, 45)))
+        self.assertFalse(crashvm.ack_rare_news(crashvm.expect(acks, 20),
+                                               crashvm.expect(acks, 12)))
 
     def campaign(self, ack_before_flush):
         """Every crash state of the toy session, judged; returns the violations."""
