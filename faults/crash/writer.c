@@ -27,9 +27,10 @@
  *     DELETE j
  * `s` is always the last record acknowledged: every record up to it is
  * durable. After the acknowledgement of a roll's step (close, truncate, DIR,
- * CREATE, DELETE) the writer pauses ACK_PAUSE_US, so that the host reads the
- * line before the next device flush: a crash state cut just before that flush
- * must then hold it (crash-vm). Open files stay open until deleted (unless
+ * CREATE, DELETE) the writer waits until the console has sent the line
+ * (tcdrain: the guest's serial port lags behind the writer) and ACK_PAUSE_US
+ * more, so that the host reads it before the next device flush: a crash
+ * state cut just before that flush must then hold it (crash-vm). Open files stay open until deleted (unless
  * closed by the roll), so nothing but the calls above makes bytes durable.
  *
  * The sync is a build option (CRASH_SYNC_MODE), giving the negative controls
@@ -62,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -184,8 +186,14 @@ static unsigned current(const struct state *s)
 	return s->first + s->nlive - 1;
 }
 
+/* Let the host read the line just printed before the next device flush:
+ * wait until the console (the guest's serial port) has sent it, then a
+ * little more for the host to read it. Not a terminal (crash-kill): the
+ * pause only. */
 static void pause_after_ack(void)
 {
+	fflush(stdout);
+	(void)tcdrain(STDOUT_FILENO);
 	usleep(ACK_PAUSE_US);
 }
 
