@@ -430,6 +430,11 @@ class UsageTest(unittest.TestCase):
         ("crash-vm", ["--points", "x"], "--points"),
         ("crash-kill", ["--writer", "rm"], "not a writer"),
         ("crash-kill", ["--bogus"], "unknown argument"),
+        ("crash-mutants", ["--cuts", "0"], "--cuts"),
+        ("crash-mutants", ["--points", "x"], "--points"),
+        ("crash-mutants", ["--only", "nosuchmutant"], "unknown mutant"),
+        ("crash-mutants", ["--only", ","], "selects no mutant"),
+        ("crash-mutants", ["--bogus"], "unknown argument"),
     ]
 
     def test_usage_errors_exit_2_with_one_line(self):
