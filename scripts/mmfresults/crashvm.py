@@ -316,11 +316,24 @@ ACK_KINDS = {
 }
 
 
-def ack_rare_news(e, before):
-    """Did an ack other than a record's (created, deleted, marks, shrunk)
-    fall due between the expectations before and e? (DELETING is left out:
-    its margin makes it change anyway.)"""
-    return e[1:3] + e[4:] != before[1:3] + before[4:]
+def ack_kinds_due(e, before):
+    """The fields of expect() (0 records, 1 created, 2 deleted, 4 markers,
+    5 shrunk) that changed from before to e. DELETING (3) is left out: its
+    margin makes it change anyway."""
+    return [i for i in (0, 1, 2, 4, 5) if e[i] != before[i]]
+
+
+def pick_in_turn(pools, n, rng):
+    """Up to n distinct items taken in turn from each pool, at random."""
+    pools = [rng.sample(p, len(p)) for p in pools]
+    pick = []
+    while len(pick) < n and any(pools):
+        for p in pools:
+            while p and p[-1] in pick:
+                p.pop()
+            if p and len(pick) < n:
+                pick.append(p.pop())
+    return pick
 
 
 def expect_spec(e):
@@ -412,22 +425,23 @@ def make_states(a, rng, img, log, acks, work):
     build_state(a.base, p, data, ss, entries, last, len(entries), rng)
     states.append(("last", p, expect(acks, inf)))
     # Earlier flush points with something to check (some ack read before the
-    # log reached the next flush), first those where new acks became due
-    # since the flush itself was logged: the tightest states; among them
-    # first those where a rarer ack became due (a file created or deleted, a
-    # marker, a shrink: once per roll, against many record acks).
-    rare, fresh, rest = [], [], []
+    # log reached the next flush). First those where an ack fell due since
+    # the flush itself was logged (the tightest states), taken in turn from
+    # each kind of ack that did (records, created, deleted, markers, shrunk:
+    # the kinds of a roll fall due once per file, against many record acks),
+    # then the others.
+    by_kind, rest = {}, []
     for j, fi in enumerate(flushes[:-1]):
         nxt = flushes[j + 1]
         e = expect(acks, entries[nxt][4])
         if e[0] or e[1]:
-            before = expect(acks, entries[fi][4] + ss)
-            tier = (rare if ack_rare_news(e, before) else
-                    fresh if e[0] != before[0] else rest)
-            tier.append((fi, nxt, e))
-    pick = []
-    for tier in (rare, fresh, rest):
-        pick += rng.sample(tier, min(a.points - len(pick), len(tier)))
+            kinds = ack_kinds_due(e, expect(acks, entries[fi][4] + ss))
+            for k in kinds:
+                by_kind.setdefault(k, []).append((fi, nxt, e))
+            if not kinds:
+                rest.append((fi, nxt, e))
+    pick = pick_in_turn([v for _k, v in sorted(by_kind.items())], a.points, rng)
+    pick += rng.sample(rest, min(a.points - len(pick), len(rest)))
     for fi, nxt, e in sorted(pick):
         p = os.path.join(work, "flush%d.img" % fi)
         build_state(a.base, p, data, ss, entries, fi + 1, nxt, rng)

@@ -187,10 +187,20 @@ class LogTest(TempDirTest):
         e = crashvm.expect(acks, float("inf"))
         self.assertEqual(e, (33, 2, 0, 0, 2, (2, 3389)))
         self.assertEqual(crashvm.expect_spec(e), "33:2:0:0:2:2.3389")
-        # a flush point where a marker or a shrink fell due ranks first
-        self.assertTrue(crashvm.ack_rare_news(e, crashvm.expect(acks, 45)))
-        self.assertFalse(crashvm.ack_rare_news(crashvm.expect(acks, 20),
-                                               crashvm.expect(acks, 12)))
+        # which kinds fell due between two bounds (DELETING left out)
+        self.assertEqual(crashvm.ack_kinds_due(e, crashvm.expect(acks, 45)), [5])
+        self.assertEqual(crashvm.ack_kinds_due(crashvm.expect(acks, 20),
+                                               crashvm.expect(acks, 12)), [0])
+
+    def test_flush_points_taken_in_turn_from_each_kind(self):
+        pools = [list(range(100)), [200, 201], [300]]
+        pick = crashvm.pick_in_turn(pools, 5, random.Random(1))
+        self.assertEqual(len(pick), 5)
+        self.assertIn(300, pick)
+        self.assertIn(200, pick)
+        self.assertIn(201, pick)
+        self.assertEqual(sorted(crashvm.pick_in_turn([[1, 2], [2, 3]], 10, random.Random(2))),
+                         [1, 2, 3])  # distinct, all there is
 
     def campaign(self, ack_before_flush):
         """Every crash state of the toy session, judged; returns the violations."""
