@@ -72,7 +72,7 @@
 #endif
 
 #define MAX_KEEP 16
-#define ACK_PAUSE_US 20000	/* after a roll's acknowledgement (see above) */
+#define ACK_PAUSE_US 50000	/* after a roll's acknowledgement (see above) */
 
 enum kill_in { KILL_NONE, KILL_GROW, KILL_SYNC };
 
