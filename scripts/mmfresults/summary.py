@@ -327,7 +327,7 @@ def main_summary(argv):
         d, sep, why = f.partition("=")
         if not sep or not d:
             ap.error(f"--failed-driver {f!r}: expected DRIVER=WHY")
-        failed[d] = why or "failed"
+        failed[driver_list(ap, d)[0]] = why or "failed"
     want = None if a.drivers is None else driver_list(ap, a.drivers)
     extra = {} if a.seconds is None else {"seconds": a.seconds}
     try:
