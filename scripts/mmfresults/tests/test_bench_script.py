@@ -23,8 +23,8 @@ BASELINE = os.path.join(TOP, "results", "baseline")
 
 # A fake driver: --benchmark_list_tests prints the names of FAKE/<driver>.names
 # matching the filter; a run does what FAKE/mode says: copy (FAKE/<driver>.json
-# to --benchmark_out), sleep (records its pid, then sleeps), crash (half the
-# JSON, exit 3).
+# to --benchmark_out), sleep (records its pid, then sleeps), crash (the JSON's
+# start, exit 3), cut (the JSON's start, exit 0: a full disk).
 FAKE = r"""#!/bin/bash
 d=$(basename "$0"); here=$(dirname "$0"); list=0; f=.; o=""
 for a; do
@@ -39,6 +39,7 @@ case $(cat "$here/mode") in
   copy) cp "$here/$d.json" "$o" ;;
   sleep) echo $$ >"$here/pid"; exec sleep 60 ;;
   crash) head -c 300 "$here/$d.json" >"$o"; exit 3 ;;
+  cut) head -c 300 "$here/$d.json" >"$o" ;;
 esac
 """
 
@@ -135,6 +136,16 @@ class BenchScriptTest(unittest.TestCase):
         self.assertIn("bench_sync: FAILED (exit 3", p.stdout)
         rec = json.loads(read(os.path.join(out, "bench.json")))
         self.assertEqual((rec["verdict"], rec["counts"]["failed_drivers"]), ("fail", 1))
+
+    def test_cut_json_of_a_driver_that_exited_0_fails_the_run(self):
+        self.mode("cut")
+        out = os.path.join(self.tmp, "out")
+        p = self.bench("--bin", self.bin, "--drivers", "bench_sync,bench_read", "--out", out)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r"bench_sync: FAILED: .*bench_sync.json: .*truncated")
+        self.assertNotIn("bench_sync: done", p.stdout)
+        rec = json.loads(read(os.path.join(out, "bench.json")))
+        self.assertEqual((rec["verdict"], rec["counts"]["failed_drivers"]), ("fail", 2))
 
     def test_interrupted_run_looks_incomplete(self):
         for sig, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
