@@ -101,6 +101,23 @@ class BenchScriptTest(unittest.TestCase):
         bad_env = dict(self.env, MMF_LTM_FILE_MIB="3G")
         one_line_usage_error(self, self.bench(env=bad_env))
 
+    def test_out_folder_of_another_run_is_refused(self):
+        out = os.path.join(self.tmp, "busy")
+        os.mkdir(out)
+        with open(os.path.join(out, "INCOMPLETE"), "w") as f:
+            f.write("in progress: bench started by pid 1\ntoken=someoneelse\n")
+        one_line_usage_error(self, self.bench("--bin", self.bin, "--drivers", "bench_sync", "--out", out))
+        p = self.bench("--bin", self.bin, "--drivers", "bench_sync", "--out", out,
+                       env=dict(self.env, MMF_RUN_TOKEN="someoneelse"))   # the enclosing run's folder
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertTrue(os.path.exists(os.path.join(out, "INCOMPLETE")))  # the enclosing run ends it
+
+    def test_help(self):
+        for script in (BENCH, FIO_CHECK):
+            p = self.bench("--help", script=script)
+            self.assertEqual(p.returncode, 0)
+            self.assertIn("usage:", p.stdout)
+
     def test_fio_check_bad_options(self):
         for args in (["--reps"], ["--reps", "abc"], ["--reps", "2"], ["--out"], ["--bogus"]):
             with self.subTest(args=args):
