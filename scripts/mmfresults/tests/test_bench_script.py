@@ -201,12 +201,12 @@ class BenchScriptTest(unittest.TestCase):
         self.assertEqual((stat.S_ISDIR(st.st_mode), stat.S_IMODE(st.st_mode)), (True, 0o700))
         os.chmod(cache, 0o777)
         p = self.bench(*args)
-        self.assertEqual(p.returncode, 1)
-        self.assertIn("writable by group or others", p.stderr)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("writable by others", p.stderr)
         os.rmdir(cache)
         os.symlink(self.scratch, cache)    # planted first: a symlink to elsewhere
         p = self.bench(*args)
-        self.assertEqual((p.returncode, p.stdout), (1, ""))
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
         self.assertIn("is a symlink", p.stderr)
         self.assertEqual(len(p.stderr.splitlines()), 1)
         if os.geteuid() == 0:             # planted by another user
@@ -214,9 +214,8 @@ class BenchScriptTest(unittest.TestCase):
             os.mkdir(cache, 0o700)
             os.chown(cache, 65534, 65534)
             p = self.bench(*args)
-            self.assertEqual(p.returncode, 1)
-            self.assertIn("not by you", p.stderr)
-
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("not by this user", p.stderr)
 
 if __name__ == "__main__":
     unittest.main()
