@@ -317,17 +317,16 @@ private:
 };
 
 /*
- * Write `size` bytes of fill_pattern data to path (O_TRUNC), calling stamp
- * on each 1 MiB chunk before it is written, then fdatasync. 0 or -errno.
+ * Write `size` bytes of fill_pattern data to the open file fd from offset 0,
+ * calling stamp on each 1 MiB chunk before it is written, then fdatasync.
+ * 0 or -errno; fd stays open.
  */
-inline int write_file(const char *path, size_t size, uint64_t seed,
-		      const std::function<void(unsigned char *, size_t)> &stamp)
+inline int write_fd(int fd, size_t size, uint64_t seed,
+		    const std::function<void(unsigned char *, size_t)> &stamp)
 {
 	std::vector<unsigned char> chunk(MiB);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = 0;
+	int rc = 0;
 
-	if (fd < 0)
-		return -errno;
 	for (size_t off = 0; off < size && rc == 0; off += MiB) {
 		size_t n = std::min(MiB, size - off);
 		fill_pattern(chunk.data(), n, seed + off);
@@ -338,7 +337,20 @@ inline int write_file(const char *path, size_t size, uint64_t seed,
 	}
 	if (rc == 0 && fdatasync(fd) < 0)
 		rc = -errno;
-	close(fd);
+	return rc;
+}
+
+/* write_fd into path (O_TRUNC, created 0600). 0 or -errno. */
+inline int write_file(const char *path, size_t size, uint64_t seed,
+		      const std::function<void(unsigned char *, size_t)> &stamp)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	int rc = write_fd(fd, size, seed, stamp);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
 	return rc;
 }
 
