@@ -252,7 +252,7 @@ static void read_set_open(const struct args *a, struct read_set *rs)
 	int fd, rc;
 
 	snprintf(path, sizeof(path), "%s/read-set.dat", a->dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || !chunk)
 		die("creating the read set", -errno);
 	for (size_t off = 0; off < a->read_set; off += 1 << 20) {
