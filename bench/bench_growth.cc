@@ -11,14 +11,14 @@
  * (target - 1 MiB) / 4 KiB iterations of mmf_append_buffer(4096) (or
  * mmf_allocate_slice(4092) + memcpy, a 4 KiB record), then the counters and
  * the file's deletion (after the loop). The row mmf_options_seed() gives is
- * labelled "seed-compat", the defaults "default".
+ * labelled "seed_compat", the defaults "default" (the words of mmf_cli.h).
  *
  * Targets: 256 MiB in the full profile, 32 MiB in the quick one. Rows that
  * grow on EVERY append and msync before each grow (exact or seed policy with
  * sync_before_grow: 0.5-2 ms a grow here, more as the mapping grows) use
  * 8 MiB (full) and 4 MiB (quick) so that a repetition stays in seconds; the
  * target is in the name. The full profile adds 64 MiB and 512 MiB targets for
- * the default, seed-compat (allocate_slice), exact and chunk+reserve options:
+ * the default, seed_compat (allocate_slice), exact and chunk+reserve options:
  * cost against size.
  */
 #include "bench_fixture.h"
@@ -37,40 +37,21 @@ struct GrowthCase {
 	size_t target;
 };
 
-const char *grow_name(enum mmf_grow g)
-{
-	switch (g) {
-	case MMF_GROW_DOUBLE: return "double";
-	case MMF_GROW_EXACT: return "exact";
-	case MMF_GROW_CHUNK: return "chunk";
-	case MMF_GROW_SEED: return "seed";
-	}
-	return "?";
-}
-
 std::string flags_name(unsigned f)
 {
-	std::string s;
-	if (f & MMF_RESERVE)
-		s += "+reserve";
-	if (f & MMF_POPULATE)
-		s += "+populate";
-	if (f & MMF_SYNC_BEFORE_GROW)
-		s += "+sync_before_grow";
-	return s.empty() ? "none" : s.substr(1);
+	char buf[64];
+	return mmf_cli_flags_name(f, "+", buf, sizeof(buf));
 }
 
-/* "default", "seed-compat" or "" for the options of c. */
+/* The option set's word (mmf_cli.h: "default", "seed_compat") or "". */
 std::string label_of(const GrowthCase &c)
 {
-	mmf_options d, s;
-	mmf_options_init(&d);
-	mmf_options_seed(&s);
-	if (c.grow == d.grow && c.flags == d.flags)
-		return "default";
-	if (c.grow == s.grow && c.flags == s.flags)
-		return "seed-compat";
-	return "";
+	mmf_options o;
+	mmf_options_init(&o);
+	o.grow = c.grow;
+	o.flags = c.flags;
+	const char *w = mmf_cli_option_set_name(&o);
+	return w ? w : "";
 }
 
 void bm_growth(benchmark::State &st, GrowthCase c)
@@ -137,7 +118,7 @@ void bm_growth(benchmark::State &st, GrowthCase c)
 
 void add_case(const GrowthCase &c)
 {
-	add(name("BM_Growth", {{"policy", grow_name(c.grow)},
+	add(name("BM_Growth", {{"policy", mmf_cli_growth_name(c.grow)},
 			       {"flags", flags_name(c.flags)},
 			       {"api", c.slice ? "allocate_slice" : "append_buffer"},
 			       {"to", mib(c.target)}}),

@@ -2,7 +2,10 @@
  * fault_soak - a seeded run of mixed operations with every failure point of
  * the seam failing at random, checked against an in-memory model.
  *
- *   fault_soak --ops N --seed S [--prob P] [--dir D] [--keep]
+ *   fault_soak [--ops N] [--seed S] [--prob P] [--dir D] [--keep]
+ *
+ * (--help; options parsed by mmf_cli.h: a bad value is one line, exit 2;
+ * without --seed the seed comes from getrandom(2) and is printed first.)
  *
  * The model holds what the handle must show (cur) and, per byte, the value
  * the file must keep because a successful mmf_sync / mmf_sync_range (or
@@ -24,10 +27,11 @@
 #define _GNU_SOURCE
 #include "fault_util.h"
 #include "mmapfile.h"
+#include "mmf_cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,40 +380,35 @@ static void step(struct soak *s)
 
 /* ---- main ----------------------------------------------------------- */
 
-static void usage(FILE *to)
-{
-	fprintf(to, "usage: fault_soak --ops N --seed S [--prob P] [--dir D] "
-		"[--keep]\n  Mixed operations with every mmf/os point failing "
-		"at random (probability P, default 0.01), checked against a "
-		"model.\n  The last line: soak: ops=.. seed=.. ... violations=0 "
-		"OK (exit 0), or FAIL (exit 1).\n");
-}
-
+/* Parse argv into s (mmf_cli.h): MMF_CLI_OK, HELP or USAGE. Without --seed
+ * the seed comes from getrandom(2); main prints it in its first line. */
 static int parse(int argc, char **argv, struct soak *s, bool *keep)
 {
-	static const struct option lo[] = {
-		{ "ops", 1, NULL, 'n' }, { "seed", 1, NULL, 's' },
-		{ "prob", 1, NULL, 'p' }, { "dir", 1, NULL, 'd' },
-		{ "keep", 0, NULL, 'k' }, { "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	uint64_t ops = 10000;
+	const char *dir = NULL;
+	struct mmf_cli_opt opts[] = {
+		MMF_CLI_U64("ops", &ops, 1, ULONG_MAX, "N", "operations to run (default 10000)"),
+		MMF_CLI_SEED("seed", &s->seed, "seed of the run (default: from getrandom)"),
+		MMF_CLI_REAL("prob", &s->prob, 0, 0.999, "P",
+			     "probability that a point fails (default 0.01)"),
+		MMF_CLI_STRING("dir", &dir, "DIR",
+			       "work here (default: a fresh mkdtemp directory)"),
+		MMF_CLI_SWITCH("keep", keep, "leave the work directory behind"),
 	};
-	int c;
+	struct mmf_cli cli = {
+		.prog = "fault_soak", .synopsis = "[--ops N] [--seed S] [--prob P] "
+			"[--dir DIR] [--keep]",
+		.about = "Mixed operations with every mmf/os point failing at random, "
+			 "checked against a model.\nThe last line: soak: ops=.. seed=.. "
+			 "... violations=0 OK (exit 0), or FAIL (exit 1).",
+		.opts = opts, .nopts = sizeof(opts) / sizeof(opts[0]),
+	};
+	int rc = mmf_cli_parse(&cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "n:s:p:d:kh", lo, NULL)) != -1) {
-		if (c == 'n')
-			s->ops = strtoul(optarg, NULL, 0);
-		else if (c == 's')
-			s->seed = strtoull(optarg, NULL, 0);
-		else if (c == 'p')
-			s->prob = strtod(optarg, NULL);
-		else if (c == 'd')
-			s->dir = strdup(optarg);
-		else if (c == 'k')
-			*keep = true;
-		else
-			return c == 'h' ? 1 : -1;
-	}
-	return optind == argc && s->prob >= 0 && s->prob < 1 ? 0 : -1;
+	s->ops = (unsigned long)ops;
+	if (rc == MMF_CLI_OK && dir && !(s->dir = strdup(dir)))
+		return mmf_cli_usage_error(&cli, "out of memory");
+	return rc;
 }
 
 static void start(struct soak *s)
@@ -480,12 +479,9 @@ int main(int argc, char **argv)
 	bool keep = false;
 	int rc;
 
-	s.seed = (uint64_t)time(NULL);
 	rc = parse(argc, argv, &s, &keep);
-	if (rc != 0) {
-		usage(rc > 0 ? stdout : stderr);
-		return rc > 0 ? 0 : 2;
-	}
+	if (rc != MMF_CLI_OK)
+		return mmf_cli_exit(rc);
 	start(&s);
 	printf("fault_soak: ops=%lu seed=%" PRIu64 " prob=%g dir=%s\n", s.ops,
 	       s.seed, s.prob, s.dir);
