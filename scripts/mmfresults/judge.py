@@ -389,15 +389,16 @@ def import_baseline(folder, dest, pattern):
     docs = []
     for p in paths:            # every file is checked before anything is written
         doc = files.load_gbench(p)
-        doc["benchmarks"] = [r for r in doc["benchmarks"] if pattern.search(r["name"])]
+        # Only the per-repetition rows: the judge needs nothing else, and the
+        # aggregates' cv is NaN for constant counters (not writable as JSON).
+        doc["benchmarks"] = [r for r in doc["benchmarks"] if pattern.search(r["name"])
+                             and r.get("run_type", "iteration") == "iteration"]
         docs.append((os.path.basename(p), doc))
-    names = {r["name"] for _, d in docs for r in d["benchmarks"]
-             if r.get("run_type", "iteration") == "iteration"}
+    names = {r["name"] for _, d in docs for r in d["benchmarks"]}
     if not names:
         raise NothingToJudge(f"{folder}: no benchmark of the baseline matches --filter "
                              f"'{pattern.pattern}'")
-    reps = sum(1 for _, d in docs for r in d["benchmarks"]
-               if r.get("run_type", "iteration") == "iteration")
+    reps = sum(len(d["benchmarks"]) for _, d in docs)
     if dest is not None:
         os.makedirs(dest, exist_ok=True)
         for base, doc in docs:
