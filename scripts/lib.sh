@@ -78,32 +78,41 @@ mmf__cleanup() {
   for c in "${MMF_CLEANUPS[@]}"; do eval "$c" 2>/dev/null || true; done
   MMF_CLEANUPS=()
 }
-# descendants PID: every process below PID, deepest last.
-descendants() {
-  local c
-  for c in $(pgrep -P "$1" 2>/dev/null); do echo "$c"; descendants "$c"; done
+# tree_pids PID: append every live process below PID to MMF_TREE (no
+# command substitution: a $(...) subshell would be a child of this shell too).
+tree_pids() {
+  local p kids=()
+  mapfile -t kids < <(pgrep -P "$1" 2>/dev/null)
+  for p in "${kids[@]}"; do MMF_TREE+=("$p"); tree_pids "$p"; done
 }
-# kill_tree SIG: signal every descendant of this shell, then KILL the stragglers.
+# alive PID: running (not gone, not a zombie waiting for this shell to reap it).
+alive() {
+  local _a _b state
+  read -r _a _b state _ 2>/dev/null <"/proc/$1/stat" || return 1
+  [ "$state" != Z ]
+}
+# kill_tree SIG: signal every process below this shell (qemu, drivers,
+# builds...), wait up to 2 s, then SIGKILL what is left.
 kill_tree() {
-  local pids i
-  pids=$(descendants $$ | tr '\n' ' ')
-  [ -n "$pids" ] || return 0
-  # shellcheck disable=SC2086
-  kill -"$1" $pids 2>/dev/null || true
+  local p i left
+  MMF_TREE=()
+  tree_pids $$
+  [ ${#MMF_TREE[@]} -gt 0 ] || return 0
+  kill -"$1" "${MMF_TREE[@]}" 2>/dev/null || true
   for i in 1 2 3 4 5 6 7 8 9 10; do
-    pids=$(for p in $pids; do kill -0 "$p" 2>/dev/null && echo "$p"; done | tr '\n' ' ')
-    [ -n "${pids// /}" ] || return 0
+    left=()
+    for p in "${MMF_TREE[@]}"; do alive "$p" && left+=("$p"); done
+    [ ${#left[@]} -gt 0 ] || return 0
     sleep 0.2
   done
-  # shellcheck disable=SC2086
-  kill -KILL $pids 2>/dev/null || true
+  kill -KILL "${left[@]}" 2>/dev/null || true
 }
 mmf__on_signal() {
   local sig=$1 code=$2
   trap '' INT TERM
   printf '%s: interrupted (SIG%s)\n' "$(basename "$0")" "$sig" >&2
   kill_tree TERM
-  [ -n "${MMF_RUN_DIR_OWNED:-}" ] && run_dir_interrupted "$MMF_RUN_DIR_OWNED" "SIG$sig"
+  if [ -n "${MMF_RUN_DIR_OWNED:-}" ]; then run_dir_interrupted "$MMF_RUN_DIR_OWNED" "SIG$sig"; fi
   mmf__cleanup
   trap - EXIT
   exit "$code"

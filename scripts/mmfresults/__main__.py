@@ -14,8 +14,11 @@ from .files import ResultError
 # name: (module, function, one-line help). A command is one row here.
 COMMANDS = {
     "stage": ("runfolder", "main_stage", "write a stage record: stage DIR NAME VERDICT [--reason R] [--count K=N]..."),
+    "stage-settle": ("runfolder", "main_stage_settle", "after a stage: keep or make its record from the exit status"),
+    "stage-reason": ("runfolder", "main_stage_reason", "print the reason of a stage record"),
     "run-summary": ("runfolder", "main_run_summary", "print the verdict of each stage of a run folder; exit 1 if any failed"),
     "check-run": ("runfolder", "main_check_run", "exit 1 with one line if a run folder is incomplete or holds a corrupt result file"),
+    "ctest-summary": ("ctest", "main", "count what a ctest run ran (its --output-junit file); skips with reasons"),
     "context": ("summary", "main_context", "write DIR/context.json (scripts/bench)"),
     "summary": ("summary", "main_summary", "print the one-screen benchmark summary of DIR"),
     "judge": ("judge", "main", "judge base against head benchmark runs (scripts/compare)"),

@@ -84,6 +84,10 @@ def write_text(path, text):
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=folder)
+        # mkstemp makes 0600; a result file gets the usual mode (0666 & ~umask)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()

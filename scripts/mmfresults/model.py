@@ -26,71 +26,232 @@ computed: the growth policy is replayed exactly as core/src/mmapfile.c does.
 import json
 import math
 import os
+import re
 
 
 PAGE = 4096
 MiB = 1 << 20
+
+# The option words of the project, spelled as mmf_options and the benchmark
+# row names spell them (snake_case). scripts/mmfresults/options.py (the C
+# option table, parsed) is not on main yet; until it is, these tuples are the
+# one copy on the Python side.
+GROWTH_POLICIES = ("double", "exact", "chunk", "seed")
 FLAG_NAMES = ("reserve", "populate", "sync_before_grow")
+APIS = ("allocate_slice", "append_buffer")
+READ_APIS = ("bytes", "slice", "mmap_memcpy", "pread")
+READ_ORDERS = ("rand", "seq")
+READ_CACHES = ("warm", "cold")
+# The seed's options (mmf_options_seed), as BM_Write's opts key and BM_Growth's
+# label name them; results recorded before the one spelling say seed-compat.
+SEED_COMPAT = "seed_compat"
+
+
+def is_seed_compat(word):
+    return word in (SEED_COMPAT, "seed-compat")
+
+# The model replays a file record by record: a bound on records per file
+# keeps every prediction under a second.
+MAX_RECORDS_PER_FILE = 1 << 24
 
 
 class SpecError(ValueError):
-    pass
+    """A spec the model cannot honour; str() is one line naming the key."""
 
 
 # ---------------------------------------------------------------------------
-# Specs
+# Specs: one schema, one validator for file and inline specs
 # ---------------------------------------------------------------------------
+class Key:
+    """One key of a spec. kind: int, float (a finite number), bool, str, a
+    tuple of words (one of them), "flags" (a list of FLAG_NAMES), or a dict
+    (a nested object: its own keys). lo: the smallest value allowed; open:
+    whether lo itself is excluded (> lo rather than >= lo)."""
+
+    def __init__(self, kind, default=None, lo=None, open=False, hi=None, required=False, hint=""):
+        self.kind, self.default, self.lo, self.open, self.hi = kind, default, lo, open, hi
+        self.required, self.hint = required, hint
+
+
+GROWTH_KEYS = {
+    "policy": Key(GROWTH_POLICIES, "double"),
+    "chunk_mib": Key(float, 64, lo=0, open=True, hi=1 << 20),
+    "max_step_mib": Key(float, 1024, lo=0, open=True, hi=1 << 20),
+    "flags": Key("flags", ["reserve"]),
+    "seed_options": Key(bool, False),
+}
+READ_KEYS = {
+    "per_record": Key(float, 0, lo=0, open=True, hi=1e6, hint="leave out reads for none"),
+    "record_bytes": Key(int, 4096, lo=1, hi=1 << 30),
+    "order": Key(READ_ORDERS, "rand"),
+    "api": Key(READ_APIS, "bytes"),
+    "cache": Key(READ_CACHES, "warm"),
+    "set_mib": Key(float, 64, lo=0, open=True, hi=1 << 20),
+}
+_AT_ROLL = "leave out records_per_sync and sync_interval_ms to sync once per file, at roll"
+SPEC_KEYS = {
+    "name": Key(str),
+    "description": Key(str, ""),
+    "record_bytes": Key(int, lo=8, hi=(1 << 32) - 1, required=True),
+    "write_rate_mb_s": Key(float, lo=0, open=True, hi=1e6, required=True),
+    "records_per_sync": Key(int, 0, lo=1, hi=1 << 40, hint=_AT_ROLL),
+    "sync_interval_ms": Key(float, 0, lo=0, open=True, hi=1e7, hint=_AT_ROLL),
+    "roll_size_mib": Key(float, lo=0, open=True, hi=1 << 20, required=True),
+    "initial_size_mib": Key(float, 1, lo=0, hi=1 << 20),
+    "api": Key(APIS, "allocate_slice"),
+    "growth": Key(GROWTH_KEYS, {}),
+    "truncate_on_roll": Key(bool, True),
+    "files_kept": Key(int, 1, lo=1, hi=1 << 20),
+    "reads": Key(READ_KEYS, {}),
+}
+
+
+def _kind_text(kind):
+    if isinstance(kind, dict):
+        return "an object (keys %s)" % ", ".join(kind)
+    if isinstance(kind, tuple):
+        return "one of %s" % ", ".join(kind)
+    return {int: "a whole number", float: "a number", bool: "true or false", str: "a string",
+            "flags": "a list of flags (%s)" % ", ".join(FLAG_NAMES)}[kind]
+
+
+def _json_type(v):
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(v), type(v).__name__)
+
+
+def _check_value(name, key, v):
+    """The value of one key, checked; raises SpecError naming the key."""
+    kind = key.kind
+    if isinstance(kind, dict):
+        if not isinstance(v, dict):
+            raise SpecError("%s: must be %s, got %s %r" % (name, _kind_text(kind), _json_type(v), v))
+        return _check_object(v, kind, name + ".")
+    if kind == "flags":
+        if not isinstance(v, list) or not all(isinstance(f, str) for f in v):
+            raise SpecError("%s: must be %s, got %s %r" % (name, _kind_text(kind), _json_type(v), v))
+        for f in v:
+            if f not in FLAG_NAMES:
+                raise SpecError("%s: unknown flag %r%s (flags: %s)" % (
+                    name, f, _did_you_mean(f, FLAG_NAMES), ", ".join(FLAG_NAMES)))
+        if len(set(v)) != len(v):
+            raise SpecError("%s: a flag is listed twice: %r" % (name, v))
+        return sorted(v, key=FLAG_NAMES.index)
+    if isinstance(kind, tuple):
+        if v not in kind or not isinstance(v, str):
+            raise SpecError("%s: must be %s, got %r%s" % (name, _kind_text(kind), v,
+                                                          _did_you_mean(v, kind) if isinstance(v, str) else ""))
+        return v
+    if kind is bool or kind is str:
+        if not isinstance(v, kind):
+            raise SpecError("%s: must be %s, got %s %r" % (name, _kind_text(kind), _json_type(v), v))
+        return v
+    # numbers: JSON true/false are not numbers; NaN and inf are not values
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise SpecError("%s: must be %s, got %s %r" % (name, _kind_text(kind), _json_type(v), v))
+    if not math.isfinite(v):
+        raise SpecError("%s: must be a finite number, got %r" % (name, v))
+    if kind is int:
+        if v != int(v):
+            raise SpecError("%s: must be a whole number, got %r" % (name, v))
+        v = int(v)
+    if key.lo is not None and (v <= key.lo if key.open else v < key.lo):
+        raise SpecError("%s: must be %s %g, got %r%s" % (name, ">" if key.open else ">=", key.lo, v,
+                                                         " (%s)" % key.hint if key.hint else ""))
+    if key.hi is not None and v > key.hi:
+        raise SpecError("%s: must be at most %g, got %r" % (name, key.hi, v))
+    return v
+
+
+def _did_you_mean(word, choices):
+    import difflib
+    near = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return " (did you mean %s?)" % near[0] if near else ""
+
+
+def _check_object(d, keys, prefix=""):
+    """{key: checked value} with the defaults filled in; unknown keys are errors."""
+    for k in d:
+        if k not in keys:
+            raise SpecError("%s%s: unknown key%s" % (
+                prefix, k, _did_you_mean(str(k), keys) or " (keys: %s)" % ", ".join(keys)))
+    out = {}
+    for k, key in keys.items():
+        if k in d:
+            out[k] = _check_value(prefix + k, key, d[k])
+        elif key.required:
+            raise SpecError("%s%s: missing (required)" % (prefix, k))
+        elif isinstance(key.kind, dict):
+            out[k] = _check_object({}, key.kind, prefix + k + ".")
+        else:
+            out[k] = key.default
+    return out
+
+
+def check_spec(d):
+    """The spec dict d checked against SPEC_KEYS, defaults filled in. Raises
+    SpecError (one line, naming the key) for what the model cannot honour."""
+    if not isinstance(d, dict):
+        raise SpecError("a spec must be an object of keys (%s), got %s" % (", ".join(SPEC_KEYS), _json_type(d)))
+    v = _check_object(d, SPEC_KEYS)
+    g, r = v["growth"], v["reads"]
+    if "records_per_sync" in d and "sync_interval_ms" in d:
+        raise SpecError("records_per_sync, sync_interval_ms: give one (or neither: one sync per file, at roll)")
+    if g["seed_options"] and ("policy" in d["growth"] or "flags" in d["growth"]):
+        raise SpecError("growth.seed_options: it sets the policy and flags (mmf_options_seed); "
+                        "drop growth.policy / growth.flags or seed_options")
+    roll = int(v["roll_size_mib"] * MiB)
+    if roll < v["record_bytes"]:
+        raise SpecError("roll_size_mib: must hold at least one record (%d bytes), got %s" % (
+            v["record_bytes"], fmt_bytes(roll)))
+    if roll // v["record_bytes"] > MAX_RECORDS_PER_FILE:
+        raise SpecError("roll_size_mib: %d records per file; the model replays at most %d (larger records or "
+                        "a smaller roll size)" % (roll // v["record_bytes"], MAX_RECORDS_PER_FILE))
+    if v["api"] == "allocate_slice" and v["record_bytes"] <= 4:
+        raise SpecError("record_bytes: allocate_slice records include a 4-byte length prefix: must be > 4")
+    if "reads" in d and "per_record" not in d["reads"]:
+        raise SpecError("reads.per_record: missing (reads per appended record, > 0)")
+    if r["per_record"] and int(r["set_mib"] * MiB) < r["record_bytes"]:
+        raise SpecError("reads.set_mib: must hold at least one read (%d bytes)" % r["record_bytes"])
+    if v["name"] is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v["name"]):
+        raise SpecError("name: letters, digits, '.', '_' and '-' only (it names the validation file), got %r"
+                        % v["name"])
+    return v
+
+
 class Spec:
-    """A workload. Units in the field names (see results/specs/README.md)."""
+    """A checked workload (check_spec). Units in the field names (see
+    results/specs/README.md)."""
 
     def __init__(self, d, path=None):
+        v = check_spec(d)
+        g, r = v["growth"], v["reads"]
         self.path = path
         self.raw = d
-        g = d.get("growth", {})
-        r = d.get("reads") or {}
-        try:
-            self.name = str(d.get("name") or os.path.splitext(os.path.basename(path or "spec"))[0])
-            self.description = str(d.get("description", ""))
-            self.rec = int(d["record_bytes"])
-            self.rate_bps = float(d["write_rate_mb_s"]) * 1e6
-            self.records_per_sync = int(d.get("records_per_sync", 0))
-            self.sync_interval_s = float(d.get("sync_interval_ms", 0)) / 1e3
-            self.roll = int(float(d["roll_size_mib"]) * MiB)
-            self.init = int(float(d.get("initial_size_mib", 1)) * MiB)
-            self.api = d.get("api", "allocate_slice")
-            self.policy = g.get("policy", "double")
-            self.chunk = int(float(g.get("chunk_mib", 64)) * MiB)
-            self.max_step = int(float(g.get("max_step_mib", 1024)) * MiB)
-            self.seed_options = bool(g.get("seed_options", False))
-            flags = g.get("flags", ["reserve"])
-            self.truncate_on_roll = bool(d.get("truncate_on_roll", True))
-            self.files_kept = int(d.get("files_kept", 1))
-            self.reads_per_record = float(r.get("per_record", 0))
-            self.read_rec = int(r.get("record_bytes", 4096))
-            self.read_order = r.get("order", "rand")
-            self.read_api = r.get("api", "bytes")
-            self.read_cache = r.get("cache", "warm")
-            self.read_set = int(float(r.get("set_mib", 64)) * MiB)
-        except KeyError as e:
-            raise SpecError("missing field %s" % e)
-        except (TypeError, ValueError) as e:
-            raise SpecError(str(e))
+        self.name = v["name"] or os.path.splitext(os.path.basename(path or "spec"))[0]
+        self.description = v["description"]
+        self.rec = v["record_bytes"]
+        self.rate_bps = v["write_rate_mb_s"] * 1e6
+        self.records_per_sync = v["records_per_sync"]
+        self.sync_interval_s = v["sync_interval_ms"] / 1e3
+        self.roll = int(v["roll_size_mib"] * MiB)
+        self.init = int(v["initial_size_mib"] * MiB)
+        self.api = v["api"]
+        self.policy = g["policy"]
+        self.chunk = max(1, int(g["chunk_mib"] * MiB))
+        self.max_step = max(1, int(g["max_step_mib"] * MiB))
+        self.seed_options = g["seed_options"]
+        self.flags = g["flags"]
+        self.truncate_on_roll = v["truncate_on_roll"]
+        self.files_kept = v["files_kept"]
+        self.reads_per_record = r["per_record"]
+        self.read_rec = r["record_bytes"]
+        self.read_order = r["order"]
+        self.read_api = r["api"]
+        self.read_cache = r["cache"]
+        self.read_set = int(r["set_mib"] * MiB)
         if self.seed_options:
-            self.policy, flags = "seed", ["sync_before_grow"]
-        self.flags = sorted(set(flags), key=FLAG_NAMES.index) if all(
-            f in FLAG_NAMES for f in flags) else None
-        if self.flags is None:
-            raise SpecError("growth.flags: each one of %s" % ", ".join(FLAG_NAMES))
-        if self.rec < 8 or self.roll < self.rec or self.rate_bps <= 0:
-            raise SpecError("need record_bytes >= 8, roll_size_mib >= one record, write_rate_mb_s > 0")
-        if self.records_per_sync and self.sync_interval_s:
-            raise SpecError("give records_per_sync or sync_interval_ms, not both")
-        if self.api not in ("allocate_slice", "append_buffer"):
-            raise SpecError("api: allocate_slice or append_buffer")
-        if self.policy not in ("double", "exact", "chunk", "seed"):
-            raise SpecError("growth.policy: double, exact, chunk or seed")
-        if self.read_api not in ("bytes", "slice", "mmap_memcpy", "pread"):
-            raise SpecError("reads.api: bytes, slice, mmap_memcpy or pread")
+            self.policy, self.flags = "seed", ["sync_before_grow"]
 
     @property
     def flags_name(self):
@@ -109,14 +270,16 @@ class Spec:
 
 
 def parse_inline(text):
-    """A spec given as flags: "record_bytes=1024,write_rate_mb_s=40,
-    records_per_sync=1,roll_size_mib=256,growth.policy=chunk" (dotted keys
-    go into growth/reads; growth.flags takes reserve+populate)."""
+    """The keys of a spec given as one argument: "record_bytes=1024,
+    write_rate_mb_s=40,records_per_sync=1,roll_size_mib=256,growth.policy=chunk"
+    (dotted keys go into growth/reads; growth.flags takes reserve+populate or
+    none). Values are JSON (numbers, true/false) or else strings; the dict is
+    checked by check_spec like a file's."""
     d = {}
     for item in text.split(","):
-        if "=" not in item:
-            raise SpecError("inline spec: '%s' is not key=value" % item)
-        k, v = (x.strip() for x in item.split("=", 1))
+        k, sep, v = (x.strip() for x in item.partition("="))
+        if not sep or not k:
+            raise SpecError("inline spec: %r is not key=value" % item)
         if k == "growth.flags":
             val = [f for f in v.split("+") if f and f != "none"]
         else:
@@ -126,27 +289,39 @@ def parse_inline(text):
                 val = v
         where = d
         parts = k.split(".")
-        for p in parts[:-1]:
+        for i, p in enumerate(parts[:-1]):
             where = where.setdefault(p, {})
+            if not isinstance(where, dict):
+                raise SpecError("%s: %s is not an object" % (k, ".".join(parts[:i + 1])))
+        if parts[-1] in where:
+            raise SpecError("%s: given twice" % k)
         where[parts[-1]] = val
     d.setdefault("name", "inline")
-    return Spec(d, None)
+    try:
+        return Spec(d, None)
+    except SpecError as e:
+        raise SpecError("inline spec: %s" % e) from None
 
 
 def load_spec(path):
+    """A spec from a JSON or TOML file, or inline key=value text. SpecError
+    (one line: the file, the key, what is wrong) when unusable."""
     if not os.path.exists(path) and "=" in path:
         return parse_inline(path)
     try:
         with open(path, "rb") as f:
-            if path.endswith(".toml"):
-                import tomllib
-                d = tomllib.load(f)
-            else:
-                d = json.load(f)
+            raw = f.read()
     except OSError as e:
         raise SpecError("%s: %s" % (path, e.strerror))
-    except ValueError as e:
-        raise SpecError("%s: %s" % (path, e))
+    try:
+        if path.endswith(".toml"):
+            import tomllib
+            d = tomllib.loads(raw.decode("utf-8"))
+        else:
+            d = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SpecError("%s: not a valid %s spec (%s)" % (path, "TOML" if path.endswith(".toml") else "JSON",
+                                                          str(e).splitlines()[0]))
     try:
         return Spec(d, path)
     except SpecError as e:
@@ -156,9 +331,17 @@ def load_spec(path):
 # ---------------------------------------------------------------------------
 # The growth policy, replayed
 # ---------------------------------------------------------------------------
-def grow_target(policy, size, end, need, append, chunk, max_step):
+def effective_policy(policy, append):
+    """SEED is EXACT for mmf_append_buffer and DOUBLE for mmf_allocate_slice."""
     if policy == "seed":
-        policy = "exact" if append else "double"
+        return "exact" if append else "double"
+    return policy
+
+
+def grow_target(policy, size, end, need, append, chunk, max_step):
+    """The size a grow to at least `end` goes to (grow_target of
+    core/src/mmapfile.c); need: the bytes the write needs."""
+    policy = effective_policy(policy, append)
     t = end
     if policy == "double":
         step = min(size, max_step)
@@ -176,11 +359,17 @@ def simulate(policy, init, data, rec, api, chunk=64 * MiB, max_step=1 << 30):
     if init > 0:
         grows.append(init)
     append = api == "append_buffer"
+    exact = effective_policy(policy, append) == "exact"
     n = data // rec
     k = 0
     while True:
         k = size // rec          # first record that does not fit
         if k >= n:
+            break
+        if exact and size == k * rec:
+            # from a record boundary on, EXACT grows by one record per record
+            grows += [rec] * (n - k)
+            size = n * rec
             break
         end = (k + 1) * rec
         t = grow_target(policy, size, end, rec, append, chunk, max_step)
@@ -270,7 +459,7 @@ class Coefficients:
                 obs.append((n, by or 0, g / 1e3))
         if not obs:
             # fall back: BM_Write default rows (flags reserve) or seed_compat
-            opts = {"reserve": "default", "sync_before_grow": "seed_compat"}.get(flags_name)
+            opts = {"reserve": "default", "sync_before_grow": SEED_COMPAT}.get(flags_name)
             for b in self.res.select("BM_Write", opts=opts, sync="never") if opts else []:
                 g, n, by = b.median("grow_ns"), b.median("grows"), b.median("bytes_grown")
                 if g and n:

@@ -1,7 +1,5 @@
 """report.md of a results folder: charts, context, noise, findings, capacity
 model per workload spec (and the validation tables found next to it)."""
-import glob
-import json
 import math
 import os
 import statistics
@@ -9,6 +7,7 @@ import time
 
 from . import charts as C
 from . import explain as E
+from . import files
 from . import model as M
 from . import validate as V
 
@@ -152,7 +151,7 @@ def findings(res, co):
     # writes
     for rec in sorted({int(b["rec"]) for b in res.select("BM_Write", sync="never")}):
         g = lambda api, opts: res.one("BM_Write", api=api, opts=opts, sync="never", rec=str(rec))  # noqa: E731
-        lib, seed, wr, lim = g("allocate_slice", "default"), g("allocate_slice", "seed_compat"), \
+        lib, seed, wr, lim = g("allocate_slice", "default"), g("allocate_slice", M.SEED_COMPAT), \
             g("write", "none"), g("memcpy_limit", "none")
         if lib and wr and lim and C._bps(lib) and C._bps(wr) and C._bps(lim):
             s = ("**Appends of %s records, no sync**: mmf_allocate_slice %s, %s write(2) (%s), "
@@ -168,7 +167,7 @@ def findings(res, co):
     if grows:
         per = {b["policy"]: b for b in grows if b["flags"] == "reserve"}
         dflt = [b for b in grows if b.label == "default"]
-        seed = [b for b in grows if b.label == "seed-compat"]
+        seed = [b for b in grows if M.is_seed_compat(b.label)]
         s = "**Growth policies (4 KiB appends from 1 MiB, flags reserve)**: " + ", ".join(
             "%s %s (%s per append, %d grows to %s)" % (
                 p, M.fmt_rate(C._bps(b)), M.fmt_ns(b.median("real_us") * 1e3), b.median("grows") or 0, b["to"])
@@ -217,7 +216,8 @@ def findings(res, co):
             best["file"] or "?", best["limit"] or "?", ", ".join(
                 "%s %.0f reads/s (p50 %s)" % (ltm_label(b), b.median("items_per_second"), M.fmt_ns(b.median("p50_ns")))
                 for b in sorted(lt, key=lambda b: -b.median("items_per_second")))) +
-            "; the best is %s the worst. %s reads %s from disk per byte asked for: with MADV_NORMAL each fault on "
+            "; the best is %s the worst. %s has a read amplification of %s (bytes read from the disk per byte "
+            "asked for): with MADV_NORMAL each fault on "
             "the mapping reads ahead around the faulting page (read_ahead_kb is %d KiB here), so a random 4 KiB "
             "read drags megabytes through a page cache that cannot hold them and evicts pages still needed; "
             "MADV_RANDOM and pread read only the page asked for." % (
@@ -252,6 +252,7 @@ def spec_section(spec, co, validation=None):
     if p.get("missing"):
         return L + ["_Not predicted: the results lack rows for %s._" % ", ".join(p["missing"]), ""]
     hr = p["headroom"]
+    n_sync = max([int(b.median("samples") or 0) for b in co.res.select("BM_Sync", call="mmf_sync")] or [0])
     verdict = ("enough: %.1fx headroom" % hr if hr >= 1.5 else
                "tight: %.2fx headroom, under the harness's noise margin" % hr if hr >= 1 else
                "**not enough**: the machine sustains %.0f %% of the requested rate" % (100 * hr))
@@ -262,9 +263,12 @@ def spec_section(spec, co, validation=None):
               (spec.rec / p["rate_bps"] * 1e6) - p["per_rec_us"],
               (" + reads %.2f µs" % (spec.reads_per_record * p["read_us"])) if spec.reads_per_record else ""),
           "| headroom at %s | %.2fx — %s | |" % (M.fmt_rate(spec.rate_bps), hr, verdict),
-          "| sync latency p50 / p99 / p999 | %s / %s / %s | %d dirty page%s per sync |" % (
-              M.fmt_ns(p["sync_p50_ns"]), M.fmt_ns(p["sync_p99_ns"]), M.fmt_ns(p["sync_p999_ns"]),
-              p["dirty_pages"], "s" if p["dirty_pages"] > 1 else ""),
+          "| sync latency p50 / p99 / p999 | %s / %s / %s | %d dirty page%s per sync%s |" % (
+              M.fmt_ns(p["sync_p50_ns"]), M.fmt_ns(p["sync_p99_ns"]),
+              M.fmt_ns(p["sync_p999_ns"]) if n_sync >= C.MIN_SAMPLES["p999"] else "n/a",
+              p["dirty_pages"], "s" if p["dirty_pages"] > 1 else "",
+              "; the BM_Sync rows have at most %d sync calls per repetition: p999 needs %d" % (
+                  n_sync, C.MIN_SAMPLES["p999"]) if n_sync < C.MIN_SAMPLES["p999"] else ""),
           "| file size at roll (mapped) | %s | %s of data + %s over-allocated |" % (
               M.fmt_bytes(p["size"]), M.fmt_bytes(p["sim"]["data"]), M.fmt_bytes(p["overalloc"])),
           "| remaps per file | %d | the open's mapping + %d grows |" % (p["remaps"], p["remaps"] - 1),
@@ -320,11 +324,32 @@ def spec_section(spec, co, validation=None):
     return L
 
 
-def find_validation(outdir, spec):
-    p = os.path.join(outdir, "validate", spec.name + ".json")
-    if os.path.exists(p):
-        with open(p) as f:
-            return json.load(f)
+def model_summary(spec, co):
+    """One line of the model's main figures for spec: what the README's
+    worked example quotes (tests/test_report_readme.py checks the README
+    against it, so the README cannot drift from the tool)."""
+    p = M.predict(spec, co)
+    if p.get("missing"):
+        return "not predicted: the results lack rows for %s" % ", ".join(p["missing"])
+    return "%s sustainable (%.2f× headroom), sync p50/p99 %.2f/%.2f ms at %d dirty page%s, %d remaps per file" % (
+        M.fmt_rate(p["rate_bps"]), p["headroom"], p["sync_p50_ns"] / 1e6, p["sync_p99_ns"] / 1e6,
+        p["dirty_pages"], "s" if p["dirty_pages"] > 1 else "", p["remaps"])
+
+
+def find_validation(dirs, spec):
+    """The stored validation of spec (validate/<name>.json) in the first of
+    dirs that has one; a corrupt one is refused by name (files.load_json)."""
+    for d in dirs:
+        p = os.path.join(d, spec.name + ".json")
+        if os.path.exists(p):
+            v = files.load_json(p, "validation of %s" % spec.name)
+            rows = v.get("rows")
+            if not (isinstance(rows, list) and rows and all(
+                    isinstance(r, dict) and {"figure", "predicted", "measured", "kind", "ok"} <= set(r)
+                    for r in rows) and isinstance(v.get("phase_a"), dict)):
+                raise files.ResultError("%s: not a validation of scripts/report --validate (no rows of "
+                                        "figure/predicted/measured, or no phase_a)" % p)
+            return v
     return None
 
 
@@ -337,6 +362,9 @@ def refresh_validation(spec, co, v):
     if pred.get("missing"):
         return v
     try:
+        for q in ("p50", "p99", "mean"):        # the probe is compared with this folder's model too
+            if v.get("probe"):
+                v["probe"]["model_%s_ns" % q] = co.sync_ns(1, q)
         v["rows"] = V.compare(spec, co, pred, v["phase_a"], v.get("phase_b"))
         V.add_adjusted(spec, co, v)
     except (KeyError, TypeError, IndexError):
@@ -347,8 +375,13 @@ def refresh_validation(spec, co, v):
 # ---------------------------------------------------------------------------
 # The whole report
 # ---------------------------------------------------------------------------
-def write(res, specs, outdir, say):
+def write(res, specs, outdir, say, validation_dirs=()):
+    """Write outdir/report.md and its charts (each file atomically).
+    Returns (report path, {chart key: (file, caption)}, [(chart key, why skipped)])."""
     co = M.Coefficients(res)
+    validation_dirs = [os.path.join(outdir, "validate")] + [d for d in validation_dirs
+                                                           if os.path.abspath(d) != os.path.abspath(
+                                                               os.path.join(outdir, "validate"))]
     L = ["# mmapfile capacity-planning report", "",
          "Results folder `%s`, generated %s by `scripts/report`. Every figure is the median of the "
          "benchmark's repetitions; charts are SVG files next to this one." % (
@@ -381,15 +414,9 @@ def write(res, specs, outdir, say):
           "exactly. `scripts/report --validate SPEC` runs a spec for real and prints predicted vs measured.", ""]
     for spec in specs:
         say("capacity model: %s" % spec.name)
-        L += spec_section(spec, co, refresh_validation(spec, co, find_validation(outdir, spec)))
+        L += spec_section(spec, co, refresh_validation(spec, co, find_validation(validation_dirs, spec)))
     L += noise_section(res, made.get("noise", (None,))[0]) + [""]
     L += context_section(res) + [""]
     path = os.path.join(outdir, "report.md")
-    with open(path, "w") as f:
-        f.write("\n".join(L).rstrip() + "\n")
-    return path, skipped
-
-
-def default_specs():
-    return sorted(glob.glob(os.path.join(V.top(), "results", "specs", "*.json")) +
-                  glob.glob(os.path.join(V.top(), "results", "specs", "*.toml")))
+    files.write_text(path, "\n".join(L).rstrip() + "\n")
+    return path, made, skipped

@@ -49,6 +49,57 @@ def main_stage(argv):
     return 0
 
 
+def main_stage_settle(argv):
+    ap = parser("stage-settle", "After a stage: keep the tool's own record (adding the "
+                "time, failing a recorded pass whose exit failed) or make one from the exit.")
+    ap.add_argument("folder")
+    ap.add_argument("name")
+    ap.add_argument("--exit", type=int, required=True, dest="rc")
+    ap.add_argument("--seconds", type=float, required=True)
+    ap.add_argument("--log", default="")
+    ap.add_argument("--count", action="append", default=[], metavar="KEY=N")
+    a = ap.parse_args(argv)
+    counts = {}
+    for c in a.count:
+        k, _, v = c.partition("=")
+        counts[k] = int(v)
+    where = f" (see {a.log})" if a.log else ""
+    try:
+        rec = files.read_stage(a.folder, a.name)
+    except files.ResultError as e:
+        rec = None
+        bad = "" if "missing" in str(e) else f"; its own record was unusable: {e}"
+    if rec is None:
+        if a.rc == 0:
+            verdict, reason = "pass", ""
+        elif a.rc == 77:
+            verdict, reason = "skipped", f"the tool skipped it{where}"
+        elif a.rc in (130, 143):
+            verdict, reason = "interrupted", f"exit {a.rc}{where}"
+        else:
+            verdict, reason = "fail", f"exit {a.rc}{where}"
+        files.write_stage(a.folder, a.name, verdict, reason + bad, counts, seconds=a.seconds)
+        return 0
+    rec["seconds"] = a.seconds
+    for k, n in counts.items():
+        rec["counts"].setdefault(k, n)
+    if a.rc not in (0, 77) and rec["verdict"] in ("pass", "skipped"):
+        rec["reason"] = f"exit {a.rc} after recording {rec['verdict']}{where}"
+        rec["verdict"] = "fail"
+    files.write_json(files.stage_path(a.folder, a.name), rec)
+    return 0
+
+
+def main_stage_reason(argv):
+    ap = parser("stage-reason", "Print the reason of a stage record.")
+    ap.add_argument("folder")
+    ap.add_argument("name")
+    a = ap.parse_args(argv)
+    rec = files.read_stage(a.folder, a.name)
+    print(rec.get("reason") or rec["verdict"])
+    return 0
+
+
 def stage_records(folder, stages):
     """[(stage, record or None, error or None)] for the given stage names."""
     out = []

@@ -1,10 +1,9 @@
 """`scripts/report --validate SPEC`: run the workload for real, set the
 measurements next to the model's predictions.
 
-The load generator (bench/loadgen/loadgen.c) is compiled here with cc
-against build/release/core/libmmapfile.a (the plain library, no failure
-points) into build/loadgen/loadgen, so no CMake wiring is needed; it is
-rebuilt when the source or the library is newer than the binary.
+The load generator is bench/loadgen/loadgen.c, the CMake target
+mmf_loadgen of the release preset (the plain library, no failure points),
+which scripts/report builds before it calls this; its path is an argument.
 
 First a 2 x 3 s probe (4 KiB append + mmf_sync, back to back and paced at
 200/s) shows how fast the shared disk is right now. Then two phases, bounded
@@ -19,7 +18,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -30,24 +28,6 @@ TOLERANCE = 0.25
 
 def top():
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def build_loadgen(say):
-    t = top()
-    src = os.path.join(t, "bench", "loadgen", "loadgen.c")
-    lib = os.path.join(t, "build", "release", "core", "libmmapfile.a")
-    out = os.path.join(t, "build", "loadgen", "loadgen")
-    if not os.path.exists(lib):
-        say("building the release library (scripts/lib.sh build_preset release mmapfile)")
-        subprocess.run(["bash", "-c", '. "$1/scripts/lib.sh"; build_preset release mmapfile', "x", t],
-                       check=True, stdout=sys.stderr)
-    if os.path.exists(out) and os.path.getmtime(out) >= max(os.path.getmtime(src), os.path.getmtime(lib)):
-        return out
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    say("compiling the load generator: cc -O2 bench/loadgen/loadgen.c libmmapfile.a")
-    subprocess.run(["cc", "-O2", "-std=c11", "-Wall", "-Wextra", "-I", os.path.join(t, "core", "include"),
-                    src, lib, "-o", out], check=True)
-    return out
 
 
 def loadgen_args(spec, rate_bps, seconds, files):
@@ -77,8 +57,18 @@ def run_loadgen(exe, spec, rate_bps, seconds, files, scratch):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         raise RuntimeError("loadgen failed (%d): %s" % (p.returncode, p.stderr.strip()))
-    r = json.loads(p.stdout)
+    r = _loadgen_json(p.stdout)
     r["cmd"] = " ".join(["loadgen"] + cmd[1:])
+    return r
+
+
+def _loadgen_json(text):
+    try:
+        r = json.loads(text)
+    except ValueError as e:
+        raise RuntimeError("loadgen printed no JSON object (%s)" % e) from None
+    if not isinstance(r, dict):
+        raise RuntimeError("loadgen printed %s, not a JSON object" % type(r).__name__)
     return r
 
 
@@ -97,7 +87,7 @@ def run_probe(exe, scratch):
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if p.returncode != 0:
             raise RuntimeError("loadgen probe failed: %s" % p.stderr.strip())
-        r = json.loads(p.stdout)
+        r = _loadgen_json(p.stdout)
         out.update({key + k: r[k] for k in ("syncs", "sync_p50_ns", "sync_p99_ns", "sync_mean_ns")})
     return out
 
@@ -110,9 +100,9 @@ def loadavg():
         return None
 
 
-def validate(spec, co, say, budget_s=105.0):
-    """Run both phases; return the comparison (a dict, JSON-able)."""
-    exe = build_loadgen(say)
+def validate(spec, co, say, budget_s, exe):
+    """Run both phases with the load generator exe; return the comparison (a
+    dict, JSON-able). RuntimeError when a run fails."""
     pred = M.predict(spec, co)
     if pred.get("missing"):
         raise RuntimeError("the results lack rows for: %s" % ", ".join(pred["missing"]))

@@ -61,6 +61,12 @@ class FilesTest(unittest.TestCase):
             files.write_json(p, {"a": float("nan")})
         self.assertEqual(json.loads(get(p)), {"a": 1})
         self.assertEqual(sorted(os.listdir(self.dir)), ["y.json"])
+        umask = os.umask(0o022)
+        try:
+            files.write_json(p, {"a": 2})
+        finally:
+            os.umask(umask)
+        self.assertEqual(os.stat(p).st_mode & 0o777, 0o644)
 
     def test_incomplete_folder_refused_unless_owned(self):
         put(os.path.join(self.dir, files.MARKER), "in progress: run\ntoken=abc\n")
