@@ -105,6 +105,18 @@ class JudgeRuleTest(unittest.TestCase):
         self.assertGreater(len(apart), 0.9 * len(self.names))
         self.assertTrue(all(abs(r["change_pct"] - 100.0) < 1e-6 for r in self.time_rows(doc)))
 
+    def test_slowdown_below_threshold_is_not_a_regression(self):
+        head = os.path.join(self.dir, "head")
+        make_runs(head, factor=1.09)
+        rc, so, se, doc = self.judge(head)
+        self.assertEqual(rc, 0, se)
+        self.assertEqual(doc["regressions"], 0)
+        # ... though the U test does see it where the 5 repetitions of the
+        # baseline lie within 9 % of each other (6 benchmarks):
+        self.assertTrue(any(r["p"] < 0.01 for r in self.time_rows(doc)))
+        rc, so, se, doc = self.judge(head, "--threshold", "5")
+        self.assertEqual(rc, 1, se)
+
     def test_only_the_doubled_benchmark_is_flagged(self):
         one = sorted(self.names)[0]
         head = os.path.join(self.dir, "head")
@@ -232,6 +244,8 @@ class CompareScriptTest(unittest.TestCase):
 
     def assert_refused_before_work(self, args, status, word):
         self.git_commit()
+        for d in ("build", "results"):     # what an earlier subtest's failure left
+            shutil.rmtree(os.path.join(self.top, d), ignore_errors=True)
         rc, so, se, secs = self.compare("--base", "HEAD", "--head", "HEAD", *args)
         self.assertEqual(rc, status, f"{args}: {se}")
         self.assertEqual(len(se.strip().splitlines()), 1, f"{args}: {se}")
@@ -286,15 +300,18 @@ class CompareScriptTest(unittest.TestCase):
                 sleeper = self.find("sleep " + token)
             self.assertIsNotNone(sleeper, "the fake build never started")
             proc.send_signal(signal.SIGTERM)
-            so, se = proc.communicate(timeout=30)
+            # An orphaned build would hold the pipes open: wait for the exit only.
+            proc.wait(timeout=30)
+            left = self.find("sleep " + token)
         finally:
             if proc.poll() is None:
                 proc.kill()
+            orphan = self.find("sleep " + token)
+            if orphan:
+                os.kill(orphan, signal.SIGKILL)
+            so, se = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 143, se)
         self.assertIn("interrupted", se)
-        left = self.find("sleep " + token)
-        if left:
-            os.kill(left, signal.SIGKILL)
         self.assertIsNone(left, "the build's child outlived scripts/compare")
         with open(os.path.join(out, files.MARKER)) as f:
             self.assertIn("interrupted", f.read())
