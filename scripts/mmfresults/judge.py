@@ -18,7 +18,9 @@ write_text / write_json), prints the table and what it counted.
 Exit status: 0 no regression, 1 regression or unusable input (a corrupt file,
 failed rows), 2 bad usage or nothing to judge.
 """
+import argparse
 import glob
+import importlib.util
 import math
 import os
 import re
@@ -97,8 +99,6 @@ def benchmark_filter(text):
 
 def _typed(fn):
     """An argparse type whose error message is fn's own one line."""
-    import argparse
-
     def conv(text):
         try:
             return fn(text)
@@ -119,9 +119,7 @@ def add_rule_options(ap):
 
 def missing_tools():
     """A one-line reason the judge cannot run here, or None."""
-    try:
-        import scipy.stats  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("scipy") is None:
         return "needs Debian's python3-scipy (scripts/bootstrap bench)"
     if not os.path.isfile(COMPARE_PY):
         return "needs Google Benchmark's compare.py (Debian libbenchmark-tools; scripts/bootstrap bench)"
