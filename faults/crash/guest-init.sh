@@ -1,7 +1,10 @@
 #!/bin/sh
 # /init of the crash-vm guest (busybox sh). scripts/crash-vm packs it into
-# the initramfs with busybox, the virtio modules, the crash writers and the
-# verifier. The action comes from the kernel command line:
+# the initramfs with busybox, the kernel modules, the crash writers and the
+# verifier. The action and the filesystem come from the kernel command line
+# (scripts/mmfresults/crashvm.py writes it from its table FILESYSTEMS):
+#   mmf.modules=M1,M2,...  modules to load, in order (virtio, then the fs's)
+#   mmf.fs=TYPE mmf.mountopts=OPTS   how to mount the disks (mount -t -o)
 #   mmf.action=probe                              print MMF-PROBE-OK
 #   mmf.action=write mmf.writer=NAME mmf.args=A/B/C
 #       mount the disk with serial cw on /mnt, run /bin/NAME /mnt A B C
@@ -9,22 +12,27 @@
 #   mmf.action=verify mmf.per=M mmf.disks=SERIAL:ACKED:CREATED:DELETED:DELETING,...
 #       for each disk: mount (replays the journal), run the verifier, umount;
 #       prints `MMF-DISK SERIAL CRASH-VERIFY ...` per disk
-# then powers off. Every line the host reads starts with MMF-, ACK, CREATE,
+# then powers off. First of all it prints `MMF-NET IF...`, the network
+# interfaces the kernel sees (the host refuses any but lo: the guest has no
+# network device). Every line the host reads starts with MMF-, ACK, CREATE,
 # DELETE, KILLARM, START, DONE or ERR.
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
-         virtio_pci virtio_blk; do
-  insmod /lib/modules/$m.ko 2>/dev/null
-done
 
 arg() {
   for w in $(cat /proc/cmdline); do
     case "$w" in "$1="*) echo "${w#*=}" ;; esac
   done
 }
+
+for m in $(arg mmf.modules | tr , ' '); do
+  insmod /lib/modules/$m.ko 2>/dev/null
+done
+echo "MMF-NET $(ls /sys/class/net 2>/dev/null | tr '\n' ' ')"
+fs=$(arg mmf.fs)
+opts=$(arg mmf.mountopts)
 
 # dev_of SERIAL: the vdX whose virtio serial is SERIAL (waits for it).
 dev_of() {
@@ -48,7 +56,7 @@ probe)
   echo MMF-PROBE-OK ;;
 write)
   dev=$(dev_of cw) || { echo "MMF-ERR no disk"; off; }
-  mount -t ext4 /dev/$dev /mnt || { echo "MMF-ERR mount"; off; }
+  mount -t "$fs" -o "$opts" /dev/$dev /mnt || { echo "MMF-ERR mount"; off; }
   echo MMF-WRITER-START
   /bin/$(arg mmf.writer) /mnt $(arg mmf.args | tr / ' ')
   echo "MMF-WRITER-EXIT $?"
@@ -60,7 +68,7 @@ verify)
     if ! dev=$(dev_of "$1"); then
       echo "MMF-DISK $1 CRASH-VERIFY status=no-disk"; continue
     fi
-    if ! mount -t ext4 /dev/$dev /mnt 2>/dev/null; then
+    if ! mount -t "$fs" -o "$opts" /dev/$dev /mnt 2>/dev/null; then
       echo "MMF-DISK $1 CRASH-VERIFY status=mount-failed"; continue
     fi
     out=$(/bin/mmf_crash_verify /mnt --acked "$2" --created "$3" \

@@ -1,17 +1,27 @@
-#!/usr/bin/python3
-"""One power-cut cycle of scripts/crash-vm, and the pieces it is made of.
+"""Power cuts of scripts/crash-vm: the guest's filesystems, one cycle, the campaign's record.
 
-  crash_vm.py probe   --kernel K --initrd I --accel A [--timeout S]
-  crash_vm.py cycle   --kernel K --initrd I --accel A --base IMG --work DIR
-                      --seed S --cycle N --writer NAME [--replay]
-                      [--points P] [--cut-min S] [--cut-max S]
+  crashvm fs      [--fs NAME] --field name|list|tools|initrd-modules
+  crashvm mkbase  [--fs NAME] --out IMG [--size-mib N]
+  crashvm scratch PARENT PREFIX       (a fresh private folder; prints its path)
+  crashvm check-dir DIR [--private]   (a folder nobody else controls)
+  crashvm probe   --kernel K --initrd I --accel A [--timeout S]
+  crashvm cycle   --kernel K --initrd I --accel A --base IMG --work DIR
+                  --seed S --cycle N --writer NAME [--fs NAME] [--replay]
+                  [--points P] [--cut-min S] [--cut-max S]
+  crashvm finish  --work DIR --out DIR --seed S --accel A [--fs NAME]
+                  [--replay] [--control WRITER=RESULT]... [--seconds S]
+                  [--cycles-asked N] [--incomplete REASON] [--error REASON]
 
-A cycle: boot the guest with the writer on a fresh copy of the ext4 image
-behind qemu's blklogwrites driver (every write and flush logged), read the
-serial console line by line (ACK/CREATE/DELETE, each noted with the size the
-write log had when the line arrived), SIGKILL qemu at a random moment, build
-the crash states, verify all of them in one fresh boot (one virtio disk
-each) and run `e2fsck -fn` on each.
+The guest's filesystem is one row of FILESYSTEMS (mkfs and fsck commands on
+the host, kernel modules the guest loads in order, mount options); a new
+filesystem is one row. The first row is the default.
+
+A cycle: boot the guest with the writer on a fresh copy of the filesystem
+image behind qemu's blklogwrites driver (every write and flush logged), read
+the serial console line by line (ACK/CREATE/DELETE, each noted with the size
+the write log had when the line arrived), SIGKILL qemu at a random moment,
+build the crash states, verify all of them in one fresh boot (one virtio disk
+each) and run the filesystem's checker (fsck -n) on each.
 
 Crash states:
   kill      the image as qemu left it: a disk without a volatile cache
@@ -29,19 +39,25 @@ entries: one sector {u64 sector, u64 nr_sectors, u64 flags, u64 data_len},
 then nr_sectors sectors of data (none for a discard). After a SIGKILL the
 superblock's count is stale: entries are scanned until one is empty or torn.
 
-Prints one progress line per cycle and writes its JSON to WORK/cycle.json.
-Exit: 0 ok, 1 violation, 2 could not run.
+A cycle prints one progress line and writes WORK/cycle.json; `finish` reads
+every cycle.json of a campaign and writes OUT/crash.json (one entry per
+crash state, with its filesystem) and the stage record OUT/crash-vm.json.
+Exit: 0 ok, 1 violation, 2 could not run, 143 SIGTERM (qemu is killed).
 """
-import argparse
-import json
+import glob
 import os
 import random
 import select
 import signal
+import stat
 import struct
 import subprocess
 import sys
+import tempfile
 import time
+
+from . import files
+from .runfolder import parser
 
 LOG_MAGIC = 0x6a736677736872
 FLUSH, FUA, DISCARD, MARK = 1, 2, 4, 8
@@ -49,9 +65,85 @@ FLUSH, FUA, DISCARD, MARK = 1, 2, 4, 8
 GROWS = ["double", "exact", "chunk", "seed"]
 FLAGS = ["reserve", "populate", "sync-before-grow"]
 
+# The virtio transport of the guest's disks, in load order (the cloud kernel
+# has them as modules, without modules.dep).
+VIRTIO_MODULES = ["virtio_ring", "virtio", "virtio_pci_modern_dev",
+                  "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk"]
+
+# The guest's filesystems, one row each (the first is the default):
+#   mkfs     host command making an empty filesystem in the image {img}
+#   fsck     host command checking a crash state {img} without changing it;
+#            exit 0 = clean
+#   modules  guest kernel modules (.ko names), loaded in this order after
+#            VIRTIO_MODULES; [] when the cloud kernel has it built in
+#   mount    mount options in the guest (mount -o)
+# xfs and btrfs ship as modules of the cloud kernel (../shared/CRASH-VM.md);
+# their rows come with issue 13.
+FILESYSTEMS = {
+    "ext4": {
+        "mkfs": ["mkfs.ext4", "-F", "-q", "-b", "4096",
+                 "-E", "lazy_itable_init=0,lazy_journal_init=0", "{img}"],
+        "fsck": ["e2fsck", "-fn", "{img}"],
+        "modules": [],
+        "mount": "defaults",
+    },
+}
+DEFAULT_FS = next(iter(FILESYSTEMS))
+BASE_MIB = 64
+
+# qemu options that would give the guest a network device.
+NET_OPTIONS = ("-net", "-netdev", "-nic")
+NET_DEVICES = ("net", "e1000", "rtl8139", "ne2k", "pcnet", "vmxnet", "usb-net")
+
 
 class CannotRun(Exception):
     """The harness could not do its job (not a verdict on the library)."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM: unwinds through every `finally` (qemu is killed there)."""
+
+
+def fs_row(name):
+    row = FILESYSTEMS.get(name)
+    if row is None:
+        raise files.ResultError(f"unknown filesystem '{name}' (known: {', '.join(FILESYSTEMS)})")
+    return row
+
+
+def fs_command(name, which, img):
+    """The argv of a filesystem's mkfs or fsck for the image img."""
+    return [img if w == "{img}" else w for w in fs_row(name)[which]]
+
+
+def guest_fs_args(name):
+    """Kernel command-line words telling guest-init.sh how to mount name."""
+    row = fs_row(name)
+    return ("mmf.fs=%s mmf.mountopts=%s mmf.modules=%s"
+            % (name, row["mount"], ",".join(VIRTIO_MODULES + row["modules"])))
+
+
+def check_no_network(cmd):
+    """Raise CannotRun if a qemu command line gives the guest a network device."""
+    if "-nodefaults" not in cmd:
+        raise CannotRun("qemu command without -nodefaults (it would add a network card)")
+    for i, w in enumerate(cmd):
+        if w in NET_OPTIONS or w.startswith(tuple(o + "=" for o in NET_OPTIONS)):
+            raise CannotRun(f"qemu command gives the guest a network ({w})")
+        if w == "-device" and i + 1 < len(cmd):
+            driver = cmd[i + 1].split(",")[0]
+            if any(n in driver for n in NET_DEVICES):
+                raise CannotRun(f"qemu command gives the guest a network device ({driver})")
+
+
+def guest_interfaces(line):
+    """The interfaces of a guest's `MMF-NET if1 if2 ...` line; CannotRun if
+    any is not the loopback."""
+    ifs = line.split()[1:]
+    other = [i for i in ifs if i != "lo"]
+    if other:
+        raise CannotRun(f"the guest has a network interface: {' '.join(other)}")
+    return ifs
 
 
 def qemu_base(a):
@@ -72,11 +164,13 @@ class Guest:
     """A qemu process whose serial console is read line by line."""
 
     def __init__(self, cmd):
+        check_no_network(cmd)
         self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT)
         self.buf = b""
         self.eof = False
+        self.net = None
 
     def lines(self, deadline):
         """Yield complete lines until EOF or the deadline (monotonic)."""
@@ -84,7 +178,10 @@ class Guest:
         while True:
             while b"\n" in self.buf:
                 line, self.buf = self.buf.split(b"\n", 1)
-                yield line.decode("utf-8", "replace").strip("\r ")
+                line = line.decode("utf-8", "replace").strip("\r ")
+                if line.startswith("MMF-NET"):
+                    self.net = guest_interfaces(line)
+                yield line
             if self.eof:
                 return
             left = deadline - time.monotonic()
@@ -116,7 +213,7 @@ def probe(a):
     try:
         for ln in g.lines(time.monotonic() + a.timeout):
             if ln == "MMF-PROBE-OK":
-                ok = True
+                ok = g.net is not None
                 break
     finally:
         g.kill()
@@ -152,8 +249,8 @@ def run_writer(a, rng, img, log, args):
     """Boot the writer, cut at a random moment; return (acks, info)."""
     cut_after = rng.uniform(a.cut_min, a.cut_max)
     cmd = qemu_base(a) + [
-        "-append", append_line("mmf.action=write mmf.writer=%s mmf.args=%s"
-                               % (a.writer, "/".join(args))),
+        "-append", append_line("mmf.action=write %s mmf.writer=%s mmf.args=%s"
+                               % (guest_fs_args(a.fs), a.writer, "/".join(args))),
         "-blockdev", "driver=file,filename=%s,node-name=img,cache.no-flush=on" % img,
         "-blockdev", "driver=file,filename=%s,node-name=lg,cache.no-flush=on" % log,
         "-blockdev", "driver=blklogwrites,node-name=lw,file=img,log=lg",
@@ -168,7 +265,7 @@ def run_writer(a, rng, img, log, args):
             now = time.monotonic()
             if ln is not None:
                 tail = (tail + [ln])[-5:]
-                parse_ack(ln, acks, log)
+                parse_ack(ln, acks, os.stat(log).st_size)
                 if ln.startswith(("ERR ", "MMF-ERR", "MMF-WRITER-EXIT")):
                     raise CannotRun("writer stopped: %s" % ln)
                 if ln.startswith("CREATE ") and started is None:
@@ -183,16 +280,20 @@ def run_writer(a, rng, img, log, args):
     finally:
         g.kill()
     for ln in g.drain():
-        parse_ack(ln, acks, log)
-    return acks, {"cut_s": round(cut_after, 3),
+        parse_ack(ln, acks, os.stat(log).st_size)
+    if g.net is None:
+        raise CannotRun("the guest did not list its network interfaces (MMF-NET)")
+    return acks, {"cut_s": round(cut_after, 3), "guest_net": g.net,
                   "boot_s": round(started - t0, 2) if started else None}
 
 
-def parse_ack(ln, acks, log):
+def parse_ack(ln, acks, log_size):
+    """Note a writer line `ACK n` / `CREATE k` / `DELETE k` / `DELETING k`
+    with the size the write log had when the host read it."""
     parts = ln.split()
     if len(parts) == 2 and parts[0] in ("ACK", "CREATE", "DELETE", "DELETING") \
             and parts[1].isdigit():
-        acks.append((parts[0], int(parts[1]), os.stat(log).st_size))
+        acks.append((parts[0], int(parts[1]), log_size))
 
 
 def expect(acks, bound):
@@ -217,7 +318,7 @@ def expect(acks, bound):
 
 
 def read_log(path, disk_bytes):
-    """The entries of a blklogwrites log: (flags, sector, nsec, data_off)."""
+    """The entries of a blklogwrites log: (flags, sector, nsec, data_off, off)."""
     with open(path, "rb") as f:
         data = f.read()
     ss = 512
@@ -262,7 +363,7 @@ def build_state(base, out, data, ss, entries, upto, extra, rng):
 
 
 def make_states(a, rng, img, log, acks, work):
-    """The crash states of one cut: [(name, path, (acked, created, deleted))]."""
+    """The crash states of one cut: [(name, path, (acked, created, deleted, deleting))]."""
     inf = float("inf")
     states = [("kill", img, expect(acks, inf))]
     if not a.replay:
@@ -303,8 +404,8 @@ def verify_states(a, states, per_file):
                   "-device", "virtio-blk-pci,drive=d%d,serial=cs%d" % (i, i)]
         specs.append("cs%d:%d:%d:%d:%d" % ((i,) + tuple(ex)))
     cmd = qemu_base(a) + ["-append", append_line(
-        "mmf.action=verify mmf.per=%d mmf.disks=%s"
-        % (per_file, ",".join(specs)))] + disks
+        "mmf.action=verify %s mmf.per=%d mmf.disks=%s"
+        % (guest_fs_args(a.fs), per_file, ",".join(specs)))] + disks
     g = Guest(cmd)
     res, done = {}, False
     try:
@@ -326,8 +427,9 @@ def verify_states(a, states, per_file):
             for i, (name, _p, _e) in enumerate(states)}
 
 
-def fsck(path):
-    r = subprocess.run(["e2fsck", "-fn", path], stdout=subprocess.PIPE,
+def fsck(fs, path):
+    """(exit status, last lines) of the filesystem's checker on a crash state."""
+    r = subprocess.run(fs_command(fs, "fsck", path), stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
     return r.returncode, r.stdout.strip().splitlines()[-3:]
 
@@ -337,6 +439,16 @@ def field(line, key):
         if w.startswith(key + "="):
             return w[len(key) + 1:]
     return None
+
+
+def judge_state(fs, name, expected, verify_line, fsck_rc, fsck_tail):
+    """The record of one crash state: ok only if the verifier found every
+    acknowledged record and file (status=ok) and the checker found the
+    filesystem clean."""
+    ok = field(verify_line, "status") == "ok" and fsck_rc == 0
+    return {"state": name, "fs": fs, "expect": list(expected), "verify": verify_line,
+            "acks_checked": int(field(verify_line, "acks_checked") or 0),
+            "fsck_rc": fsck_rc, "fsck": fsck_tail if fsck_rc else [], "ok": ok}
 
 
 def cycle(a):
@@ -355,26 +467,21 @@ def cycle(a):
     t2 = time.monotonic()
     lines = verify_states(a, states, int(opt(args, "--per-file")))
     t3 = time.monotonic()
-    out, violations, acks_checked = [], 0, 0
+    out = []
     for name, path, e in states:
-        line = lines[name]
-        rc, ftail = fsck(path)
-        ok = field(line, "status") == "ok" and rc == 0
-        violations += not ok
-        acks_checked += int(field(line, "acks_checked") or 0)
-        out.append({"state": name, "expect": e, "verify": line,
-                    "fsck_rc": rc, "fsck": ftail if rc else [], "ok": ok})
+        rc, ftail = fsck(a.fs, path)
+        out.append(judge_state(a.fs, name, e, lines[name], rc, ftail))
+    violations = sum(not s["ok"] for s in out)
     info["seconds"] = {"writer_boot": round(t1 - t0, 2),
                        "replay": round(t2 - t1, 2),
                        "verify_boot": round(t3 - t2, 2),
                        "fsck": round(time.monotonic() - t3, 2)}
-    res = {"cycle": a.cycle, "seed": a.seed, "writer": a.writer,
+    res = {"cycle": a.cycle, "seed": a.seed, "writer": a.writer, "fs": a.fs,
            "replay": a.replay, "args": args, "acked": expect(acks, float("inf")),
            "states": out, "violations": violations,
-           "acks_checked": acks_checked, "duration_s": 0, **info}
+           "acks_checked": sum(s["acks_checked"] for s in out), "duration_s": 0, **info}
     res["duration_s"] = round(time.monotonic() - t0, 2)
-    with open(os.path.join(a.work, "cycle.json"), "w") as f:
-        json.dump(res, f, indent=1)
+    files.write_json(os.path.join(a.work, "cycle.json"), res)
     report(a, res)
     if violations == 0:
         for name, path, _e in states:
@@ -387,9 +494,9 @@ def report(a, res):
     acked, created, deleted, _deleting = res["acked"]
     bad = [s for s in res["states"] if not s["ok"]]
     verdict = "ok" if not bad else "VIOLATION"
-    print("cycle %s %s %s acked=%d created=%d deleted=%d states=%d "
+    print("cycle %s %s %s %s acked=%d created=%d deleted=%d states=%d "
           "acks_checked=%d flushes=%s cut=%.2fs K=%s grow=%s (%.1fs)"
-          % (a.label, a.writer, verdict, acked, created, deleted,
+          % (a.label, a.writer, a.fs, verdict, acked, created, deleted,
              len(res["states"]), res["acks_checked"], res.get("flushes", "-"),
              res["cut_s"], opt(res["args"], "--sync-every"),
              opt(res["args"], "--grow"), res["duration_s"]), flush=True)
@@ -399,9 +506,186 @@ def report(a, res):
               flush=True)
 
 
+# --- the campaign's record ----------------------------------------------------
+
+def load_cycles(work, writer):
+    """The cycle.json of every cut of writer under work, in cycle order."""
+    docs = [files.load_json(p, "cycle record")
+            for p in glob.glob(os.path.join(glob.escape(work), writer + "-*", "cycle.json"))]
+    return sorted(docs, key=lambda c: c.get("cycle", 0))
+
+
+def summarize(work, seed, accel, fs, replay, controls, seconds, cycles_asked=None,
+              incomplete=None, error=None):
+    """(crash.json document, stage counts, verdict, reason) of a campaign.
+
+    controls: {writer: result} where result is failed-at-cut-N (as it must)
+    or passed-5-cuts. A campaign that checked no crash state or no ack
+    fails: it tested nothing."""
+    cyc = load_cycles(work, "mmf_crash_writer")
+    states = [dict(s, cycle=c["cycle"], writer=c["writer"], fs=s.get("fs", c.get("fs")))
+              for c in cyc for s in c["states"]]
+    per_fs = {}
+    for s in states:
+        f = per_fs.setdefault(s["fs"], {"states": 0, "acks_checked": 0, "violations": 0})
+        f["states"] += 1
+        f["acks_checked"] += s["acks_checked"]
+        f["violations"] += not s["ok"]
+    ctl = {}
+    for w, result in controls.items():
+        runs = [{"cycle": c["cycle"], "fs": c.get("fs"), "violations": c["violations"],
+                 "detail": [s["verify"] for s in c["states"] if not s["ok"]][:1]}
+                for c in load_cycles(work, w)]
+        ctl[w] = {"result": result, "must": "fail", "cuts": runs}
+    counts = {
+        "cycles": len(cyc),
+        "states": len(states),
+        "acks_checked": sum(s["acks_checked"] for s in states),
+        "records_acked": sum(c["acked"][0] for c in cyc),
+        "violations": sum(not s["ok"] for s in states),
+        "controls": len(ctl),
+        "controls_failed": sum(r.startswith("failed") for r in controls.values()),
+        "controls_passed": sum(not r.startswith("failed") for r in controls.values()),
+    }
+    if incomplete:
+        verdict, reason = "interrupted", f"incomplete: {incomplete}"
+    elif error:
+        verdict, reason = "fail", f"could not run: {error}"
+    elif counts["violations"]:
+        verdict, reason = "fail", f"{counts['violations']} crash states lost acknowledged data"
+    elif counts["controls_passed"]:
+        verdict, reason = "fail", "a negative control did not fail: the test has no teeth"
+    elif counts["states"] == 0 or counts["acks_checked"] == 0:
+        verdict, reason = "fail", "no crash state with an acknowledged record was checked"
+    elif cycles_asked is not None and counts["cycles"] != cycles_asked:
+        verdict, reason = "fail", f"{counts['cycles']} of {cycles_asked} cycles recorded"
+    else:
+        verdict, reason = "pass", ""
+    doc = {"complete": not incomplete and not error, "verdict": verdict, "reason": reason,
+           "seed": seed, "replay": replay, "accel": accel, "fs": fs,
+           **{k: counts[k] for k in ("cycles", "acks_checked", "records_acked", "violations")},
+           "crash_states": counts["states"], "filesystems": per_fs,
+           "controls": ctl, "duration_s": seconds, "states": states}
+    return doc, counts, verdict, reason
+
+
+def finish(a):
+    controls = {}
+    for c in a.control:
+        w, sep, r = c.partition("=")
+        if not sep:
+            raise files.ResultError(f"--control {c!r}: expected WRITER=RESULT")
+        controls[w] = r
+    doc, counts, verdict, reason = summarize(a.work, a.seed, a.accel, a.fs, a.replay, controls,
+                                             a.seconds, a.cycles_asked, a.incomplete, a.error)
+    files.write_json(os.path.join(a.out, "crash.json"), doc)
+    files.write_stage(a.out, "crash-vm", verdict, reason, counts, seconds=a.seconds,
+                      seed=a.seed, fs=a.fs)
+    ctl = ", ".join("%s %s" % (k.replace("mmf_crash_writer_", ""), v["result"])
+                    for k, v in doc["controls"].items()) or "not run"
+    print("crash-vm: %s — %d cycles, %d crash states (%s), %d acks checked, %d violations, "
+          "controls: %s, %ss%s" % (verdict.upper(), counts["cycles"], counts["states"], a.fs,
+                                   counts["acks_checked"], counts["violations"], ctl,
+                                   a.seconds, f" ({reason})" if reason else ""), flush=True)
+    return {"pass": 0, "interrupted": 130}.get(verdict, 2 if a.error else 1)
+
+
+# --- scratch and cache folders --------------------------------------------------
+
+def check_dir(path, what="folder", private=False):
+    """Raise ResultError unless path is a real directory (not a symlink) owned
+    by this user or root, and, if others may write in it, sticky (like /tmp).
+    private: owned by this user and writable by nobody else (a cache)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise files.ResultError(f"{path}: {what} does not exist") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise files.ResultError(f"{path}: {what} is a symlink (refused: someone else may control it)")
+    if not stat.S_ISDIR(st.st_mode):
+        raise files.ResultError(f"{path}: {what} is not a directory")
+    if st.st_uid not in (os.getuid(), 0):
+        raise files.ResultError(f"{path}: {what} is owned by uid {st.st_uid}, not by this user "
+                                f"(uid {os.getuid()}) or root: refused")
+    if private and st.st_uid != os.getuid():
+        raise files.ResultError(f"{path}: {what} is owned by uid {st.st_uid}, not by this user "
+                                f"(uid {os.getuid()}): refused")
+    if private and st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise files.ResultError(f"{path}: {what} is writable by others "
+                                f"(mode {stat.S_IMODE(st.st_mode):o}): refused")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
+        raise files.ResultError(f"{path}: {what} is writable by others and not sticky "
+                                f"(mode {stat.S_IMODE(st.st_mode):o}): refused")
+
+
+def private_dir(parent, prefix):
+    """A fresh folder (mode 0700, created exclusively) under a checked parent."""
+    check_dir(parent, "parent folder")
+    try:
+        return tempfile.mkdtemp(prefix=prefix + ".", dir=parent)
+    except OSError as e:
+        raise files.ResultError(f"{parent}: cannot create a folder there ({e.strerror})") from None
+
+
+def make_base(fs, out, size_mib):
+    """An empty filesystem image at out (built beside it, renamed into place)."""
+    folder = os.path.dirname(os.path.abspath(out))
+    fd, tmp = tempfile.mkstemp(prefix=".base.", dir=folder)
+    try:
+        os.ftruncate(fd, size_mib << 20)
+        os.close(fd)
+        r = subprocess.run(fs_command(fs, "mkfs", tmp), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if r.returncode:
+            raise files.ResultError(f"{fs_row(fs)['mkfs'][0]} failed: "
+                                    f"{' | '.join(r.stdout.strip().splitlines()[-2:])}")
+        os.replace(tmp, out)
+        tmp = None
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)
+
+
+def fs_field(name, which):
+    row = fs_row(name)
+    if which == "name":
+        return name
+    if which == "list":
+        return " ".join(FILESYSTEMS)
+    if which == "tools":
+        return " ".join(sorted({row["mkfs"][0], row["fsck"][0]}))
+    # initrd-modules: every module any row may load, so one initramfs serves all.
+    mods = list(VIRTIO_MODULES)
+    for r in FILESYSTEMS.values():
+        mods += [m for m in r["modules"] if m not in mods]
+    return " ".join(mods)
+
+
+# --- command line ----------------------------------------------------------------
+
+def _on_term(_sig, _frame):
+    raise Interrupted()
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    ap = parser("crashvm", __doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=type(ap))
+    f = sub.add_parser("fs", help="a field of the filesystem table")
+    f.add_argument("--fs", default=DEFAULT_FS)
+    f.add_argument("--field", required=True,
+                   choices=("name", "list", "tools", "initrd-modules"))
+    m = sub.add_parser("mkbase", help="an empty filesystem image")
+    m.add_argument("--fs", default=DEFAULT_FS)
+    m.add_argument("--out", required=True)
+    m.add_argument("--size-mib", type=int, default=BASE_MIB)
+    s = sub.add_parser("scratch", help="a fresh private folder under PARENT")
+    s.add_argument("parent")
+    s.add_argument("prefix")
+    d = sub.add_parser("check-dir", help="refuse a folder someone else controls")
+    d.add_argument("dir")
+    d.add_argument("--what", default="folder")
+    d.add_argument("--private", action="store_true",
+                   help="a cache: owned by this user, writable by nobody else")
     for name in ("probe", "cycle"):
         p = sub.add_parser(name)
         p.add_argument("--kernel", required=True)
@@ -416,22 +700,48 @@ def main(argv=None):
     c.add_argument("--cycle", type=int, required=True)
     c.add_argument("--label", default="")
     c.add_argument("--writer", default="mmf_crash_writer")
+    c.add_argument("--fs", default=DEFAULT_FS, choices=list(FILESYSTEMS))
     c.add_argument("--replay", action="store_true")
     c.add_argument("--points", type=int, default=3)
     c.add_argument("--cut-min", type=float, default=0.0)
     c.add_argument("--cut-max", type=float, default=3.0)
+    fi = sub.add_parser("finish", help="write crash.json and the stage record crash-vm.json")
+    fi.add_argument("--work", required=True)
+    fi.add_argument("--out", required=True)
+    fi.add_argument("--seed", required=True, type=int)
+    fi.add_argument("--accel", required=True)
+    fi.add_argument("--fs", default=DEFAULT_FS, choices=list(FILESYSTEMS))
+    fi.add_argument("--replay", action="store_true")
+    fi.add_argument("--control", action="append", default=[])
+    fi.add_argument("--seconds", type=int, default=0)
+    fi.add_argument("--cycles-asked", type=int)
+    fi.add_argument("--incomplete", default="", metavar="REASON",
+                    help="the campaign was cut short (a signal): verdict interrupted")
+    fi.add_argument("--error", default="", metavar="REASON",
+                    help="the campaign could not run to its end: verdict fail")
     a = ap.parse_args(argv)
+    quick = {"fs": lambda: print(fs_field(a.fs, a.field)),
+             "mkbase": lambda: make_base(a.fs, a.out, a.size_mib),
+             "scratch": lambda: print(private_dir(a.parent, a.prefix)),
+             "check-dir": lambda: check_dir(a.dir, a.what, a.private)}
+    if a.cmd in quick:
+        quick[a.cmd]()
+        return 0
+    if a.cmd == "finish":
+        return finish(a)
+    signal.signal(signal.SIGTERM, _on_term)
     try:
         if a.cmd == "probe":
             return probe(a)
         return cycle(a)
+    except Interrupted:
+        sys.stderr.write("crashvm: interrupted (SIGTERM); qemu stopped\n")
+        return 143
     except Exception as e:  # CannotRun, or a bug here: never a verdict
-        import traceback
-        if not isinstance(e, CannotRun):
+        if not isinstance(e, (CannotRun, files.ResultError)):
+            import traceback
             traceback.print_exc()
         print("cycle %s %s COULD-NOT-RUN: %s" % (getattr(a, "label", ""),
                                                 getattr(a, "writer", ""), e),
               flush=True)
         return 2
-
-

@@ -1,0 +1,454 @@
+"""crashvm.py and the crash scripts: the decisions a crash verdict rests on.
+
+- the dm-log-writes reader and the replay to a flush point, on a log built here;
+- the expectation (which acks a crash state must keep) on ACK/CREATE/DELETE
+  lines: a writer that acknowledges before its flush is a violation, one that
+  acknowledges after it is clean;
+- the campaign record (crash.json, crash-vm.json): nothing checked, a
+  violation, a control that did not fail, an interrupted campaign;
+- the filesystem table, the guest's lack of a network, scratch folders
+  someone else planted, SIGTERM stopping qemu;
+- the scripts' usage errors (exit 2 before any build).
+"""
+import os
+import random
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import types
+import unittest
+
+from mmfresults import crashvm, files
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+SS = 512
+NOBODY = 65534
+
+
+class FixedRandom(random.Random):
+    """random() always returns value: 0.9 keeps every write after a flush
+    point (build_state drops a write when random() < 0.5), 0.1 drops all."""
+
+    def __init__(self, value):
+        super().__init__(1)
+        self.value = value
+
+    def random(self):
+        return self.value
+
+
+def write_log(path, entries, nr_entries=None):
+    """A dm-log-writes log: entries are (flags, sector, data bytes)."""
+    with open(path, "wb") as f:
+        sb = struct.pack("<QQQI", crashvm.LOG_MAGIC, 1,
+                         len(entries) if nr_entries is None else nr_entries, SS)
+        f.write(sb.ljust(SS, b"\0"))
+        for flags, sector, data in entries:
+            nsec = len(data) // SS
+            f.write(struct.pack("<QQQQ", sector, nsec, flags, len(data)).ljust(SS, b"\0"))
+            f.write(data)
+    return os.path.getsize(path)
+
+
+def record(seq):
+    """The toy record of seq: one sector holding its number."""
+    return struct.pack("<Q", seq).ljust(SS, b"\xab")
+
+
+class Session:
+    """A toy writer session: each record seq goes to sector seq, then a
+    FLUSH; the host reads ACK seq either after the flush is logged (a correct
+    writer) or between the write and the flush (one that acks too early).
+    Log sizes are those the host would have seen when each line arrived."""
+
+    def __init__(self, folder, n, ack_before_flush):
+        self.log = os.path.join(folder, "disk.log")
+        self.base = os.path.join(folder, "base.img")
+        with open(self.base, "wb") as f:
+            f.truncate(64 * SS)
+        entries, self.lines = [], []
+        size = lambda: len(entries)  # noqa: E731 (entries so far)
+        self.lines.append(("CREATE 1", 0))
+        for seq in range(1, n + 1):
+            entries.append((0, seq, record(seq)))
+            if ack_before_flush:
+                self.lines.append((f"ACK {seq}", size()))
+            entries.append((crashvm.FLUSH, 0, b""))
+            if not ack_before_flush:
+                self.lines.append((f"ACK {seq}", size()))
+        write_log(self.log, entries)
+        # entry count -> log bytes: the superblock sector, then each entry
+        # (a header sector + its data).
+        offs, off = [], SS
+        for flags, _s, data in entries:
+            offs.append(off)
+            off += SS + len(data)
+        offs.append(off)
+        self.acks = []
+        for text, count in self.lines:
+            crashvm.parse_ack(text, self.acks, offs[count])
+
+
+def slurp(path, mode="rb"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def toy_verify(path, acked):
+    """Stand-in for the guest's verifier on the toy disk: every acked seq
+    must be in its sector."""
+    disk = slurp(path)
+    missing = [s for s in range(1, acked + 1) if disk[s * SS:(s + 1) * SS] != record(s)]
+    status = "violation" if missing else "ok"
+    return f"CRASH-VERIFY status={status} acked={acked} acks_checked={acked - len(missing)}"
+
+
+class TempDirTest(unittest.TestCase):
+    """self.dir: a fresh folder per test."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="mmf-test-crash.")
+        self.addCleanup(shutil.rmtree, self.dir)
+
+
+class LogTest(TempDirTest):
+
+    def test_log_reader_ignores_a_stale_count_and_stops_at_a_torn_entry(self):
+        p = os.path.join(self.dir, "l")
+        ents = [(0, 1, record(1)), (crashvm.FLUSH, 0, b""), (0, 2, record(2))]
+        write_log(p, ents, nr_entries=1)  # stale superblock count (a SIGKILL)
+        _data, ss, got = crashvm.read_log(p, 64 * SS)
+        self.assertEqual(ss, SS)
+        self.assertEqual([(e[0], e[1], e[2]) for e in got],
+                         [(0, 1, 1), (crashvm.FLUSH, 0, 0), (0, 2, 1)])
+        # a torn tail: a header whose data was cut off
+        with open(p, "ab") as f:
+            f.write(struct.pack("<QQQQ", 3, 1, 0, SS).ljust(SS, b"\0") + b"x" * 100)
+        self.assertEqual(len(crashvm.read_log(p, 64 * SS)[2]), 3)
+        # a header with garbage in its padding is torn too
+        write_log(p, ents)
+        with open(p, "ab") as f:
+            f.write(struct.pack("<QQQQ", 3, 1, 0, SS) + b"\x01" + bytes(SS - 33) + record(3))
+        self.assertEqual(len(crashvm.read_log(p, 64 * SS)[2]), 3)
+        # a write beyond the disk is torn
+        write_log(p, ents + [(0, 64, record(64))])
+        self.assertEqual(len(crashvm.read_log(p, 64 * SS)[2]), 3)
+
+    def test_replay_to_a_flush_point(self):
+        s = Session(self.dir, 3, ack_before_flush=False)
+        data, ss, ents = crashvm.read_log(s.log, 64 * SS)
+        flushes = [i for i, e in enumerate(ents) if e[0] & crashvm.FLUSH]
+        self.assertEqual(flushes, [1, 3, 5])
+        out = os.path.join(self.dir, "state.img")
+        # up to the first flush, then none of the writes before the second
+        kept = crashvm.build_state(s.base, out, data, ss, ents, flushes[0] + 1, flushes[1],
+                                   FixedRandom(0.1))
+        disk = slurp(out)
+        self.assertEqual(kept, 0)
+        self.assertEqual(disk[SS:2 * SS], record(1))
+        self.assertEqual(disk[2 * SS:3 * SS], bytes(SS))
+        # all of them: record 2 is there, record 3 (after the second flush) is not
+        kept = crashvm.build_state(s.base, out, data, ss, ents, flushes[0] + 1, flushes[1],
+                                   FixedRandom(0.9))
+        disk = slurp(out)
+        self.assertEqual(kept, 1)
+        self.assertEqual(disk[2 * SS:3 * SS], record(2))
+        self.assertEqual(disk[3 * SS:4 * SS], bytes(SS))
+
+    def test_expectation_of_create_delete_lines(self):
+        acks = []
+        for text, size in [("CREATE 1", 10), ("ACK 5", 20), ("CREATE 2", 30), ("DELETING 1", 40),
+                           ("DELETE 1", 50), ("ACK 9", 60), ("DELETING 2", 70), ("noise", 80)]:
+            crashvm.parse_ack(text, acks, size)
+        self.assertEqual(len(acks), 7)
+        self.assertEqual(crashvm.expect(acks, 25), (5, 1, 0, 1))  # first DELETING after: margin
+        self.assertEqual(crashvm.expect(acks, 55), (5, 2, 1, 2))
+        self.assertEqual(crashvm.expect(acks, float("inf")), (9, 2, 1, 2))
+        self.assertEqual(crashvm.expect(acks, 5), (0, 0, 0, 1))
+
+    def campaign(self, ack_before_flush):
+        """Every crash state of the toy session, judged; returns the violations."""
+        s = Session(self.dir, 6, ack_before_flush)
+        img = os.path.join(self.dir, "kill.img")
+        data, ss, ents = crashvm.read_log(s.log, 64 * SS)
+        crashvm.build_state(s.base, img, data, ss, ents, len(ents), len(ents), FixedRandom(0.9))
+        a = types.SimpleNamespace(replay=True, base=s.base, points=100)
+        states, info = crashvm.make_states(a, FixedRandom(0.1), img, s.log, s.acks, self.dir)
+        self.assertEqual(info["flushes"], 6)
+        self.assertGreaterEqual(len(states), 3)
+        judged = [crashvm.judge_state("toy", name, e, toy_verify(p, e[0]), 0, [])
+                  for name, p, e in states]
+        self.assertTrue(all(j["fs"] == "toy" for j in judged))
+        self.assertTrue(judged[0]["ok"], "the kill state keeps every logged write")
+        return [j["state"] for j in judged if not j["ok"]], judged
+
+    def test_ack_before_the_flush_is_a_violation(self):
+        bad, judged = self.campaign(ack_before_flush=True)
+        self.assertTrue(bad, judged)
+        self.assertTrue(all(b.startswith(("flush", "last")) for b in bad))
+
+    def test_ack_after_the_flush_is_clean(self):
+        bad, judged = self.campaign(ack_before_flush=False)
+        self.assertEqual(bad, [])
+        self.assertGreater(sum(j["acks_checked"] for j in judged), 0)
+
+    def test_judge_state_needs_verifier_and_fsck(self):
+        ok = "CRASH-VERIFY status=ok acks_checked=7"
+        self.assertTrue(crashvm.judge_state("ext4", "kill", (7, 1, 0, 0), ok, 0, [])["ok"])
+        self.assertFalse(crashvm.judge_state("ext4", "kill", (7, 1, 0, 0), ok, 4, ["x"])["ok"])
+        self.assertFalse(crashvm.judge_state("ext4", "kill", (7, 1, 0, 0),
+                                             "CRASH-VERIFY status=violation acks_checked=3",
+                                             0, [])["ok"])
+        self.assertFalse(crashvm.judge_state("ext4", "kill", (7, 1, 0, 0),
+                                             "CRASH-VERIFY status=mount-failed", 0, [])["ok"])
+
+
+def cycle_doc(n, writer="mmf_crash_writer", ok=True, acks=10, fs="ext4"):
+    st = {"state": "kill", "fs": fs, "expect": [acks, 1, 0, 0], "ok": ok,
+          "verify": "CRASH-VERIFY status=%s" % ("ok" if ok else "violation"),
+          "acks_checked": acks, "fsck_rc": 0, "fsck": []}
+    return {"cycle": n, "writer": writer, "fs": fs, "acked": [acks, 1, 0, 0],
+            "states": [st], "violations": int(not ok), "acks_checked": acks}
+
+
+class CampaignRecordTest(TempDirTest):
+    def put(self, doc):
+        d = os.path.join(self.dir, "%s-%d" % (doc["writer"], doc["cycle"]))
+        os.makedirs(d, exist_ok=True)
+        files.write_json(os.path.join(d, "cycle.json"), doc)
+
+    def summary(self, controls=None, **kw):
+        return crashvm.summarize(self.dir, 1, "tcg", "ext4", True, controls or {}, 3, **kw)
+
+    def test_nothing_checked_fails(self):
+        doc, counts, verdict, _ = self.summary()
+        self.assertEqual((verdict, counts["states"]), ("fail", 0))
+        self.put(cycle_doc(1, acks=0))
+        self.assertEqual(self.summary()[2], "fail")
+
+    def test_pass_counts_and_per_state_filesystem(self):
+        self.put(cycle_doc(1))
+        self.put(cycle_doc(2))
+        doc, counts, verdict, _ = self.summary(cycles_asked=2)
+        self.assertEqual(verdict, "pass")
+        self.assertEqual((counts["cycles"], counts["states"], counts["acks_checked"]), (2, 2, 20))
+        self.assertTrue(doc["complete"])
+        self.assertEqual([s["fs"] for s in doc["states"]], ["ext4", "ext4"])
+        self.assertEqual(doc["filesystems"]["ext4"]["states"], 2)
+        self.assertEqual(self.summary(cycles_asked=3)[2], "fail")
+
+    def test_violation_and_toothless_control_fail(self):
+        self.put(cycle_doc(1))
+        self.put(cycle_doc(1, writer="mmf_crash_writer_nosync", ok=False))
+        self.assertEqual(self.summary({"mmf_crash_writer_nosync": "failed-at-cut-1"})[2], "pass")
+        self.assertEqual(self.summary({"mmf_crash_writer_nosync": "passed-5-cuts"})[2], "fail")
+        self.put(cycle_doc(2, ok=False))
+        doc, counts, verdict, _ = self.summary()
+        self.assertEqual((verdict, counts["violations"]), ("fail", 1))
+
+    def test_interrupted_campaign_is_incomplete(self):
+        self.put(cycle_doc(1))
+        doc, _c, verdict, reason = self.summary(incomplete="1 of 6 cycles")
+        self.assertEqual(verdict, "interrupted")
+        self.assertFalse(doc["complete"])
+        self.assertIn("incomplete", reason)
+
+    def test_finish_writes_both_records_atomically(self):
+        self.put(cycle_doc(1))
+        out = os.path.join(self.dir, "out")
+        os.mkdir(out)
+        rc = crashvm.main(["finish", "--work", self.dir, "--out", out, "--seed", "5",
+                           "--accel", "tcg", "--incomplete", "cut short"])
+        self.assertEqual(rc, 130)
+        self.assertEqual(files.read_stage(out, "crash-vm")["verdict"], "interrupted")
+        self.assertFalse(files.load_json(os.path.join(out, "crash.json"))["complete"])
+        self.assertEqual(sorted(os.listdir(out)), ["crash-vm.json", "crash.json"])
+
+
+class GuestTest(unittest.TestCase):
+    def test_filesystem_table_rows(self):
+        self.assertIn(crashvm.DEFAULT_FS, crashvm.FILESYSTEMS)
+        for name, row in crashvm.FILESYSTEMS.items():
+            self.assertEqual(sorted(row), ["fsck", "mkfs", "modules", "mount"], name)
+            self.assertIn("{img}", row["mkfs"])
+            self.assertIn("{img}", row["fsck"])
+            self.assertNotIn(" ", row["mount"])
+            args = crashvm.guest_fs_args(name)
+            self.assertIn("mmf.fs=%s " % name, args)
+            self.assertIn("mmf.modules=" + ",".join(crashvm.VIRTIO_MODULES + row["modules"]), args)
+        self.assertEqual(crashvm.fs_command("ext4", "fsck", "/x.img"), ["e2fsck", "-fn", "/x.img"])
+        with self.assertRaises(files.ResultError):
+            crashvm.fs_row("f2fs")
+
+    def test_filesystem_is_named_only_in_the_table(self):
+        for rel in ("scripts/crash-vm", "scripts/crash-kill", "faults/crash/guest-init.sh"):
+            with open(os.path.join(TOP, rel)) as f:
+                self.assertNotIn("ext4", f.read(), rel)
+
+    def test_qemu_command_has_no_network(self):
+        a = types.SimpleNamespace(accel="tcg", kernel="k", initrd="i")
+        cmd = crashvm.qemu_base(a) + ["-device", "virtio-blk-pci,drive=lw,serial=cw"]
+        crashvm.check_no_network(cmd)
+        for extra in (["-nic", "user"], ["-netdev", "user,id=n"], ["-net", "nic"],
+                      ["-device", "virtio-net-pci,netdev=n"], ["-device", "e1000"]):
+            with self.assertRaises(crashvm.CannotRun, msg=extra):
+                crashvm.check_no_network(cmd + extra)
+        with self.assertRaises(crashvm.CannotRun):
+            crashvm.check_no_network([w for w in cmd if w != "-nodefaults"])
+
+    def test_guest_sees_only_loopback(self):
+        self.assertEqual(crashvm.guest_interfaces("MMF-NET lo "), ["lo"])
+        self.assertEqual(crashvm.guest_interfaces("MMF-NET"), [])
+        with self.assertRaisesRegex(crashvm.CannotRun, "eth0"):
+            crashvm.guest_interfaces("MMF-NET eth0 lo")
+        with open(os.path.join(TOP, "faults/crash/guest-init.sh")) as f:
+            self.assertIn('echo "MMF-NET $(ls /sys/class/net', f.read())
+
+    def test_sigterm_stops_qemu(self):
+        d = tempfile.mkdtemp(prefix="mmf-test-crash.")
+        try:
+            fake = os.path.join(d, "qemu-system-x86_64")
+            pidfile = os.path.join(d, "qemu.pid")
+            with open(fake, "w") as f:
+                f.write("#!/bin/sh\necho $$ > %s\nexec sleep 60\n" % pidfile)
+            os.chmod(fake, 0o755)
+            env = dict(os.environ, PATH=d + ":" + os.environ["PATH"],
+                       PYTHONPATH=os.path.join(TOP, "scripts"))
+            p = subprocess.Popen([sys.executable, "-m", "mmfresults", "crashvm", "probe",
+                                  "--kernel", "k", "--initrd", "i", "--timeout", "60"],
+                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(200):
+                if os.path.exists(pidfile) and slurp(pidfile, "r").strip():
+                    break
+                time.sleep(0.05)
+            qemu = int(slurp(pidfile, "r"))
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(10), 143)
+            time.sleep(0.1)
+            with self.assertRaises(ProcessLookupError, msg="qemu outlived crashvm"):
+                os.kill(qemu, 0)
+        finally:
+            shutil.rmtree(d)
+
+
+class ScratchTest(TempDirTest):
+    def planted(self):
+        """A symlink to a folder of the planter's choice, and (as root) a
+        folder owned by another user."""
+        target = os.path.join(self.dir, "theirs")
+        os.mkdir(target)
+        link = os.path.join(self.dir, "link")
+        os.symlink(target, link)
+        other = os.path.join(self.dir, "other")
+        os.mkdir(other)
+        if os.getuid() == 0:
+            os.chown(other, NOBODY, NOBODY)
+        return link, other
+
+    def test_planted_names_are_refused(self):
+        link, other = self.planted()
+        with self.assertRaisesRegex(files.ResultError, "symlink"):
+            crashvm.check_dir(link)
+        with self.assertRaisesRegex(files.ResultError, "symlink"):
+            crashvm.private_dir(link, "mmf-crash-kill")
+        self.assertEqual(os.listdir(os.path.join(self.dir, "theirs")), [])
+        if os.getuid() == 0:
+            with self.assertRaisesRegex(files.ResultError, "owned by uid %d" % NOBODY):
+                crashvm.check_dir(other)
+        open_dir = os.path.join(self.dir, "open")
+        os.mkdir(open_dir)
+        os.chmod(open_dir, 0o777)
+        with self.assertRaisesRegex(files.ResultError, "not sticky"):
+            crashvm.check_dir(open_dir)
+        os.chmod(open_dir, 0o1777)
+        crashvm.check_dir(open_dir)  # like /tmp
+        with self.assertRaisesRegex(files.ResultError, "writable by others"):
+            crashvm.check_dir(open_dir, private=True)  # never for a cache
+
+    def test_scratch_is_fresh_and_private(self):
+        a = crashvm.private_dir(self.dir, "mmf-crash-kill")
+        b = crashvm.private_dir(self.dir, "mmf-crash-kill")
+        self.assertNotEqual(a, b)
+        self.assertEqual(os.stat(a).st_mode & 0o777, 0o700)
+        self.assertEqual(os.stat(a).st_uid, os.getuid())
+
+    def test_crash_kill_stays_out_of_a_planted_dir(self):
+        link, other = self.planted()
+        r = run("crash-kill", "--dir", link, "--cycles", "1", "--out", os.path.join(self.dir, "o"))
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("symlink", r.stderr)
+        self.assertEqual(os.listdir(os.path.join(self.dir, "theirs")), [])
+        if os.getuid() == 0:
+            r = run("crash-kill", "--dir", other, "--cycles", "1", "--out", os.path.join(self.dir, "o"))
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("owned by uid", r.stderr)
+            self.assertEqual(os.listdir(other), [])
+
+
+def run(script, *args):
+    return subprocess.run([os.path.join(TOP, "scripts", script), *args], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+
+
+class UsageTest(unittest.TestCase):
+    """Usage errors: one line, exit 2, before any build (these return in a second)."""
+
+    CASES = [
+        ("crash-kill", ["--cycles", "0"], "--cycles"),
+        ("crash-vm", ["--cycles", "0"], "--cycles"),
+        ("crash-kill", ["--cycles"], "needs a value"),
+        ("crash-vm", ["--out"], "needs a value"),
+        ("crash-kill", ["--seed", "18446744073709551616"], "64-bit"),
+        ("crash-vm", ["--seed", "-3"], "--seed"),
+        ("crash-vm", ["--fs", "nosuchfs"], "not a filesystem"),
+        ("crash-vm", ["--points", "x"], "--points"),
+        ("crash-kill", ["--writer", "rm"], "not a writer"),
+        ("crash-kill", ["--bogus"], "unknown argument"),
+    ]
+
+    def test_usage_errors_exit_2_with_one_line(self):
+        out = tempfile.mkdtemp(prefix="mmf-test-crash.")
+        self.addCleanup(shutil.rmtree, out)
+        for script, args, text in self.CASES:
+            with self.subTest(script=script, args=args):
+                t0 = time.monotonic()
+                # (--out first: a mutant that runs anyway writes there, not in results/)
+                r = run(script, "--out", out, *args)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                self.assertIn(text, r.stderr)
+                self.assertEqual(r.stdout, "")
+                self.assertLess(time.monotonic() - t0, 20)
+
+    @unittest.skipUnless(os.getuid() == 0 and shutil.which("runuser"),
+                         "needs root to run the script as another user")
+    def test_crash_vm_as_another_user_is_skipped_with_its_reason(self):
+        out = tempfile.mkdtemp(prefix="mmf-test-crash.")
+        self.addCleanup(shutil.rmtree, out)
+        os.chown(out, NOBODY, NOBODY)
+        # a plain user's PATH, without /usr/sbin (where mkfs.ext4 lives)
+        r = subprocess.run(["runuser", "-u", "nobody", "--", "env", "-i",
+                            "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent",
+                            "PYTHONDONTWRITEBYTECODE=1",
+                            os.path.join(TOP, "scripts", "crash-vm"), "--cycles", "1", "--out", out],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=60)
+        self.assertEqual(r.returncode, 77, r.stdout)
+        self.assertIn("skipped: needs root", r.stdout)
+        rec = files.read_stage(out, "crash-vm")
+        self.assertEqual(rec["verdict"], "skipped")
+        self.assertIn("mknod", rec["reason"])
+
+    def test_help(self):
+        for script in ("crash-kill", "crash-vm"):
+            r = run(script, "--help")
+            self.assertEqual(r.returncode, 0)
+            self.assertIn("--cycles N", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
