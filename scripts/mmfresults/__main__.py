@@ -24,6 +24,9 @@ COMMANDS = {
     "check-drivers": ("summary", "main_check_drivers", "per driver its repetitions; exit 1 if a driver produced none"),
     "fio-check": ("fio", "main_fio_check", "the fio cross-check table and verdict (scripts/fio-check)"),
     "judge": ("judge", "main", "judge base against head benchmark runs (scripts/compare)"),
+    "judge-options": ("judge", "main_options", "check scripts/compare's --threshold/--alpha/--filter and the judge's tools"),
+    "judge-baseline": ("judge", "main_baseline", "check a baseline folder and import its rows matching --filter"),
+    "judge-selftest": ("judge", "main_selftest", "the line of one scripts/compare --self-test comparison"),
     "crashvm": ("crashvm", "main", "one power-cut cycle and its pieces (scripts/crash-vm)"),
     "report": ("cli_report", "main", "the capacity-planning report and --validate (scripts/report)"),
 }
