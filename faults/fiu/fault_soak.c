@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #define LIMIT  (192u << 10)	/* no write or truncate ends past this */
@@ -56,6 +57,7 @@ struct soak {
 	unsigned long ops, op;
 	double prob;
 	char *dir, *path;
+	const char *record;	/* folder of the stage record, or NULL */
 	mmf_file *f;
 	mmf_options opt;	/* of the current handle */
 	unsigned char *cur, *dur, *known;
@@ -394,6 +396,9 @@ static int parse(int argc, char **argv, struct soak *s, bool *keep)
 		MMF_CLI_STRING("dir", &dir, "DIR",
 			       "work here (default: a fresh mkdtemp directory)"),
 		MMF_CLI_SWITCH("keep", keep, "leave the work directory behind"),
+		MMF_CLI_STRING("record", &s->record, "DIR",
+			       "write the stage record DIR/soak.json (schema "
+			       "mmf-stage/1: verdict and counts)"),
 	};
 	struct mmf_cli cli = {
 		.prog = "fault_soak", .synopsis = "[--ops N] [--seed S] [--prob P] "
@@ -472,6 +477,46 @@ static void report(const struct soak *s, double secs)
 	       s->violations ? "FAIL" : "OK");
 }
 
+/* DIR/soak.json, the stage record scripts/run reads (the schema of
+ * scripts/mmfresults/files.py: mmf-stage/1), written to a temporary file and
+ * renamed so a reader never sees half of it. */
+static int write_record(const struct soak *s, double secs)
+{
+	char tmp[4096], path[4096];
+	unsigned long fails = 0;
+	FILE *f;
+
+	for (int k = 0; k < NKINDS; k++)
+		fails += s->failed[k];
+	snprintf(path, sizeof(path), "%s/soak.json", s->record);
+	snprintf(tmp, sizeof(tmp), "%s/.soak.json.%ld", s->record, (long)getpid());
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "{\n \"schema\": \"mmf-stage/1\",\n \"stage\": \"soak\",\n"
+		" \"verdict\": \"%s\",\n \"reason\": \"seed %" PRIu64
+		", failure probability %g\",\n \"counts\": {\"ops\": %lu, "
+		"\"failures_injected\": %lu, \"op_failures\": %lu, "
+		"\"reopen_checks\": %lu, \"poison_checks\": %lu, "
+		"\"violations\": %lu},\n \"seconds\": %.1f,\n"
+		" \"digest\": \"%016" PRIx64 "\"\n}\n",
+		s->violations ? "fail" : "pass", s->seed, s->prob, s->ops,
+		fu_total_hits(), fails, s->reopen_checks, s->poison_checks,
+		s->violations, secs, s->digest);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		int e = -errno;
+
+		fclose(f);
+		unlink(tmp);
+		return e;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -errno;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct soak s = { .ops = 10000, .prob = 0.01 };
@@ -495,8 +540,14 @@ int main(int argc, char **argv)
 	}
 	finish(&s);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	report(&s, (double)(t1.tv_sec - t0.tv_sec) +
-		   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) +
+		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	report(&s, secs);
+	if (s.record && (rc = write_record(&s, secs)) < 0) {
+		fprintf(stderr, "fault_soak: --record %s: %s\n", s.record,
+			strerror(-rc));
+		s.violations++;	/* no record: the run cannot count as passed */
+	}
 	if (!keep)
 		fu_rmtree(s.dir);
 	free(s.dir);
