@@ -24,6 +24,7 @@ COMMANDS = {
     "judge": ("judge", "main", "judge base against head benchmark runs (scripts/compare)"),
     "crashvm": ("crashvm", "main", "one power-cut cycle and its pieces (scripts/crash-vm)"),
     "report": ("cli_report", "main", "the capacity-planning report and --validate (scripts/report)"),
+    "history": ("history", "main", "the performance history: ingest, merge, detect, dashboard (scripts/history)"),
 }
 
 
