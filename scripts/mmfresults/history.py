@@ -6,11 +6,14 @@
   history fingerprint [--dir D] [--out DIR]           this machine's identity
   history detect [--db DB] [--benchmark RE] [--metric M] [--all-machines]
   history detect --series FILE.csv                    change points (changepoint.py)
+  history validate [--results DIR] [--seeds N]        the detector's figures on this noise
   history dashboard [--db DB] --out DIR               the static page (dashboard.py)
 
 DB is a SQLite file (default results/history.db) or a postgresql:// URL;
 the schema is in store.py. Exit 0 ok, 1 unusable input, 2 bad usage.
 """
+import collections
+import csv
 import datetime
 import glob
 import hashlib
@@ -18,9 +21,11 @@ import importlib
 import json
 import math
 import os
+import re
+import statistics
 import sys
 
-from . import files, fingerprint, store
+from . import changepoint, files, fingerprint, store
 from .runfolder import parser
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -233,11 +238,195 @@ def main_runs(argv):
     return 0
 
 
+# --- series and change points ----------------------------------------------------
+
+Point = collections.namedtuple("Point", "run_id fingerprint run_time revision value")
+
+
+class Series:
+    """One benchmark's metric over runs on one machine (or all: machine None).
+    A point per run: the median of the run's repetitions."""
+
+    def __init__(self, machine, benchmark, metric, unit, points):
+        self.machine, self.benchmark, self.metric = machine, benchmark, metric
+        self.unit, self.points = unit, points
+
+    def values(self):
+        return [p.value for p in self.points]
+
+
+def load_series(st, metric, bench_re=None, machine=None, all_machines=False):
+    """[Series] of metric whose benchmark matches bench_re (a compiled regex, searched),
+    per machine unless all_machines; machine: only that fingerprint (a prefix)."""
+    out = []
+    names = st.series_names(metric)
+    if machine:
+        names = [(fp, b) for fp, b in names if fp.startswith(machine)]
+    if bench_re is not None:
+        names = [(fp, b) for fp, b in names if bench_re.search(b)]
+    keys = sorted({(None, b) for _, b in names}) if all_machines else names
+    for fp, bench in keys:
+        rows = st.series(bench, metric, fp)
+        by_run = collections.OrderedDict()
+        for run_id, rfp, t, rev, unit, v in rows:
+            by_run.setdefault(run_id, (rfp, t, rev, unit, []))[4].append(v)
+        points = [Point(r, rfp, t, rev, statistics.median(vs))
+                  for r, (rfp, t, rev, unit, vs) in by_run.items()]
+        unit = rows[0][4] if rows else ""
+        out.append(Series(fp, bench, metric, unit, points))
+    return out
+
+
+def _regex(ap, text):
+    try:
+        return re.compile(text)
+    except re.error as e:
+        ap.error(f"--benchmark {text!r}: not a regular expression ({e})")
+
+
+def read_series_csv(path):
+    """[(index, value)] of a CSV with columns index,value (an optional header line)."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except OSError as e:
+        raise files.ResultError(f"{path}: cannot read ({e.strerror})") from None
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise files.ResultError(f"{path}: not CSV ({e})") from None
+    first = 1
+    if rows and [c.strip().lower() for c in rows[0]] == ["index", "value"]:
+        rows, first = rows[1:], 2
+    out = []
+    for n, row in enumerate(rows, first):
+        if not row or not "".join(row).strip():
+            continue
+        try:
+            i, v = int(row[0]), float(row[1])
+            if len(row) != 2 or not math.isfinite(v):
+                raise ValueError
+        except (ValueError, IndexError):
+            raise files.ResultError(f"{path}: line {n}: expected 'index,value' "
+                                    f"(an integer and a finite number)") from None
+        if out and i <= out[-1][0]:
+            raise files.ResultError(f"{path}: line {n}: index {i} does not increase")
+        out.append((i, v))
+    return out
+
+
+def main_detect(argv):
+    ap = parser("history detect", "Change points (E-divisive means + t-test, "
+                f"p < {changepoint.P_MAX}) in each stored series, or in one CSV series.")
+    ap.add_argument("--series", metavar="FILE.csv", help="one series: columns index,value")
+    _add_db(ap)
+    ap.add_argument("--benchmark", metavar="RE", help="only benchmarks whose name matches RE")
+    ap.add_argument("--metric", default="real_time", help="the metric (default real_time)")
+    ap.add_argument("--machine", metavar="FP", help="only this machine (a fingerprint prefix)")
+    ap.add_argument("--all-machines", action="store_true",
+                    help="one series across every machine (default: within each fingerprint)")
+    a = ap.parse_args(argv)
+    if a.series:
+        pts = read_series_csv(a.series)
+        if len(pts) < 2 * changepoint.MIN_SIZE:
+            raise files.ResultError(f"{a.series}: {len(pts)} points; a change point needs at "
+                                    f"least {2 * changepoint.MIN_SIZE}")
+        cps = changepoint.detect([v for _, v in pts])
+        for cp in cps:
+            print(changepoint.format_point(cp._replace(index=pts[cp.index][0])))
+        print(f"{a.series}: {len(pts)} points, {len(cps)} change points", file=sys.stderr)
+        return 0
+    bench_re = _regex(ap, a.benchmark) if a.benchmark else None
+    with store.Store(a.db, create=False) as st:
+        series = load_series(st, a.metric, bench_re, a.machine, a.all_machines)
+        machines = st.machines()
+    if not series:
+        print(f"history detect: no series of metric {a.metric!r} matches"
+              f"{f' --benchmark {a.benchmark!r}' if a.benchmark else ''}", file=sys.stderr)
+        return 2
+    if a.all_machines:
+        print(f"comparing across all {len(machines)} machines (--all-machines)")
+    else:
+        print("comparing within each machine fingerprint only (--all-machines to mix them)")
+    found = short = 0
+    for s in series:
+        if len(s.points) < 2 * changepoint.MIN_SIZE:
+            short += 1
+            continue
+        cps = changepoint.detect(s.values())
+        if not cps:
+            continue
+        where = "all machines" if s.machine is None else f"machine {s.machine}"
+        print(f"{s.benchmark} {s.metric} ({s.unit}) on {where}: {len(s.points)} runs")
+        for cp in cps:
+            p = s.points[cp.index]
+            print(f"  {changepoint.format_point(cp)} run={p.run_id} revision={p.revision}"
+                  f" time={p.run_time}")
+        found += len(cps)
+    print(f"{len(series)} series, {len(series) - short} long enough "
+          f"(>= {2 * changepoint.MIN_SIZE} runs), {found} change points")
+    if short == len(series):
+        print(f"history detect: no series has {2 * changepoint.MIN_SIZE} runs yet: "
+              "nothing was analysed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main_validate(argv):
+    ap = parser("history validate", "The change-point detector on synthetic series carrying "
+                "the repetition noise of a results folder: detection of a 5 % step and false "
+                "change points on A/A series, at that folder's noise percentiles.")
+    ap.add_argument("--results", default=os.path.join(TOP, "results", "baseline"),
+                    help="results folder whose repetitions give the noise (default results/baseline)")
+    ap.add_argument("--seeds", type=int, default=10, help="series of each kind (default 10)")
+    a = ap.parse_args(argv)
+    if a.seeds < 1:
+        ap.error("--seeds must be at least 1")
+    cvs, reps = measured_noise(a.results)
+    print(f"{a.results}: {len(cvs)} benchmarks, {reps} repetitions; coefficient of variation "
+          f"of real_time over repetitions: p10 {cvs[len(cvs) // 10]:.1%}, "
+          f"median {statistics.median(cvs):.1%}, p75 {cvs[3 * len(cvs) // 4]:.1%}")
+    print(f"series of {changepoint.SERIES_LEN} points (median of {reps} repetitions each), "
+          f"+{changepoint.STEP:.0%} step at {changepoint.STEP_AT}, found within "
+          f"+-{changepoint.TOLERANCE}; p < {changepoint.P_MAX}")
+    for label, q in NOISE_LEVELS:
+        cv = cvs[min(int(q * len(cvs)), len(cvs) - 1)]
+        found, other, false = changepoint.validate(cv, reps, a.seeds)
+        print(f"  noise {label:<6} cv {cv:6.1%}: step found {found}/{a.seeds} "
+              f"(other change points {other}); A/A: {false} false change points in "
+              f"{a.seeds} x {changepoint.SERIES_LEN} points")
+    return 0
+
+
+# The noise percentiles `history validate` reports (label, quantile).
+NOISE_LEVELS = (("p10", 0.10), ("p25", 0.25), ("median", 0.50), ("p75", 0.75))
+
+
+def measured_noise(folder):
+    """(sorted per-benchmark CVs of real_time over repetitions, typical repetition count)
+    of a results folder's Google Benchmark JSON (iteration rows)."""
+    files.check_complete(folder)
+    by_bench = collections.defaultdict(list)
+    for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        doc = files.load_json(p)
+        if "benchmarks" not in doc:
+            continue
+        for row in files.load_gbench(p)["benchmarks"]:
+            if row.get("run_type") == "iteration" and not row.get("error_occurred") \
+                    and isinstance(row.get("real_time"), (int, float)):
+                by_bench[(p, row.get("run_name") or row["name"])].append(row["real_time"])
+    cvs = changepoint.repetition_cvs(by_bench)
+    if not cvs:
+        raise files.ResultError(f"{folder}: no benchmark with 2 or more repetitions")
+    reps = int(statistics.median(len(v) for v in by_bench.values()))
+    return cvs, reps
+
+
 SUBCOMMANDS = {
     "ingest": (__name__, "main_ingest"),
     "merge": (__name__, "main_merge"),
     "runs": (__name__, "main_runs"),
     "fingerprint": ("mmfresults.fingerprint", "main"),
+    "detect": (__name__, "main_detect"),
+    "validate": (__name__, "main_validate"),
 }
 
 

@@ -202,14 +202,16 @@ class Store:
                           " JOIN runs r ON r.run_id = m.run_id WHERE m.metric = ?"
                           " ORDER BY r.fingerprint, m.benchmark", (metric,))
 
-    def series(self, fingerprint, benchmark, metric):
-        """[(run_id, run_time, revision, unit, value)] of one series, by run time and
-        repetition (several rows per run: one per repetition)."""
-        return self.query("SELECT r.run_id, r.run_time, r.revision, m.unit, m.value"
-                          " FROM measurements m JOIN runs r ON r.run_id = m.run_id"
-                          " WHERE r.fingerprint = ? AND m.benchmark = ? AND m.metric = ?"
-                          " ORDER BY r.run_time, r.run_id, m.repetition",
-                          (fingerprint, benchmark, metric))
+    def series(self, benchmark, metric, fingerprint=None):
+        """[(run_id, fingerprint, run_time, revision, unit, value)] of one series, by run
+        time and repetition (a row per repetition); fingerprint None: every machine."""
+        select = ("SELECT r.run_id, r.fingerprint, r.run_time, r.revision, m.unit, m.value"
+                  " FROM measurements m JOIN runs r ON r.run_id = m.run_id"
+                  " WHERE m.benchmark = ? AND m.metric = ?")
+        order = " ORDER BY r.run_time, r.run_id, m.repetition"
+        if fingerprint is None:
+            return self.query(select + order, (benchmark, metric))
+        return self.query(select + " AND r.fingerprint = ?" + order, (benchmark, metric, fingerprint))
 
     def count(self, table):
         return self.query(COUNT[table])[0][0]

@@ -156,3 +156,31 @@ class FingerprintTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def tiny_run(folder, date, values, kernel="6.1.0", revision="0" * 40, reps=5):
+    """A small complete run folder: context.json (machine = kernel) and bench_x.json with
+    values {benchmark: level}; repetition r of a benchmark is level * (1 + 0.001 r)."""
+    os.makedirs(folder, exist_ok=True)
+    ctx = files.load_json(os.path.join(BASELINE, "context.json"))
+    ctx.update(date=date, kernel=kernel, git_revision=revision)
+    files.write_json(os.path.join(folder, "context.json"), ctx)
+    rows = []
+    for name, level in values.items():
+        for r in range(reps):
+            rows.append({"name": name, "run_name": name, "run_type": "iteration",
+                         "repetitions": reps, "repetition_index": r, "iterations": 10,
+                         "real_time": level * (1 + 0.001 * r), "cpu_time": level,
+                         "time_unit": "us", "items_per_second": 1e6 / level})
+    files.write_json(os.path.join(folder, "bench_x.json"), {"context": {}, "benchmarks": rows})
+    return folder
+
+
+def tiny_history(top, db, levels, kernel="6.1.0", start=0, names=("BM_A/x:1", "BM_B/x:2")):
+    """Ingest one tiny run per level (the first benchmark at that level, the others at 100)."""
+    for i, level in enumerate(levels):
+        vals = {n: (level if j == 0 else 100.0) for j, n in enumerate(names)}
+        day = start + i
+        history.ingest(db, tiny_run(os.path.join(top, f"{kernel}-{i}"),
+                                    f"2026-01-{1 + day // 24:02d}T{day % 24:02d}:00:00Z", vals,
+                                    kernel, revision=f"{i:040x}"), out=io.StringIO())
