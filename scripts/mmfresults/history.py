@@ -7,7 +7,8 @@
   history detect [--db DB] [--benchmark RE] [--metric M] [--all-machines]
   history detect --series FILE.csv                    change points (changepoint.py)
   history validate [--results DIR] [--seeds N]        the detector's figures on this noise
-  history dashboard [--db DB] --out DIR               the static page (dashboard.py)
+  history dashboard [--db DB] --out DIR [--metric M] [--benchmark RE]
+                                                      the static page (dashboard.py)
 
 DB is a SQLite file (default results/history.db) or a postgresql:// URL;
 the schema is in store.py. Exit 0 ok, 1 unusable input, 2 bad usage.
@@ -277,7 +278,7 @@ def load_series(st, metric, bench_re=None, machine=None, all_machines=False):
     return out
 
 
-def _regex(ap, text):
+def bench_regex(ap, text):
     try:
         return re.compile(text)
     except re.error as e:
@@ -334,7 +335,7 @@ def main_detect(argv):
             print(changepoint.format_point(cp._replace(index=pts[cp.index][0])))
         print(f"{a.series}: {len(pts)} points, {len(cps)} change points", file=sys.stderr)
         return 0
-    bench_re = _regex(ap, a.benchmark) if a.benchmark else None
+    bench_re = bench_regex(ap, a.benchmark) if a.benchmark else None
     with store.Store(a.db, create=False) as st:
         series = load_series(st, a.metric, bench_re, a.machine, a.all_machines)
         machines = st.machines()
@@ -427,6 +428,7 @@ SUBCOMMANDS = {
     "fingerprint": ("mmfresults.fingerprint", "main"),
     "detect": (__name__, "main_detect"),
     "validate": (__name__, "main_validate"),
+    "dashboard": ("mmfresults.dashboard", "main"),
 }
 
 
