@@ -7,6 +7,7 @@
   history detect [--db DB] [--benchmark RE] [--metric M] [--all-machines]
   history detect --series FILE.csv                    change points (changepoint.py)
   history validate [--results DIR] [--seeds N]        the detector's figures on this noise
+  history backfill --revs N [--inject-ns NS] ...      real history + a synthetic slowdown (backfill.py)
   history dashboard [--db DB] --out DIR [--metric M] [--benchmark RE]
                                                       the static page (dashboard.py)
 
@@ -429,6 +430,7 @@ SUBCOMMANDS = {
     "detect": (__name__, "main_detect"),
     "validate": (__name__, "main_validate"),
     "dashboard": ("mmfresults.dashboard", "main"),
+    "backfill": ("mmfresults.backfill", "main"),
 }
 
 
