@@ -172,8 +172,8 @@ def verdict(db, filt, synthetic):
         cps = changepoint.detect(s.values()) if len(s.points) >= 2 * changepoint.MIN_SIZE else []
         at = [cp for cp in cps if s.points[cp.index].revision == synthetic]
         for cp in cps:
-            print(f"  {s.benchmark}: {changepoint.format_point(cp)} "
-                  f"revision={s.points[cp.index].revision}")
+            print(history.shown(f"  {s.benchmark}: {changepoint.format_point(cp)} "
+                                f"revision={s.points[cp.index].revision}"))
         named += bool(at)
     print(f"backfill: detect named {synthetic} in {named} of {len(series)} series")
     if not series:

@@ -48,6 +48,12 @@ def _canon(doc):
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
+def shown(v):
+    """Untrusted text for a terminal: control characters (escape sequences that
+    could rewrite the screen) shown as \\xNN instead of sent."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(v))
+
+
 def _text(v, default=""):
     """A context field as text (untrusted: stored as a parameter, shown escaped)."""
     return default if v is None else str(v)
@@ -233,9 +239,10 @@ def main_runs(argv):
         print(f"{a.db}: no runs stored")
         return 1
     for fp, s in machines.items():
-        print(f"machine {fp}: {s}")
+        print(f"machine {fp}: {shown(s)}")
     for run_id, fp, rev, dirty, t, profile, host, source in runs:
-        print(f"{run_id} {t} {rev[:12]}{'+dirty' if dirty else ''} {profile} machine {fp} {source}")
+        print(shown(f"{run_id} {t} {rev[:12]}{'+dirty' if dirty else ''} {profile} machine {fp}"
+                    f" {source}"))
     print(f"{len(runs)} runs on {len(machines)} machines")
     return 0
 
@@ -357,11 +364,11 @@ def main_detect(argv):
         if not cps:
             continue
         where = "all machines" if s.machine is None else f"machine {s.machine}"
-        print(f"{s.benchmark} {s.metric} ({s.unit}) on {where}: {len(s.points)} runs")
+        print(shown(f"{s.benchmark} {s.metric} ({s.unit}) on {where}: {len(s.points)} runs"))
         for cp in cps:
             p = s.points[cp.index]
-            print(f"  {changepoint.format_point(cp)} run={p.run_id} revision={p.revision}"
-                  f" time={p.run_time}")
+            print(shown(f"  {changepoint.format_point(cp)} run={p.run_id} revision={p.revision}"
+                        f" time={p.run_time}"))
         found += len(cps)
     print(f"{len(series)} series, {len(series) - short} long enough "
           f"(>= {2 * changepoint.MIN_SIZE} runs), {found} change points")

@@ -120,19 +120,26 @@ class Store:
         self._init(create)
 
     def _init(self, create):
-        try:
-            if create:
-                for stmt in SCHEMA:
-                    self.execute(stmt)
-                self.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                             ("schema", SCHEMA_VERSION))
-                self.commit()
-            rows = self.query("SELECT value FROM meta WHERE key = ?", ("schema",))
-        except (sqlite3.Error, Exception) as e:
-            if isinstance(e, ResultError):
-                raise
-            self.close()
-            raise StoreError(f"{_safe(self.db)}: not a history store ({_first(e)})") from None
+        # Two runners creating one PostgreSQL schema at once can collide inside
+        # CREATE TABLE IF NOT EXISTS (a unique violation in the catalog): the
+        # loser rolls back and finds the tables made on its next attempt.
+        for attempt in range(3):
+            try:
+                if create:
+                    for stmt in SCHEMA:
+                        self.execute(stmt)
+                    self.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                                 " ON CONFLICT DO NOTHING", ("schema", SCHEMA_VERSION))
+                    self.commit()
+                rows = self.query("SELECT value FROM meta WHERE key = ?", ("schema",))
+                break
+            except Exception as e:
+                if self.pg and attempt < 2 and type(e).__name__ in ("UniqueViolation",
+                                                                    "IntegrityError"):
+                    self.conn.rollback()
+                    continue
+                self.close()
+                raise StoreError(f"{_safe(self.db)}: not a history store ({_first(e)})") from None
         if not rows or rows[0][0] != SCHEMA_VERSION:
             got = rows[0][0] if rows else "none"
             self.close()

@@ -118,7 +118,7 @@ class ChangePointTest(unittest.TestCase):
         # machine K1: 12 runs, the first benchmark 10 % slower from run 6 on;
         # machine K2: 12 later runs at another level (another machine, not a change).
         tiny_history(self.dir, db, [100.0] * 6 + [110.0] * 6, kernel="K1",
-                     names=(HOSTILE, "BM_B/x:2"))
+                     names=(HOSTILE, "BM_B/x:2"), revision_suffix="\x1b]0;owned\x07")
         tiny_history(self.dir, db, [110.0] * 12, kernel="K2", start=12,
                      names=(HOSTILE, "BM_B/x:2"))
         p = run(["detect", "--db", db, "--benchmark", "DROP"])
@@ -127,7 +127,8 @@ class ChangePointTest(unittest.TestCase):
         cps = [l for l in p.stdout.splitlines() if "change-point" in l]
         self.assertEqual(len(cps), 1, p.stdout)
         self.assertIn("index=6 ", cps[0])
-        self.assertIn(f"revision={6:040x}", cps[0])
+        self.assertIn(f"revision={6:040x}\\x1b]0;owned\\x07 ", cps[0])   # shown, not sent
+        self.assertNotIn("\x1b", p.stdout)
         self.assertIn(HOSTILE, p.stdout)
         self.assertIn("2 series", p.stdout)
         p = run(["detect", "--db", db, "--benchmark", "DROP", "--all-machines"])

@@ -176,11 +176,13 @@ def tiny_run(folder, date, values, kernel="6.1.0", revision="0" * 40, reps=5):
     return folder
 
 
-def tiny_history(top, db, levels, kernel="6.1.0", start=0, names=("BM_A/x:1", "BM_B/x:2")):
+def tiny_history(top, db, levels, kernel="6.1.0", start=0, names=("BM_A/x:1", "BM_B/x:2"),
+                 revision_suffix=""):
     """Ingest one tiny run per level (the first benchmark at that level, the others at 100)."""
     for i, level in enumerate(levels):
         vals = {n: (level if j == 0 else 100.0) for j, n in enumerate(names)}
         day = start + i
         history.ingest(db, tiny_run(os.path.join(top, f"{kernel}-{i}"),
                                     f"2026-01-{1 + day // 24:02d}T{day % 24:02d}:00:00Z", vals,
-                                    kernel, revision=f"{i:040x}"), out=io.StringIO())
+                                    kernel, revision=f"{i:040x}{revision_suffix}"),
+                       out=io.StringIO())
