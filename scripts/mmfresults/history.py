@@ -196,7 +196,7 @@ def main_ingest(argv):
 
 def merge(out_db, sources, out=sys.stdout):
     """Copy every run of sources into out_db; returns the number of runs added."""
-    added = 0
+    added = seen = 0
     with store.Store(out_db) as dst:
         for src_db in sources:
             with store.Store(src_db, create=False) as src:
@@ -206,7 +206,10 @@ def merge(out_db, sources, out=sys.stdout):
                     dst.insert(table, src.query(store.SELECT_ALL[table]))
                 new = len(theirs - have)
                 added += new
+                seen += len(theirs)
                 out.write(f"{src_db}: {len(theirs)} runs, {new} new\n")
+        if seen == 0:
+            raise files.ResultError(f"{', '.join(sources)}: no run stored: nothing to merge")
         dst.commit()
         total = dst.count("runs")
     out.write(f"merged {len(sources)} stores into {out_db}: {added} runs added, {total} in all\n")

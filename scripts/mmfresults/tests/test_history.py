@@ -109,6 +109,10 @@ class HistoryStoreTest(unittest.TestCase):
         with store.Store(out) as st, store.Store(b) as sb:
             self.assertEqual(st.count("runs"), 2)
             self.assertEqual(st.count("measurements"), sb.count("measurements"))
+        empty = os.path.join(self.dir, "empty.db")
+        store.Store(empty).close()
+        with self.assertRaisesRegex(files.ResultError, "nothing to merge"):
+            history.merge(out, [empty], out=self.out)
 
     def test_cli_errors_are_one_line(self):
         env = dict(os.environ)
