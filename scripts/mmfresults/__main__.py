@@ -29,6 +29,7 @@ COMMANDS = {
     "judge-selftest": ("judge", "main_selftest", "the line of one scripts/compare --self-test comparison"),
     "crashvm": ("crashvm", "main", "one power-cut cycle and its pieces (scripts/crash-vm)"),
     "report": ("cli_report", "main", "the capacity-planning report and --validate (scripts/report)"),
+    "history": ("history", "main", "the performance history: ingest, merge, detect, dashboard (scripts/history)"),
 }
 
 
