@@ -7,7 +7,12 @@
  * returning an error.
  */
 #define _GNU_SOURCE
+/* Only the public API is exported from the shared library (built with
+ * -fvisibility=hidden): the declarations of mmapfile.h give its functions
+ * default visibility, the seam (os.h) stays hidden. */
+#pragma GCC visibility push(default)
 #include "mmapfile.h"
+#pragma GCC visibility pop
 #include "os.h"
 
 #include <errno.h>
@@ -46,10 +51,17 @@ static void inject_slowdown(void)
 struct mmf_file {
 	int fd;
 	bool writable;
+	bool created;		/* found empty by this writable handle */
 	void *base;		/* NULL while size == 0 */
 	size_t size;
 	int poison;		/* 0, or the error of the first failed sync */
 	char *path;		/* NULL when unknown (mmf_open_fd) */
+	int dirfd;		/* the directory the file had its name in at
+				 * open, -1 when unknown (then name is NULL) */
+	char *name;		/* the file's name in dirfd */
+	dev_t dev;		/* the file's identity (fstat at open) */
+	ino_t ino;
+	enum mmf_advice advice;	/* the kept access pattern */
 	mmf_options opt;
 	mmf_stats stats;
 };
@@ -103,8 +115,15 @@ static int teardown(mmf_file *f)
 			rc = e;
 		f->fd = -1;
 	}
+	if (f->dirfd >= 0) {
+		e = mmf__os_close(f->dirfd);
+		if (rc == 0)
+			rc = e;
+		f->dirfd = -1;
+	}
 	free(f->path);
-	f->path = NULL;
+	free(f->name);
+	f->path = f->name = NULL;
 	return rc;
 }
 
@@ -147,6 +166,15 @@ static size_t grow_target(const mmf_options *o, size_t size, size_t end,
 	if (t > MAX_FILE)
 		t = MAX_FILE;
 	return t < end ? end : t;	/* never short of the needed end */
+}
+
+/* Re-apply the handle's access pattern to the whole mapping after a remap
+ * (a first mapping, or a move, starts with none). Advisory: a failure leaves
+ * a good mapping with the kernel's default readahead. */
+static void keep_advice(mmf_file *f)
+{
+	if (f->advice != MMF_ADVICE_NORMAL && f->base)
+		(void)mmf__os_advise(f->base, f->size, f->advice);
 }
 
 /* Extend the file from old to new bytes: posix_fallocate with RESERVE (a
@@ -195,6 +223,7 @@ static int grow_to(mmf_file *f, size_t new_size)
 	f->stats.moves += f->base && addr != f->base;
 	f->base = addr;
 	f->size = new_size;
+	keep_advice(f);
 	if (f->opt.flags & MMF_POPULATE) {
 		/* Advisory: a failed prefault leaves a good, larger file. */
 		head = old - old % page;
@@ -221,6 +250,7 @@ static int shrink_to(mmf_file *f, size_t new_size)
 		return rc;
 	f->base = addr;
 	f->size = new_size;
+	keep_advice(f);
 	rc = mmf__os_ftruncate(f->fd, new_size);
 	if (rc < 0) {
 		int e = addr ? mmf__os_mremap(addr, new_size, old, &back)
@@ -249,10 +279,15 @@ static int ensure_end(mmf_file *f, size_t end, size_t need, bool append)
 	return grow_to(f, grow_target(&f->opt, f->size, end, need, append));
 }
 
-static char *dir_of(const char *path)
+/* The directory part of path (malloc'd; "." for a bare name) and, in
+ * *name, its last component ("." when path ends with '/'). */
+static char *split_path(const char *path, const char **name)
 {
 	const char *slash = strrchr(path, '/');
 
+	*name = slash ? slash + 1 : path;
+	if (**name == '\0')
+		*name = ".";
 	if (!slash)
 		return strdup(".");
 	if (slash == path)
@@ -260,61 +295,125 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-/* fsync the directory that holds f's file. */
-static int sync_parent(const char *path)
+/* Remember the directory and name the file has: the directory is opened
+ * now and the name checked against the file (st) when check is set; a name
+ * that is not (or no longer) this file leaves the handle without one.
+ * Takes ownership of dirfd. */
+static int set_name(mmf_file *f, int dirfd, const char *name,
+		    const struct stat *st, bool check)
 {
-	char *dir = dir_of(path);
-	int rc;
+	struct stat nst;
+	int rc = 0;
 
+	f->dirfd = dirfd;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->name = strdup(name);
+	if (!f->name)
+		return -ENOMEM;
+	if (check)
+		rc = mmf__os_fstatat(dirfd, name, &nst);
+	if (check && (rc == -ENOENT || (rc == 0 && (nst.st_dev != st->st_dev ||
+						   nst.st_ino != st->st_ino)))) {
+		free(f->path);
+		f->path = NULL;
+		rc = 0;
+		(void)mmf__os_close(f->dirfd);
+		f->dirfd = -1;
+		free(f->name);
+		f->name = NULL;
+	}
+	return rc;
+}
+
+/* mmf_open_fd: the name /proc/self/fd gives, if it still is fd's file. */
+static int find_name(mmf_file *f, const struct stat *st)
+{
+	const char *name;
+	char *dir;
+	int dirfd = -1, rc;
+
+	f->path = mmf__os_fd_path(f->fd);
+	if (!f->path)
+		return 0;	/* unknown: no delete, no durable create */
+	dir = split_path(f->path, &name);
 	if (!dir)
 		return -ENOMEM;
-	rc = mmf_sync_dir(dir);
+	rc = mmf__os_open(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0, &dirfd);
 	free(dir);
-	return rc;
+	if (rc < 0)
+		return rc;
+	return set_name(f, dirfd, name, st, true);
 }
 
 /* The file is empty: size it (writable), and make its creation durable. */
-static int size_new_file(mmf_file *f, size_t size, bool creating)
+static int size_new_file(mmf_file *f, size_t size)
 {
 	int rc = 0;
 
-	if (f->writable && size > 0)
+	if (!f->writable)
+		return 0;	/* a read-only handle never changes anything */
+	f->created = true;
+	if (size > 0)
 		rc = grow_to(f, size);
-	if (rc == 0 && f->path && (f->writable || creating))
-		rc = sync_parent(f->path);
+	if (rc == 0 && f->dirfd >= 0)
+		rc = mmf__os_fsync(f->dirfd);
 	return rc;
 }
 
-/* Build a handle around fd. On error fd is left open for the caller. */
-static int map_fd(int fd, const char *path, size_t size, bool writable,
-		  const mmf_options *o, bool creating, mmf_file **out)
+/* Map a non-empty file. A writable handle with MMF_RESERVE first allocates
+ * every block of it (holes of a sparse file, of an ftruncate-sized one):
+ * no store through the mapping can then need a block the disk lacks. */
+static int map_existing(mmf_file *f, size_t size)
+{
+	int rc;
+
+	if (f->writable && (f->opt.flags & MMF_RESERVE)) {
+		rc = mmf__os_fallocate(f->fd, 0, size);
+		if (rc < 0)
+			return rc;
+	}
+	rc = mmf__os_mmap(f->fd, size, f->writable, &f->base);
+	if (rc == 0)
+		f->size = size;
+	return rc;
+}
+
+/* Build a handle around fd, whose name is `name` in dirfd (dirfd < 0:
+ * look it up through /proc). On error fd is left open for the caller;
+ * dirfd is always taken. */
+static int map_fd(int fd, int dirfd, const char *path, const char *name,
+		  size_t size, bool writable, const mmf_options *o,
+		  mmf_file **out)
 {
 	mmf_file *f = calloc(1, sizeof(*f));
 	struct stat st;
 	int rc = -ENOMEM;
 
-	if (!f)
+	if (!f) {
+		if (dirfd >= 0)
+			(void)mmf__os_close(dirfd);
 		return -ENOMEM;
+	}
 	f->fd = fd;
+	f->dirfd = dirfd;
 	f->writable = writable;
 	f->opt = *o;
-	f->path = path ? strdup(path) : mmf__os_fd_path(fd);
+	f->path = path ? strdup(path) : NULL;
 	if (path && !f->path)
 		goto fail;
 	rc = mmf__os_fstat(fd, &st);
 	if (rc < 0)
 		goto fail;
 	rc = S_ISDIR(st.st_mode) ? -EISDIR : S_ISREG(st.st_mode) ? 0 : -ENODEV;
+	if (rc == 0)
+		rc = dirfd >= 0 ? set_name(f, dirfd, name, &st, false)
+				: find_name(f, &st);
+	if (rc == 0)
+		rc = st.st_size > 0 ? map_existing(f, (size_t)st.st_size)
+				    : size_new_file(f, size);
 	if (rc < 0)
 		goto fail;
-	if (st.st_size > 0)
-		rc = mmf__os_mmap(fd, (size_t)st.st_size, writable, &f->base);
-	else
-		rc = size_new_file(f, size, creating);
-	if (rc < 0)
-		goto fail;
-	if (st.st_size > 0)
-		f->size = (size_t)st.st_size;
 	*out = f;
 	return 0;
 fail:
@@ -324,22 +423,51 @@ fail:
 	return rc;
 }
 
+/* The flags mmf_open accepts (header: mmf_open). */
+#define OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_NOATIME | \
+		    O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_LARGEFILE)
+
+static int check_oflags(int oflags)
+{
+	int acc = oflags & O_ACCMODE;
+
+	if ((acc != O_RDONLY && acc != O_RDWR) || (oflags & ~OPEN_FLAGS))
+		return -EINVAL;
+	if ((oflags & O_EXCL) && !(oflags & O_CREAT))
+		return -EINVAL;
+	if (acc == O_RDONLY && (oflags & (O_CREAT | O_TRUNC)))
+		return -EINVAL;	/* a read-only handle never changes a file */
+	return 0;
+}
+
 int mmf_open(const char *path, int oflags, size_t size,
 	     const mmf_options *opt, mmf_file **out)
 {
-	int acc = oflags & O_ACCMODE, fd = -1, rc;
+	int dirfd = -1, fd = -1, rc;
+	const char *name;
 	mmf_options o;
+	char *dir;
 
-	if (!path || !out || (acc != O_RDONLY && acc != O_RDWR))
+	if (!path || !out || check_oflags(oflags) < 0)
 		return -EINVAL;
 	rc = options_resolve(opt, size, &o);
 	if (rc < 0)
 		return rc;
-	/* O_NONBLOCK: opening a FIFO must not hang before fstat refuses it. */
-	rc = mmf__os_open(path, oflags | O_NONBLOCK, o.mode, &fd);
+	dir = split_path(path, &name);
+	if (!dir)
+		return -ENOMEM;
+	rc = mmf__os_open(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0, &dirfd);
+	free(dir);
 	if (rc < 0)
 		return rc;
-	rc = map_fd(fd, path, size, acc == O_RDWR, &o, oflags & O_CREAT, out);
+	/* O_NONBLOCK: opening a FIFO must not hang before fstat refuses it. */
+	rc = mmf__os_open(dirfd, name, oflags | O_NONBLOCK, o.mode, &fd);
+	if (rc < 0) {
+		(void)mmf__os_close(dirfd);
+		return rc;
+	}
+	rc = map_fd(fd, dirfd, path, name, size, (oflags & O_ACCMODE) == O_RDWR,
+		    &o, out);
 	if (rc < 0)
 		(void)mmf__os_close(fd);
 	return rc;
@@ -358,7 +486,12 @@ int mmf_open_fd(int fd, size_t size, bool writable,
 	rc = options_resolve(opt, size, &o);
 	if (rc < 0)
 		return rc;
-	return map_fd(fd, NULL, size, writable, &o, false, out);
+	return map_fd(fd, -1, NULL, NULL, size, writable, &o, out);
+}
+
+bool mmf_created(const mmf_file *f)
+{
+	return f->created;
 }
 
 void *mmf_data(const mmf_file *f)
@@ -506,45 +639,46 @@ int mmf_close(mmf_file *f)
 	return rc < 0 ? rc : e;
 }
 
-/* Delete's first half: unmap, then truncate to 0 (releases the space even
- * if another process still holds the file open). */
-static int discard_contents(mmf_file *f)
+/* Is the name the handle was opened by still its file? 0, -ESTALE (gone,
+ * or another file), or the error of fstatat. */
+static int same_file(const mmf_file *f)
 {
-	int rc;
+	struct stat st;
+	int rc = mmf__os_fstatat(f->dirfd, f->name, &st);
 
-	if (f->base) {
-		rc = mmf__os_munmap(f->base, f->size);
-		if (rc < 0)
-			return rc;
-		f->base = NULL;
-		f->size = 0;
-	}
-	return f->writable ? mmf__os_ftruncate(f->fd, 0) : 0;
+	if (rc == -ENOENT)
+		return -ESTALE;
+	if (rc < 0)
+		return rc;
+	return st.st_dev == f->dev && st.st_ino == f->ino ? 0 : -ESTALE;
 }
 
 int mmf_delete(mmf_file *f)
 {
-	char *path;
-	int rc, e;
+	int rc, e = 0;
 
 	if (!f)
 		return 0;
-	rc = f->poison ? f->poison : f->path ? 0 : -EINVAL;
+	rc = f->poison ? f->poison : f->dirfd < 0 ? -EINVAL : same_file(f);
+	if (rc == 0 && f->base) {
+		rc = mmf__os_munmap(f->base, f->size);
+		if (rc == 0)
+			f->base = NULL;
+	}
+	if (rc == 0) {
+		/* No truncation: other handles and processes keep reading
+		 * their bytes; the space is freed when the last one closes. */
+		e = mmf__os_close(f->fd);
+		f->fd = -1;
+		rc = mmf__os_unlink(f->dirfd, f->name);
+		if (rc == 0)
+			rc = mmf__os_fsync(f->dirfd);
+	}
 	if (rc == 0)
-		rc = discard_contents(f);
-	path = f->path;
-	f->path = NULL;
+		rc = e;
 	e = teardown(f);
 	free(f);
-	if (rc == 0) {
-		rc = mmf__os_unlink(path);
-		if (rc == 0)
-			rc = sync_parent(path);
-		if (rc == 0)
-			rc = e;
-	}
-	free(path);
-	return rc;
+	return rc < 0 ? rc : e;
 }
 
 int mmf_sync_dir(const char *dir)
@@ -553,7 +687,7 @@ int mmf_sync_dir(const char *dir)
 
 	if (!dir)
 		return -EINVAL;
-	rc = mmf__os_open(dir, O_RDONLY | O_DIRECTORY, 0, &fd);
+	rc = mmf__os_open(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0, &fd);
 	if (rc < 0)
 		return rc;
 	rc = mmf__os_fsync(fd);
@@ -602,4 +736,38 @@ const char *mmf_strerror(int err)
 void mmf_stats_get(const mmf_file *f, mmf_stats *out)
 {
 	*out = f->stats;
+}
+
+/* madvise [off, off + len) rounded out to pages; nothing mapped: 0. */
+static int advise_range(mmf_file *f, size_t off, size_t len,
+			enum mmf_advice advice)
+{
+	size_t start = off - off % mmf__os_page_size();
+
+	if (!f->base || len == 0)
+		return 0;
+	return mmf__os_advise((char *)f->base + start, off + len - start,
+			      advice);
+}
+
+int mmf_advise(mmf_file *f, enum mmf_advice advice)
+{
+	int rc;
+
+	if ((unsigned)advice > MMF_ADVICE_DONTNEED)
+		return -EINVAL;
+	rc = advise_range(f, 0, f->size, advice);
+	if (rc == 0 && advice <= MMF_ADVICE_SEQUENTIAL)
+		f->advice = advice;
+	return rc;
+}
+
+int mmf_advise_range(mmf_file *f, size_t off, size_t len,
+		     enum mmf_advice advice)
+{
+	if ((unsigned)advice > MMF_ADVICE_DONTNEED)
+		return -EINVAL;
+	if (!in_file(f, off, len))
+		return MMF_EOF;
+	return advise_range(f, off, len, advice);
 }

@@ -24,6 +24,7 @@
 	X(msync, EIO)			\
 	X(munmap, EINVAL)		\
 	X(madvise, EINVAL)		\
+	X(advise, EINVAL)		\
 	X(fsync, EIO)			\
 	X(fdatasync, EIO)		\
 	X(close, EIO)			\

@@ -112,10 +112,16 @@ static int run_sync_dir(struct mx_ctx *c)
 	return mmf_sync_dir(c->dir);
 }
 
+static int run_advise(struct mx_ctx *c)
+{
+	return mmf_advise(c->f, MMF_ADVICE_RANDOM);
+}
+
 #define GROWTH ((1u << MX_NVARIANTS) - 1)
 #define CREATION ((1u << V_DEFAULT) | (1u << V_SEED) | (1u << V_POPULATE) | \
 		  (1u << V_ALLFLAGS))
 #define PLAIN (1u << V_DEFAULT)
+#define ADVISED (1u << V_ADVISED)	/* the kept advice re-applied */
 
 const struct mx_op_info mx_ops[MX_NOPS] = {
 	[OP_OPEN_CREATE] = { "open_create", CREATION, MX_BASE, false, true,
@@ -130,11 +136,11 @@ const struct mx_op_info mx_ops[MX_NOPS] = {
 				HC_KEEPS, F_NEW, run_allocate_slice },
 	[OP_APPEND_BUFFER] = { "append_buffer", GROWTH, MX_BASE, false, false,
 			       HC_KEEPS, F_NEW, run_append },
-	[OP_APPEND_EMPTY] = { "append_empty", CREATION, 0, false, false,
+	[OP_APPEND_EMPTY] = { "append_empty", CREATION | ADVISED, 0, false, false,
 			      HC_KEEPS, F_NEW, run_append },
 	[OP_TRUNCATE_GROW] = { "truncate_grow", GROWTH, MX_BASE, false, false,
 			       HC_KEEPS, F_NEW, run_truncate },
-	[OP_TRUNCATE_SHRINK] = { "truncate_shrink", PLAIN, MX_BASE, false,
+	[OP_TRUNCATE_SHRINK] = { "truncate_shrink", PLAIN | ADVISED, MX_BASE, false,
 				 false, HC_KEEPS, F_NEW, run_truncate },
 	[OP_TRUNCATE_ZERO] = { "truncate_zero", PLAIN, MX_BASE, false, false,
 			       HC_KEEPS, F_NEW, run_truncate },
@@ -152,11 +158,13 @@ const struct mx_op_info mx_ops[MX_NOPS] = {
 			HC_FREES, F_ABSENT, run_delete },
 	[OP_SYNC_DIR] = { "sync_dir", PLAIN, MX_BASE, false, false,
 			  HC_NONE, F_NEW, run_sync_dir },
+	[OP_ADVISE] = { "advise", PLAIN, MX_BASE, false, false,
+			HC_KEEPS, F_NEW, run_advise },
 };
 
 const char *const mx_variant_name[MX_NVARIANTS] = {
 	"double", "exact", "chunk", "seed", "noreserve", "populate",
-	"syncgrow", "allflags",
+	"syncgrow", "allflags", "advised",
 };
 
 bool mx_op_grows(enum mx_op op)
@@ -172,7 +180,7 @@ void mx_options(enum mx_variant v, mmf_options *o)
 		[V_CHUNK] = MMF_RESERVE, [V_SEED] = MMF_SYNC_BEFORE_GROW,
 		[V_NORESERVE] = 0, [V_POPULATE] = MMF_RESERVE | MMF_POPULATE,
 		[V_SYNCGROW] = MMF_RESERVE | MMF_SYNC_BEFORE_GROW,
-		[V_ALLFLAGS] = MMF_FLAGS_ALL,
+		[V_ALLFLAGS] = MMF_FLAGS_ALL, [V_ADVISED] = MMF_RESERVE,
 	};
 
 	mmf_options_init(o);
@@ -293,6 +301,8 @@ void mx_setup(struct mx_ctx *c, enum mx_op op, enum mx_variant v)
 	c->path = fu_join(c->dir, "f");
 	c->subject = fu_join(c->dir, oi->own_file ? "new" : "f");
 	make_fixture(c, oi);
+	if (v == V_ADVISED)
+		assert_int_equal(mmf_advise(c->f, MMF_ADVICE_RANDOM), 0);
 	if (oi->hclass == HC_OPENS)
 		prepare_open(c, oi);
 	c->new_size = new_size_of(c);
