@@ -85,6 +85,17 @@
  * mmf_delete removes the name only if it still is the opened file (same
  * device and inode), else it returns -ESTALE and removes nothing. So each
  * handle with a known name holds two file descriptors.
+ *
+ * ABI
+ * libmmapfile.so.0. The caller-declared structs (mmf_options, mmf_stats,
+ * mmf_reader) keep their 0.1 layout; features come as new calls and enum
+ * values. Changed in 0.2 without a new SONAME, as fixes of what 0.1 already
+ * promised (handles independent, no SIGBUS, read-only never changes a
+ * file): mmf_delete no longer truncates and refuses a name that is no longer
+ * its file (-ESTALE); mmf_open refuses flags 0.1 did not list (and
+ * O_RDONLY | O_TRUNC); a writable MMF_RESERVE open allocates the file's
+ * holes. The test unit.abi runs a program built against 0.1's header and
+ * library on the current one.
  */
 #ifndef MMAPFILE_H
 #define MMAPFILE_H
@@ -181,9 +192,11 @@ void mmf_options_seed(mmf_options *o);
 /*
  * Open (and with O_CREAT create) path and map it whole.
  * oflags: O_RDONLY or O_RDWR, plus
- *   O_CREAT, O_EXCL, O_TRUNC  as for open(2), with O_RDWR only (a read-only
- *                             handle never changes the file or directory);
- *                             O_EXCL only with O_CREAT;
+ *   O_CREAT, O_EXCL           as for open(2); O_EXCL only with O_CREAT. A
+ *                             read-only O_CREAT open creates an empty file
+ *                             (durably) and leaves it empty;
+ *   O_TRUNC                   as for open(2), with O_RDWR only (a read-only
+ *                             handle never changes a file's bytes);
  *   O_NOFOLLOW                the last component must not be a symlink (-ELOOP);
  *   O_NOATIME, O_NOCTTY, O_NONBLOCK, O_CLOEXEC, O_LARGEFILE
  *                             accepted, no effect on the handle (the
@@ -195,8 +208,9 @@ void mmf_options_seed(mmf_options *o);
  * handle with MMF_RESERVE allocates its holes first (see DURABILITY). A file
  * found empty (created, emptied by O_TRUNC, or empty before) is sized to
  * `size` bytes by a writable handle (0 leaves it empty and unmapped), its
- * directory is fsynced before mmf_open returns, so its creation is durable,
- * and mmf_created() is true. A read-only handle never changes the file.
+ * directory is fsynced before mmf_open returns (writable or O_CREAT), so its
+ * creation is durable, and mmf_created() is true (writable). A read-only
+ * handle never changes the file.
  * The directory of path is opened first (read access to it is needed) and
  * kept (see NAMES); the file is opened in it.
  * opt may be NULL for the defaults. On success *out is the handle.

@@ -346,17 +346,16 @@ static int find_name(mmf_file *f, const struct stat *st)
 	return set_name(f, dirfd, name, st, true);
 }
 
-/* The file is empty: size it (writable), and make its creation durable. */
-static int size_new_file(mmf_file *f, size_t size)
+/* The file is empty: size it (writable), and make its creation durable
+ * (writable, or created by a read-only O_CREAT open). */
+static int size_new_file(mmf_file *f, size_t size, bool creating)
 {
 	int rc = 0;
 
-	if (!f->writable)
-		return 0;	/* a read-only handle never changes anything */
-	f->created = true;
-	if (size > 0)
+	f->created = f->writable;
+	if (f->writable && size > 0)
 		rc = grow_to(f, size);
-	if (rc == 0 && f->dirfd >= 0)
+	if (rc == 0 && f->dirfd >= 0 && (f->writable || creating))
 		rc = mmf__os_fsync(f->dirfd);
 	return rc;
 }
@@ -383,8 +382,8 @@ static int map_existing(mmf_file *f, size_t size)
  * look it up through /proc). On error fd is left open for the caller;
  * dirfd is always taken. */
 static int map_fd(int fd, int dirfd, const char *path, const char *name,
-		  size_t size, bool writable, const mmf_options *o,
-		  mmf_file **out)
+		  size_t size, bool writable, bool creating,
+		  const mmf_options *o, mmf_file **out)
 {
 	mmf_file *f = calloc(1, sizeof(*f));
 	struct stat st;
@@ -411,7 +410,7 @@ static int map_fd(int fd, int dirfd, const char *path, const char *name,
 				: find_name(f, &st);
 	if (rc == 0)
 		rc = st.st_size > 0 ? map_existing(f, (size_t)st.st_size)
-				    : size_new_file(f, size);
+				    : size_new_file(f, size, creating);
 	if (rc < 0)
 		goto fail;
 	*out = f;
@@ -435,7 +434,7 @@ static int check_oflags(int oflags)
 		return -EINVAL;
 	if ((oflags & O_EXCL) && !(oflags & O_CREAT))
 		return -EINVAL;
-	if (acc == O_RDONLY && (oflags & (O_CREAT | O_TRUNC)))
+	if (acc == O_RDONLY && (oflags & O_TRUNC))
 		return -EINVAL;	/* a read-only handle never changes a file */
 	return 0;
 }
@@ -467,7 +466,7 @@ int mmf_open(const char *path, int oflags, size_t size,
 		return rc;
 	}
 	rc = map_fd(fd, dirfd, path, name, size, (oflags & O_ACCMODE) == O_RDWR,
-		    &o, out);
+		    oflags & O_CREAT, &o, out);
 	if (rc < 0)
 		(void)mmf__os_close(fd);
 	return rc;
@@ -486,7 +485,7 @@ int mmf_open_fd(int fd, size_t size, bool writable,
 	rc = options_resolve(opt, size, &o);
 	if (rc < 0)
 		return rc;
-	return map_fd(fd, -1, NULL, NULL, size, writable, &o, out);
+	return map_fd(fd, -1, NULL, NULL, size, writable, false, &o, out);
 }
 
 bool mmf_created(const mmf_file *f)

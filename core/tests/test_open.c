@@ -303,8 +303,7 @@ static void test_open_rdonly_trunc_is_einval_and_keeps_bytes(void **state)
 static void test_open_refused_flags_change_nothing(void **state)
 {
 	static const int refused[] = {
-		O_RDONLY | O_TRUNC, O_RDONLY | O_CREAT, O_RDONLY | O_CREAT | O_EXCL,
-		O_RDWR | O_EXCL, O_RDONLY | O_EXCL, O_RDWR | O_APPEND,
+		O_RDONLY | O_TRUNC, O_RDONLY | O_CREAT | O_TRUNC, O_RDWR | O_EXCL, O_RDONLY | O_EXCL, O_RDWR | O_APPEND,
 		O_RDWR | O_DIRECT, O_RDONLY | O_DIRECT, O_PATH, O_RDWR | O_PATH,
 		O_RDWR | O_TMPFILE, O_RDWR | O_SYNC, O_RDWR | O_DSYNC,
 		O_RDONLY | O_SYNC, O_RDWR | O_ASYNC, O_RDONLY | O_DIRECTORY,
@@ -345,6 +344,19 @@ static void test_open_accepted_flags(void **state)
 		assert_int_equal(mmf_size(f), 4);
 		assert_int_equal(mmf_close(f), 0);
 	}
+	/* O_RDONLY | O_CREAT (| O_EXCL) creates an empty file, durably (its
+	 * directory fsynced), and leaves it empty. */
+	unlink(FX->path);
+	fail_on("mmf/os/fsync", EIO);
+	assert_int_equal(mmf_open(FX->path, O_RDONLY | O_CREAT, 8192, NULL, &f), -EIO);
+	fail_off("mmf/os/fsync");
+	unlink(FX->path);
+	assert_int_equal(mmf_open(FX->path, O_RDONLY | O_CREAT | O_EXCL, 8192, NULL, &f), 0);
+	assert_int_equal(mmf_size(f), 0);
+	assert_false(mmf_created(f));
+	assert_int_equal(mmf_close(f), 0);
+	assert_int_equal(file_size(FX->path), 0);
+	file_write(FX->path, "abcd", 4);
 	/* O_RDWR | O_TRUNC empties the file; it is then sized like a new one. */
 	assert_int_equal(mmf_open(FX->path, O_RDWR | O_TRUNC, 8192, NULL, &f), 0);
 	assert_int_equal(mmf_size(f), 8192);
