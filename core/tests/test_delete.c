@@ -138,21 +138,27 @@ static void assert_filled(const char *path, char c)
 	assert_memory_equal(buf, want, sizeof(buf));
 }
 
+/* Rename f's file (4096 bytes 'a') in dir to `to`, put another file of
+ * 4096 'o' in its place: mmf_delete(f) is -ESTALE and both files stay. */
+static void rename_replace_delete(mmf_file *f, const char *dir,
+				  const char *path, const char *to)
+{
+	char moved[160], other[4096];
+
+	assert_int_equal(rename(path, in_dir(dir, to, moved, sizeof(moved))), 0);
+	memset(other, 'o', sizeof(other));
+	file_write(path, other, sizeof(other));
+	assert_int_equal(mmf_delete(f), -ESTALE);
+	assert_filled(path, 'o');
+	assert_filled(moved, 'a');
+}
+
 /* Issue 11, kind 2 (smallest, Kafka's rename-to-.deleted): the file was
  * renamed and another file took its name. Delete refuses with -ESTALE; the
  * other file and the renamed one keep every byte. */
 static void test_delete_after_rename_is_estale(void **state)
 {
-	char moved[160], other[4096];
-	mmf_file *f = filled(FX->path);
-
-	assert_int_equal(rename(FX->path, in_dir(FX->dir, "file.deleted", moved,
-						 sizeof(moved))), 0);
-	memset(other, 'o', sizeof(other));
-	file_write(FX->path, other, sizeof(other));
-	assert_int_equal(mmf_delete(f), -ESTALE);
-	assert_filled(FX->path, 'o');
-	assert_filled(moved, 'a');
+	rename_replace_delete(filled(FX->path), FX->dir, FX->path, "file.deleted");
 }
 
 /* Sibling: renamed, nothing in its place: -ESTALE, the file is kept. */
@@ -238,7 +244,6 @@ static void test_delete_relative_path_after_chdir(void **state)
  * file renamed after that and replaced: -ESTALE, both files kept. */
 static void test_delete_fd_handle_after_rename_is_estale(void **state)
 {
-	char moved[160], other[4096];
 	mmf_file *f = NULL;
 	int fd = open(FX->path, O_RDWR | O_CREAT, 0644);
 
@@ -246,13 +251,7 @@ static void test_delete_fd_handle_after_rename_is_estale(void **state)
 	assert_int_equal(mmf_open_fd(fd, 4096, true, NULL, &f), 0);
 	memset(mmf_data(f), 'a', 4096);
 	assert_int_equal(mmf_sync(f), 0);
-	assert_int_equal(rename(FX->path, in_dir(FX->dir, "moved", moved,
-						 sizeof(moved))), 0);
-	memset(other, 'o', sizeof(other));
-	file_write(FX->path, other, sizeof(other));
-	assert_int_equal(mmf_delete(f), -ESTALE);
-	assert_filled(FX->path, 'o');
-	assert_filled(moved, 'a');
+	rename_replace_delete(f, FX->dir, FX->path, "moved");
 }
 
 /* Issue 11, kind 4 (smallest): delete through a writable handle while a
