@@ -64,6 +64,31 @@
  * (mmf_allocate_slice, mmf_append_buffer, mmf_truncate) or until
  * mmf_close()/mmf_delete(): growing may move the mapping. An mmf_reader holds
  * no pointer into the mapping and stays valid across growth.
+ * With MMF_STABLE they stay valid across growth too (see STABLE).
+ *
+ * STABLE (MMF_STABLE in mmf_options.flags)
+ * The handle reserves mmf_options.max_size bytes of address space at open
+ * (PROT_NONE, no memory or swap is committed; default 64 GiB) and maps the
+ * file at its start; growth maps the new pages in place. mmf_data() is the
+ * same non-NULL address for the life of the handle (even while the size is
+ * 0), and every pointer the library returned stays valid until a shrink
+ * below it, mmf_close or mmf_delete. The file never grows past max_size
+ * through the handle: a policy step is cut to max_size, and a write or
+ * mmf_truncate that needs more is -EFBIG with the handle unchanged; opening
+ * a file larger than max_size (or a new one with size > max_size) is
+ * -EFBIG. Works with every growth policy and flag, mmf_open and
+ * mmf_open_fd. stats.moves stays 0.
+ * Concurrency contract of a stable handle: ONE writer thread (appends,
+ * allocations, growing mmf_truncate, syncs, mmf_advise) and any number of
+ * reader threads at the same time (mmf_bytes, mmf_slice, mmf_reader_read,
+ * mmf_size, mmf_data). The writer publishes a new size (release) only after
+ * the mapping covers it; a reader's call loads it (acquire) once, so it
+ * never touches an unmapped byte and sees a size no larger than published.
+ * The bytes themselves are the caller's to publish: a reader must not read
+ * a record before the writer has published it (e.g. an atomic end offset
+ * stored with release after the record is written). Shrinking, mmf_close,
+ * mmf_delete and mmf_stats_get need exclusive use. Without MMF_STABLE the
+ * THREADS rule below holds.
  *
  * THREADS
  * A handle is not thread-safe for mutation. Any number of threads may read
@@ -87,9 +112,13 @@
  * handle with a known name holds two file descriptors.
  *
  * ABI
- * libmmapfile.so.0. The caller-declared structs (mmf_options, mmf_stats,
- * mmf_reader) keep their 0.1 layout; features come as new calls and enum
- * values. Changed in 0.2 without a new SONAME, as fixes of what 0.1 already
+ * libmmapfile.so.0. mmf_stats and mmf_reader keep their 0.1 layout.
+ * mmf_options grew in 0.2 (max_size, at its end): the shared library has
+ * symbol versions, and binaries built against 0.1 call the MMAPFILE_0.1
+ * versions of mmf_options_init/_seed, mmf_open and mmf_open_fd, which take
+ * the 0.1 struct (core/src/compat.c, mmapfile.map); binaries built against
+ * this header take the MMAPFILE_0.2 ones. Changed in 0.2 without a new
+ * SONAME, as fixes of what 0.1 already
  * promised (handles independent, no SIGBUS, read-only never changes a
  * file): mmf_delete no longer truncates and refuses a name that is no longer
  * its file (-ESTALE); mmf_open refuses flags 0.1 did not list (and
@@ -135,7 +164,10 @@ enum mmf_grow {
 #define MMF_RESERVE          (1u << 0)	/* posix_fallocate new space */
 #define MMF_POPULATE         (1u << 1)	/* prefault new space (MADV_POPULATE_WRITE) */
 #define MMF_SYNC_BEFORE_GROW (1u << 2)	/* msync the whole mapping before each grow */
-#define MMF_FLAGS_ALL        (MMF_RESERVE | MMF_POPULATE | MMF_SYNC_BEFORE_GROW)
+#define MMF_STABLE           (1u << 3)	/* reserve max_size of address space at
+					 * open, grow in place: see STABLE */
+#define MMF_FLAGS_ALL        (MMF_RESERVE | MMF_POPULATE | MMF_SYNC_BEFORE_GROW | \
+			      MMF_STABLE)
 
 /* Access advice (madvise(2)): how the mapping will be read. */
 enum mmf_advice {
@@ -160,6 +192,10 @@ typedef struct mmf_options {
 	size_t grow_chunk;	/* step of MMF_GROW_CHUNK; default 64 MiB */
 	unsigned flags;		/* default MMF_RESERVE; seed MMF_SYNC_BEFORE_GROW */
 	mode_t mode;		/* permissions of a created file; default 0666 */
+	/* Since 0.2: with MMF_STABLE, the address space reserved at open, in
+	 * bytes (rounded up to pages), and the size the file may reach through
+	 * this handle; default 64 GiB; ignored without MMF_STABLE. */
+	size_t max_size;
 } mmf_options;
 
 /* Counters of one handle since it was opened. Caller-declared. */
@@ -182,7 +218,7 @@ typedef struct mmf_reader {
 } mmf_reader;
 
 /* Fill *o with the defaults: DOUBLE, 1 GiB step cap, 64 MiB chunk,
- * MMF_RESERVE, mode 0666. */
+ * MMF_RESERVE, mode 0666, max_size 64 GiB. */
 void mmf_options_init(mmf_options *o);
 
 /* Fill *o with the seed's behaviour: MMF_GROW_SEED, 1 GiB step cap,
@@ -214,7 +250,9 @@ void mmf_options_seed(mmf_options *o);
  * The directory of path is opened first (read access to it is needed) and
  * kept (see NAMES); the file is opened in it.
  * opt may be NULL for the defaults. On success *out is the handle.
- * Errors: -EINVAL (NULL path/out, refused flags, bad options), -EISDIR (a
+ * Errors: -EINVAL (NULL path/out, refused flags, bad options: also
+ * MMF_STABLE with max_size 0 or past INT64_MAX), -EFBIG (MMF_STABLE: the
+ * file, or `size` for an empty one, larger than max_size), -EISDIR (a
  * directory), -ENODEV (not a regular file: FIFO, device, socket), any errno of
  * open/fstat/ftruncate/posix_fallocate/mmap/fsync (-ENOENT, -EACCES, -ENOSPC,
  * -ENOMEM, -EIO, ...), -EFBIG (size too large for the platform).
@@ -277,7 +315,8 @@ int mmf_slice(const mmf_file *f, size_t off, const void **out, uint32_t *len);
  * off, grow by the policy if off + 4 + len passes the end, and return the
  * payload pointer in *out (the caller fills it) and off + 4 + len in *next.
  * Errors: -EBADF (read-only), -EINVAL (len > UINT32_MAX, NULL out/next),
- * -EFBIG (the end overflows), the poison error, any grow error (-ENOSPC,
+ * -EFBIG (the end overflows, or passes max_size with MMF_STABLE), the
+ * poison error, any grow error (-ENOSPC,
  * -ENOMEM, -EIO from SYNC_BEFORE_GROW, which poisons). After a grow error the
  * handle keeps its old size and mapping and nothing was written.
  * Durable after 0: nothing new (call mmf_sync).

@@ -10,6 +10,7 @@
 /* Only the public API is exported from the shared library (built with
  * -fvisibility=hidden): the declarations of mmapfile.h give its functions
  * default visibility, the seam (os.h) stays hidden. */
+#include "abi.h"
 #pragma GCC visibility push(default)
 #include "mmapfile.h"
 #pragma GCC visibility pop
@@ -52,8 +53,11 @@ struct mmf_file {
 	int fd;
 	bool writable;
 	bool created;		/* found empty by this writable handle */
-	void *base;		/* NULL while size == 0 */
-	size_t size;
+	void *base;		/* NULL while size == 0 (MMF_STABLE: the
+				 * reservation's start, fixed at open) */
+	size_t size;		/* readers: size_now(); writer: publish_size() */
+	size_t reserved;	/* address space reserved at base (MMF_STABLE),
+				 * else 0 */
 	int poison;		/* 0, or the error of the first failed sync */
 	char *path;		/* NULL when unknown (mmf_open_fd) */
 	int dirfd;		/* the directory the file had its name in at
@@ -74,6 +78,7 @@ void mmf_options_init(mmf_options *o)
 	o->grow_chunk = 64 * MIB;
 	o->flags = MMF_RESERVE;
 	o->mode = 0666;
+	o->max_size = 64 * GIB;
 }
 
 void mmf_options_seed(mmf_options *o)
@@ -96,7 +101,35 @@ static int options_resolve(const mmf_options *opt, size_t size, mmf_options *o)
 		return -EINVAL;
 	if (o->grow == MMF_GROW_CHUNK && o->grow_chunk == 0)
 		return -EINVAL;
+	if ((o->flags & MMF_STABLE) && (o->max_size == 0 || o->max_size > MAX_FILE))
+		return -EINVAL;
 	return 0;
+}
+
+/* The size readers see. The writer publishes a new size (release) only once
+ * the mapping covers it, so a reader that loads it (acquire) may touch every
+ * byte below it, even while a stable handle grows. */
+static size_t size_now(const mmf_file *f)
+{
+	return __atomic_load_n(&f->size, __ATOMIC_ACQUIRE);
+}
+
+static void publish_size(mmf_file *f, size_t size)
+{
+	__atomic_store_n(&f->size, size, __ATOMIC_RELEASE);
+}
+
+static size_t page_up(size_t n)
+{
+	size_t page = mmf__os_page_size();
+
+	return (n + page - 1) / page * page;
+}
+
+/* The length mapped (or reserved) at base, for munmap. */
+static size_t map_len(const mmf_file *f)
+{
+	return f->reserved ? f->reserved : f->size;
 }
 
 /* Release what f holds; safe on a half-built handle and idempotent.
@@ -106,7 +139,7 @@ static int teardown(mmf_file *f)
 	int rc = 0, e;
 
 	if (f->base) {
-		rc = mmf__os_munmap(f->base, f->size);
+		rc = mmf__os_munmap(f->base, map_len(f));
 		f->base = NULL;
 	}
 	if (f->fd >= 0) {
@@ -146,10 +179,11 @@ static size_t sat_add(size_t a, size_t b)
 	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
 }
 
-/* The size a grow to at least `end` goes to. `need` is the bytes the write
- * needs (len + 4 for a slice, len for a buffer), as in the seed's step. */
+/* The size a grow to at least `end` goes to, at most cap unless end is
+ * past it. `need` is the bytes the write needs (len + 4 for a slice, len
+ * for a buffer), as in the seed's step. */
 static size_t grow_target(const mmf_options *o, size_t size, size_t end,
-			  size_t need, bool append)
+			  size_t need, bool append, size_t cap)
 {
 	enum mmf_grow g = o->grow;
 	size_t t = end, step;
@@ -163,8 +197,8 @@ static size_t grow_target(const mmf_options *o, size_t size, size_t end,
 		t = sat_add(end, o->grow_chunk - 1);
 		t -= t % o->grow_chunk;
 	}
-	if (t > MAX_FILE)
-		t = MAX_FILE;
+	if (t > cap)
+		t = cap;
 	return t < end ? end : t;	/* never short of the needed end */
 }
 
@@ -173,7 +207,7 @@ static size_t grow_target(const mmf_options *o, size_t size, size_t end,
  * a good mapping with the kernel's default readahead. */
 static void keep_advice(mmf_file *f)
 {
-	if (f->advice != MMF_ADVICE_NORMAL && f->base)
+	if (f->advice != MMF_ADVICE_NORMAL && f->size)
 		(void)mmf__os_advise(f->base, f->size, f->advice);
 }
 
@@ -194,6 +228,25 @@ static int extend_file(mmf_file *f, size_t old, size_t new_size)
 	return 0;
 }
 
+/* Map the grown file up to new_size: in place inside the reservation
+ * (MMF_STABLE: the pages past the old last page, which stay as they are),
+ * else by mremap (may move), or a first mmap of an empty file. *addr = the
+ * mapping's start. */
+static int map_grown(mmf_file *f, size_t old, size_t new_size, void **addr)
+{
+	size_t from = page_up(old), to = page_up(new_size);
+	void *p;
+
+	if (!f->reserved)
+		return f->base ? mmf__os_mremap(f->base, old, new_size, addr)
+			       : mmf__os_mmap(f->fd, new_size, 1, addr);
+	*addr = f->base;
+	if (to == from)
+		return 0;
+	return mmf__os_mmap_at(f->fd, from, to - from, 1, (char *)f->base + from,
+			       &p);
+}
+
 /* Grow file and mapping to new_size > f->size, by the flags. On error the
  * file is cut back and the handle keeps its old size and mapping. */
 static int grow_to(mmf_file *f, size_t new_size)
@@ -203,9 +256,9 @@ static int grow_to(mmf_file *f, size_t new_size)
 	void *addr;
 	int rc;
 
-	if (new_size > MAX_FILE)
+	if (new_size > MAX_FILE || (f->reserved && new_size > f->opt.max_size))
 		return -EFBIG;
-	if ((f->opt.flags & MMF_SYNC_BEFORE_GROW) && f->base) {
+	if ((f->opt.flags & MMF_SYNC_BEFORE_GROW) && f->size) {
 		rc = sync_mapping(f, f->base, f->size);
 		if (rc < 0)
 			return rc;
@@ -213,16 +266,16 @@ static int grow_to(mmf_file *f, size_t new_size)
 	rc = extend_file(f, old, new_size);
 	if (rc < 0)
 		return rc;
-	rc = f->base ? mmf__os_mremap(f->base, old, new_size, &addr)
-		     : mmf__os_mmap(f->fd, new_size, 1, &addr);
+	rc = map_grown(f, old, new_size, &addr);
 	if (rc < 0) {
 		(void)mmf__os_ftruncate(f->fd, old);
 		return rc;
 	}
 	f->stats.remaps++;
 	f->stats.moves += f->base && addr != f->base;
-	f->base = addr;
-	f->size = new_size;
+	if (addr != f->base)	/* never written for a stable handle */
+		f->base = addr;
+	publish_size(f, new_size);
 	keep_advice(f);
 	if (f->opt.flags & MMF_POPULATE) {
 		/* Advisory: a failed prefault leaves a good, larger file. */
@@ -235,6 +288,30 @@ static int grow_to(mmf_file *f, size_t new_size)
 	return 0;
 }
 
+/* shrink_to of a stable handle: the pages past the new last page go back
+ * to the reservation; base stays. */
+static int shrink_stable(mmf_file *f, size_t new_size)
+{
+	size_t old = f->size, from = page_up(new_size), to = page_up(old);
+	char *at = (char *)f->base + from;
+	void *p;
+	int rc = to == from ? 0 : mmf__os_reserve(at, to - from, &p), e;
+
+	if (rc < 0)
+		return rc;
+	publish_size(f, new_size);
+	rc = mmf__os_ftruncate(f->fd, new_size);
+	if (rc < 0) {
+		e = to == from ? 0 : mmf__os_mmap_at(f->fd, from, to - from, 1,
+						     at, &p);
+		if (e == 0)
+			publish_size(f, old);
+		return rc;
+	}
+	f->stats.shrinks++;
+	return 0;
+}
+
 /* Shrink mapping, then file, to new_size < f->size: the mapping never
  * covers bytes past the end of the file. On error the old size is restored
  * where the kernel lets us. */
@@ -244,6 +321,8 @@ static int shrink_to(mmf_file *f, size_t new_size)
 	void *addr = NULL, *back;
 	int rc;
 
+	if (f->reserved)
+		return shrink_stable(f, new_size);
 	rc = new_size ? mmf__os_mremap(f->base, old, new_size, &addr)
 		      : mmf__os_munmap(f->base, old);
 	if (rc < 0)
@@ -274,9 +353,11 @@ static int check_mutable(const mmf_file *f)
 /* Make sure [0, end) is in the file, growing by the policy. */
 static int ensure_end(mmf_file *f, size_t end, size_t need, bool append)
 {
+	size_t cap = f->reserved ? f->opt.max_size : MAX_FILE;
+
 	if (end <= f->size)
 		return 0;
-	return grow_to(f, grow_target(&f->opt, f->size, end, need, append));
+	return grow_to(f, grow_target(&f->opt, f->size, end, need, append, cap));
 }
 
 /* The directory part of path (malloc'd; "." for a bare name) and, in
@@ -365,6 +446,7 @@ static int size_new_file(mmf_file *f, size_t size, bool creating)
  * no store through the mapping can then need a block the disk lacks. */
 static int map_existing(mmf_file *f, size_t size)
 {
+	void *p;
 	int rc;
 
 	if (f->writable && (f->opt.flags & MMF_RESERVE)) {
@@ -372,9 +454,27 @@ static int map_existing(mmf_file *f, size_t size)
 		if (rc < 0)
 			return rc;
 	}
-	rc = mmf__os_mmap(f->fd, size, f->writable, &f->base);
+	if (f->reserved)
+		rc = mmf__os_mmap_at(f->fd, 0, size, f->writable, f->base, &p);
+	else
+		rc = mmf__os_mmap(f->fd, size, f->writable, &f->base);
 	if (rc == 0)
-		f->size = size;
+		publish_size(f, size);
+	return rc;
+}
+
+/* MMF_STABLE: reserve max_size bytes of address space at open. The file is
+ * mapped at its start and grows in place: base never changes. */
+static int reserve_space(mmf_file *f, size_t file_size)
+{
+	size_t len = page_up(f->opt.max_size);
+	int rc;
+
+	if (file_size > f->opt.max_size)
+		return -EFBIG;
+	rc = mmf__os_reserve(NULL, len, &f->base);
+	if (rc == 0)
+		f->reserved = len;
 	return rc;
 }
 
@@ -408,6 +508,8 @@ static int map_fd(int fd, int dirfd, const char *path, const char *name,
 	if (rc == 0)
 		rc = dirfd >= 0 ? set_name(f, dirfd, name, &st, false)
 				: find_name(f, &st);
+	if (rc == 0 && (o->flags & MMF_STABLE))
+		rc = reserve_space(f, (size_t)st.st_size);
 	if (rc == 0)
 		rc = st.st_size > 0 ? map_existing(f, (size_t)st.st_size)
 				    : size_new_file(f, size, creating);
@@ -500,7 +602,7 @@ void *mmf_data(const mmf_file *f)
 
 size_t mmf_size(const mmf_file *f)
 {
-	return f->size;
+	return size_now(f);
 }
 
 int mmf_fd(const mmf_file *f)
@@ -516,12 +618,14 @@ const char *mmf_path(const mmf_file *f)
 /* Is [off, off + len) inside the file? Overflow-proof. */
 static bool in_file(const mmf_file *f, size_t off, size_t len)
 {
-	return off <= f->size && len <= f->size - off;
+	size_t size = size_now(f);
+
+	return off <= size && len <= size - off;
 }
 
 int mmf_bytes(const mmf_file *f, size_t off, size_t len, const void **out)
 {
-	if (f->size == 0 || !in_file(f, off, len))
+	if (size_now(f) == 0 || !in_file(f, off, len))
 		return MMF_EOF;
 	*out = (const char *)f->base + off;
 	return 0;
@@ -609,7 +713,7 @@ int mmf_sync(mmf_file *f)
 		return 0;
 	if (f->poison)
 		return f->poison;
-	return sync_mapping(f, f->base, f->size);
+	return sync_mapping(f, f->size ? f->base : NULL, f->size);
 }
 
 int mmf_sync_range(mmf_file *f, size_t off, size_t len)
@@ -660,7 +764,7 @@ int mmf_delete(mmf_file *f)
 		return 0;
 	rc = f->poison ? f->poison : f->dirfd < 0 ? -EINVAL : same_file(f);
 	if (rc == 0 && f->base) {
-		rc = mmf__os_munmap(f->base, f->size);
+		rc = mmf__os_munmap(f->base, map_len(f));
 		if (rc == 0)
 			f->base = NULL;
 	}
@@ -703,13 +807,13 @@ void mmf_reader_init(mmf_reader *r, const mmf_file *f, size_t off)
 ssize_t mmf_reader_read(mmf_reader *r, void *buf, size_t len)
 {
 	const mmf_file *f = r->mmf__file;
-	size_t n;
+	size_t size = size_now(f), n;
 
 	if (!buf && len > 0)
 		return -EINVAL;
-	if (r->mmf__off >= f->size)
+	if (r->mmf__off >= size)
 		return 0;
-	n = f->size - r->mmf__off;
+	n = size - r->mmf__off;
 	if (n > len)
 		n = len;
 	if (n > SSIZE_MAX)
@@ -743,7 +847,7 @@ static int advise_range(mmf_file *f, size_t off, size_t len,
 {
 	size_t start = off - off % mmf__os_page_size();
 
-	if (!f->base || len == 0)
+	if (f->size == 0 || len == 0)
 		return 0;
 	return mmf__os_advise((char *)f->base + start, off + len - start,
 			      advice);
@@ -770,3 +874,16 @@ int mmf_advise_range(mmf_file *f, size_t off, size_t len,
 		return MMF_EOF;
 	return advise_range(f, off, len, advice);
 }
+
+/*
+ * In libmmapfile.so these are the default versions of the calls whose
+ * mmf_options grew in 0.2; compat.c holds their MMAPFILE_0.1 versions for
+ * binaries built against 0.1 (see mmapfile.map). The static libraries have
+ * one version of everything.
+ */
+#ifdef MMF_SHARED_ABI
+__asm__(".symver mmf__options_init_v02, mmf_options_init@@MMAPFILE_0.2\n\t"
+	".symver mmf__options_seed_v02, mmf_options_seed@@MMAPFILE_0.2\n\t"
+	".symver mmf__open_v02, mmf_open@@MMAPFILE_0.2\n\t"
+	".symver mmf__open_fd_v02, mmf_open_fd@@MMAPFILE_0.2");
+#endif

@@ -20,6 +20,7 @@
 	X(ftruncate, ENOSPC)		\
 	X(fallocate, ENOSPC)		\
 	X(mmap, ENOMEM)			\
+	X(reserve, ENOMEM)		\
 	X(mremap, ENOMEM)		\
 	X(msync, EIO)			\
 	X(munmap, EINVAL)		\

@@ -43,7 +43,7 @@ resolved=$(LD_LIBRARY_PATH="$new" ldd "$work/abi_consumer" | awk '/libmmapfile/ 
   { echo "abi_check: the consumer resolved libmmapfile to $resolved, not the new one"; exit 1; }
 LD_LIBRARY_PATH="$new" "$work/abi_consumer" "$work/with_new"
 
-exports() { nm -D --defined-only "$1" | awk '$3 ~ /^mmf_[a-z]/ {print $3}' | sort; }
+exports() { nm -D --defined-only "$1" | awk '{sub(/@.*/, "", $3)} $3 ~ /^mmf_[a-z]/ {print $3}' | sort -u; }
 missing=$(comm -23 <(exports "$old/libmmapfile.so") <(exports "$new/libmmapfile.so"))
 [ -z "$missing" ] || { echo "abi_check: no longer exported: $missing"; exit 1; }
 echo "abi_check: a consumer built against $base ($so_old) runs on this tree's library;" \

@@ -28,6 +28,12 @@ int main(int argc, char **argv)
 {
 	char buf[16], empty[4200];
 	const void *p;
+	/* mmf_options as 0.1 laid it out, then a canary: a library that
+	 * wrote a later, larger mmf_options would overwrite it. */
+	struct {
+		mmf_options o;
+		unsigned char canary[64];
+	} ob;
 	mmf_options o;
 	mmf_stats st;
 	mmf_reader r;
@@ -42,6 +48,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(empty, sizeof(empty), "%s.empty", argv[1]);
+	memset(&ob, 0xa5, sizeof(ob));
+	mmf_options_init(&ob.o);
+	for (size_t i = 0; i < sizeof(ob.canary); i++)
+		CHECK(ob.canary[i] == 0xa5, "mmf_options_init writes past the 0.1 struct", (int)i);
+	memset(&ob, 0xa5, sizeof(ob));
+	mmf_options_seed(&ob.o);
+	CHECK(ob.canary[0] == 0xa5 && ob.o.grow == MMF_GROW_SEED,
+	      "mmf_options_seed writes past the 0.1 struct", 0);
 	mmf_options_init(&o);
 	CHECK(o.grow == MMF_GROW_DOUBLE && o.grow_max_step == (size_t)1 << 30 &&
 	      o.grow_chunk == (size_t)64 << 20 && o.flags == MMF_RESERVE &&
