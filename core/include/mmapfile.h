@@ -164,10 +164,10 @@ enum mmf_grow {
 #define MMF_RESERVE          (1u << 0)	/* posix_fallocate new space */
 #define MMF_POPULATE         (1u << 1)	/* prefault new space (MADV_POPULATE_WRITE) */
 #define MMF_SYNC_BEFORE_GROW (1u << 2)	/* msync the whole mapping before each grow */
+/* Every growth flag (as in 0.1; MMF_STABLE is not one). */
+#define MMF_FLAGS_ALL        (MMF_RESERVE | MMF_POPULATE | MMF_SYNC_BEFORE_GROW)
 #define MMF_STABLE           (1u << 3)	/* reserve max_size of address space at
 					 * open, grow in place: see STABLE */
-#define MMF_FLAGS_ALL        (MMF_RESERVE | MMF_POPULATE | MMF_SYNC_BEFORE_GROW | \
-			      MMF_STABLE)
 
 /* Access advice (madvise(2)): how the mapping will be read. */
 enum mmf_advice {

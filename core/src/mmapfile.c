@@ -97,7 +97,8 @@ static int options_resolve(const mmf_options *opt, size_t size, mmf_options *o)
 		mmf_options_init(o);
 	else
 		*o = *opt;
-	if ((unsigned)o->grow > MMF_GROW_SEED || (o->flags & ~MMF_FLAGS_ALL))
+	if ((unsigned)o->grow > MMF_GROW_SEED ||
+	    (o->flags & ~(MMF_FLAGS_ALL | MMF_STABLE)))
 		return -EINVAL;
 	if (o->grow == MMF_GROW_CHUNK && o->grow_chunk == 0)
 		return -EINVAL;

@@ -185,6 +185,8 @@ static void pick_options(mmf_options *o)
 	mmf_options_init(o);
 	o->grow = (enum mmf_grow)fu_rand_below(4);
 	o->flags = (unsigned)fu_rand_below(MMF_FLAGS_ALL + 1);
+	if (fu_rand_below(4) == 0)
+		o->flags |= MMF_STABLE;	/* in-place growth, reservation */
 	o->grow_max_step = 64u << 10;
 	o->grow_chunk = 16u << 10;
 }
