@@ -57,6 +57,8 @@ std::string flags_name(unsigned f)
 		s += "+populate";
 	if (f & MMF_SYNC_BEFORE_GROW)
 		s += "+sync_before_grow";
+	if (f & MMF_STABLE)
+		s += "+stable";
 	return s.empty() ? "none" : s.substr(1);
 }
 
@@ -135,6 +137,63 @@ void bm_growth(benchmark::State &st, GrowthCase c)
 		st.SkipWithError(errstr("mmf_delete", rc).c_str());
 }
 
+/*
+ * Stable addresses (issue 14): the latency of each grow of a sparse file
+ * (no reservation) by mmf_truncate in 64 MiB steps from 64 MiB to `to`,
+ * with one byte written every 2 MiB of each new step (so every page-table
+ * page exists and a moving mremap has them to move): MMF_STABLE (the new
+ * pages mapped in place) against the default handle (mremap MAYMOVE).
+ * Counters: per-grow p50/p99/max (samples = grows), moves.
+ */
+constexpr size_t kGrowStep = 64 * MiB;
+
+void bm_stable_grow(benchmark::State &st, bool stable, size_t to)
+{
+	TempPath path("stable_grow.dat");
+	std::vector<uint64_t> ns;
+	mmf_options o;
+	mmf_file *f = nullptr;
+	mmf_stats s;
+
+	mmf_options_init(&o);
+	o.flags = stable ? MMF_STABLE : 0;
+	o.max_size = to;
+	int rc = mmf_open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, kGrowStep, &o, &f);
+	if (rc != 0) {
+		st.SkipWithError(errstr("mmf_open", rc).c_str());
+		return;
+	}
+	ns.reserve(to / kGrowStep);
+	for (auto _ : st) {
+		size_t old = mmf_size(f);
+		uint64_t t0 = now_ns();
+
+		rc = mmf_truncate(f, old + kGrowStep);
+		ns.push_back(now_ns() - t0);
+		if (rc != 0) {
+			st.SkipWithError(errstr("mmf_truncate", rc).c_str());
+			break;
+		}
+		for (size_t off = old; off < old + kGrowStep; off += 2 * MiB)
+			static_cast<volatile char *>(mmf_data(f))[off] = 1;
+	}
+	latency_counters(st, ns);
+	mmf_stats_get(f, &s);
+	stats_counters(st, s);
+	st.SetItemsProcessed(int64_t(st.iterations()));
+	rc = mmf_delete(f);
+	if (rc != 0)
+		st.SkipWithError(errstr("mmf_delete", rc).c_str());
+}
+
+void add_stable_grow(bool stable, size_t to)
+{
+	add(name("BM_StableGrow", {{"mode", stable ? "stable" : "mremap"},
+				   {"step", mib(kGrowStep)}, {"to", mib(to)}}),
+	    [stable, to](benchmark::State &st) { bm_stable_grow(st, stable, to); })
+		->Iterations(int64_t(to / kGrowStep - 1));
+}
+
 void add_case(const GrowthCase &c)
 {
 	add(name("BM_Growth", {{"policy", grow_name(c.grow)},
@@ -167,8 +226,15 @@ void register_growth()
 	mmf_options_seed(&s);
 	add_case({s.grow, s.flags, true, big});
 	add_case({d.grow, d.flags, true, big});
+	/* Stable addresses: append throughput against the default, and the
+	 * latency of one grow as the mapping gets larger. */
+	add_case({d.grow, d.flags | MMF_STABLE, false, big});
+	for (bool stable : {true, false})
+		add_stable_grow(stable, 1 * GiB);
 	if (!full())
 		return;
+	for (bool stable : {true, false})
+		add_stable_grow(stable, 8 * GiB);
 	/* Cost against file size (the capacity model): headline options at
 	 * two more targets. */
 	for (size_t to : {64 * MiB, 512 * MiB}) {
