@@ -56,7 +56,9 @@
  * never a SIGBUS on a later store. That holds on ext4 (tested), tmpfs
  * (tested) and xfs; copy-on-write filesystems and NFS cannot promise it,
  * nor can anything hold when another process shrinks the file or punches
- * holes in it while it is mapped.
+ * holes in it while it is mapped. Growth assumes one process grows a file:
+ * a grow that fails after extending the file cuts it back to the handle's
+ * old size, and a grow without MMF_RESERVE sets the size with ftruncate.
  *
  * LIFETIME OF POINTERS
  * Pointers from mmf_data(), mmf_bytes(), mmf_slice() and mmf_allocate_slice()
