@@ -31,13 +31,17 @@ struct mmf_options_v01 {
 #define COMPAT(name, ver) \
 	__attribute__((visibility("default"), symver(#name "@" ver)))
 
-static void to_v01(const mmf_options *o, struct mmf_options_v01 *v)
+/* *v = the 0.1 fields of what fill (mmf_options_init/_seed) gives. */
+static void fill_v01(void (*fill)(mmf_options *), struct mmf_options_v01 *v)
 {
-	v->grow = o->grow;
-	v->grow_max_step = o->grow_max_step;
-	v->grow_chunk = o->grow_chunk;
-	v->flags = o->flags;
-	v->mode = o->mode;
+	mmf_options o;
+
+	fill(&o);
+	v->grow = o.grow;
+	v->grow_max_step = o.grow_max_step;
+	v->grow_chunk = o.grow_chunk;
+	v->flags = o.flags;
+	v->mode = o.mode;
 }
 
 /* o = v's fields (or the defaults for NULL); -EINVAL for flags 0.1 did not
@@ -61,20 +65,14 @@ void mmf__options_init_v01(struct mmf_options_v01 *v)
 	COMPAT(mmf_options_init, "MMAPFILE_0.1");
 void mmf__options_init_v01(struct mmf_options_v01 *v)
 {
-	mmf_options o;
-
-	mmf_options_init(&o);
-	to_v01(&o, v);
+	fill_v01(mmf_options_init, v);
 }
 
 void mmf__options_seed_v01(struct mmf_options_v01 *v)
 	COMPAT(mmf_options_seed, "MMAPFILE_0.1");
 void mmf__options_seed_v01(struct mmf_options_v01 *v)
 {
-	mmf_options o;
-
-	mmf_options_seed(&o);
-	to_v01(&o, v);
+	fill_v01(mmf_options_seed, v);
 }
 
 int mmf__open_v01(const char *path, int oflags, size_t size,
