@@ -56,7 +56,10 @@
  * never a SIGBUS on a later store. That holds on ext4 (tested), tmpfs
  * (tested) and xfs; copy-on-write filesystems and NFS cannot promise it,
  * nor can anything hold when another process shrinks the file or punches
- * holes in it while it is mapped. Growth assumes one process grows a file:
+ * holes in it while it is mapped. The cost is one posix_fallocate over the
+ * whole file per writable open (measured: 16 us for a 1 GiB file on ext4,
+ * 7.6 ms for 256 MiB on tmpfs, which walks every page).
+ * Growth assumes one process grows a file:
  * a grow that fails after extending the file cuts it back to the handle's
  * old size, and a grow without MMF_RESERVE sets the size with ftruncate.
  *
