@@ -308,8 +308,11 @@ void bm_ltm(benchmark::State &st, Api api)
 	mmf_file *f = w.file.f;
 	unsigned char *base = static_cast<unsigned char *>(mmf_data(f));
 	size_t size = mmf_size(f);
-	int madv = api == Api::mmap_normal ? MADV_NORMAL : MADV_RANDOM;
-	int rc = madvise(base, size, madv) < 0 ? -errno : evict(mmf_fd(f), base, size);
+	/* The advice through the library (kept across growth; issue 11). */
+	int rc = mmf_advise(f, api == Api::mmap_normal ? MMF_ADVICE_NORMAL
+						   : MMF_ADVICE_RANDOM);
+	if (rc == 0)
+		rc = evict(mmf_fd(f), base, size);
 	double before = resident_pct(base, size);
 	if (rc != 0 || before > 5) {
 		st.SkipWithError(rc ? errstr("evict", rc).c_str() : "cold cache not established");

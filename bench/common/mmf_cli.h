@@ -68,7 +68,8 @@ extern "C" {
 #define MMF_CLI_FLAGS(X)						\
 	X(reserve, MMF_RESERVE, "posix_fallocate new space")		\
 	X(populate, MMF_POPULATE, "prefault new space")			\
-	X(sync_before_grow, MMF_SYNC_BEFORE_GROW, "msync the mapping before each grow")
+	X(sync_before_grow, MMF_SYNC_BEFORE_GROW, "msync the mapping before each grow") \
+	X(stable, MMF_STABLE, "reserve max_size of address space: the mapping never moves")
 
 /* The flag list that sets no flag. */
 #define MMF_CLI_FLAG_WORDS(X)						\

@@ -44,13 +44,13 @@
 #define MAXREC 3000u
 
 enum kind { K_ALLOC, K_APPEND, K_TRUNC, K_SYNC, K_RANGE, K_READ, K_REOPEN,
-	    NKINDS };
+	    K_ADVISE, NKINDS };
 static const char *const kind_name[NKINDS] = {
 	"allocate_slice", "append_buffer", "truncate", "sync", "sync_range",
-	"read", "reopen",
+	"read", "reopen", "advise",
 };
 /* Cumulative weights, out of 100. */
-static const unsigned kind_weight[NKINDS] = { 22, 44, 54, 62, 70, 94, 100 };
+static const unsigned kind_weight[NKINDS] = { 22, 44, 54, 62, 70, 92, 98, 100 };
 
 struct soak {
 	uint64_t seed;
@@ -191,6 +191,8 @@ static void pick_options(mmf_options *o)
 	mmf_options_init(o);
 	o->grow = (enum mmf_grow)fu_rand_below(4);
 	o->flags = (unsigned)fu_rand_below(MMF_FLAGS_ALL + 1);
+	if (fu_rand_below(4) == 0)
+		o->flags |= MMF_STABLE;	/* in-place growth, reservation */
 	o->grow_max_step = 64u << 10;
 	o->grow_chunk = 16u << 10;
 }
@@ -319,8 +321,16 @@ static int op_reopen(struct soak *s)
 	return rc;
 }
 
+/* Any advice: a kept pattern is re-applied by every later grow and shrink
+ * (under faults too); DONTNEED must lose no byte (the next read checks). */
+static int op_advise(struct soak *s)
+{
+	return mmf_advise(s->f, (enum mmf_advice)fu_rand_below(5));
+}
+
 static int (*const run_kind[NKINDS])(struct soak *s) = {
 	op_alloc, op_append, op_trunc, op_sync, op_range, op_read, op_reopen,
+	op_advise,
 };
 
 /* ---- a failed operation --------------------------------------------- */

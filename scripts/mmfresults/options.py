@@ -12,7 +12,7 @@ This module parses those lines (a regex, no compiler), so C and Python share
 one spelling. Each table is a tuple of words in the header's order:
 
     GROWTH       ("double", "exact", "chunk", "seed")
-    FLAGS        ("reserve", "populate", "sync_before_grow")
+    FLAGS        ("reserve", "populate", "sync_before_grow", "stable")
     NO_FLAGS     "none"      (the flag list that sets no flag)
     OPTION_SETS  ("default", "seed_compat")
     APPEND_APIS  ("allocate_slice", "append_buffer")
