@@ -27,6 +27,7 @@
 #include <benchmark/benchmark.h>
 
 #include "mmapfile.h"
+#include "mmf_cli.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -36,6 +37,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <ftw.h>
 #include <functional>
 #include <string>
 #include <sys/mman.h>
@@ -273,19 +275,26 @@ public:
 	bool ok() const { return !dir_.empty(); }
 	~Scratch()
 	{
-		if (!ok())
-			return;
-		std::string cmd = "rm -rf '" + dir_ + "'";
-		if (std::system(cmd.c_str()) != 0)
+		if (ok() && nftw(dir_.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 			std::fprintf(stderr, "bench: could not remove %s\n", dir_.c_str());
+	}
+	/* $MMF_BENCH_DIR, default /var/tmp (a disk, not a tmpfs: the files
+	 * must be able to leave memory). */
+	static std::string base()
+	{
+		const char *b = std::getenv("MMF_BENCH_DIR");
+		return b && *b ? b : "/var/tmp";
 	}
 
 private:
+	static int remove_one(const char *p, const struct stat *, int, struct FTW *)
+	{
+		return remove(p);
+	}
 	Scratch()
 	{
-		const char *base = std::getenv("MMF_BENCH_DIR");
-		std::string tmpl = std::string(base && *base ? base : "/var/tmp") +
-				   "/mmf-bench.XXXXXX";
+		/* mkdtemp: a fresh name, mode 0700; nobody else made it first */
+		std::string tmpl = base() + "/mmf-bench.XXXXXX";
 		std::vector<char> buf(tmpl.begin(), tmpl.end());
 		buf.push_back('\0');
 		if (mkdtemp(buf.data()))
@@ -308,17 +317,16 @@ private:
 };
 
 /*
- * Write `size` bytes of fill_pattern data to path (O_TRUNC), calling stamp
- * on each 1 MiB chunk before it is written, then fdatasync. 0 or -errno.
+ * Write `size` bytes of fill_pattern data to the open file fd from offset 0,
+ * calling stamp on each 1 MiB chunk before it is written, then fdatasync.
+ * 0 or -errno; fd stays open.
  */
-inline int write_file(const char *path, size_t size, uint64_t seed,
-		      const std::function<void(unsigned char *, size_t)> &stamp)
+inline int write_fd(int fd, size_t size, uint64_t seed,
+		    const std::function<void(unsigned char *, size_t)> &stamp)
 {
 	std::vector<unsigned char> chunk(MiB);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = 0;
+	int rc = 0;
 
-	if (fd < 0)
-		return -errno;
 	for (size_t off = 0; off < size && rc == 0; off += MiB) {
 		size_t n = std::min(MiB, size - off);
 		fill_pattern(chunk.data(), n, seed + off);
@@ -329,7 +337,20 @@ inline int write_file(const char *path, size_t size, uint64_t seed,
 	}
 	if (rc == 0 && fdatasync(fd) < 0)
 		rc = -errno;
-	close(fd);
+	return rc;
+}
+
+/* write_fd into path (O_TRUNC, created 0600). 0 or -errno. */
+inline int write_file(const char *path, size_t size, uint64_t seed,
+		      const std::function<void(unsigned char *, size_t)> &stamp)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	int rc = write_fd(fd, size, seed, stamp);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
 	return rc;
 }
 
@@ -362,32 +383,51 @@ inline std::string fs_type(const std::string &dir)
 }
 
 /*
- * main(): --mmf_profile=quick|full (or $MMF_BENCH_PROFILE), then reg(), then
- * Google Benchmark as usual. Returns 1 when the scratch directory cannot be
- * made.
+ * main(): --mmf_profile=quick|full or --mmf_profile quick|full (or
+ * $MMF_BENCH_PROFILE; the words of mmf_cli.h), then reg(), then Google
+ * Benchmark as usual. A bad or missing profile, or a flag neither knows, is
+ * one line on stderr and exit 2, before any benchmark runs; --help prints
+ * this program's flag and then Google Benchmark's. Returns 1 when the
+ * scratch directory cannot be made.
  */
 inline int run_main(int argc, char **argv, void (*reg)())
 {
 	const char *env = std::getenv("MMF_BENCH_PROFILE");
 	std::vector<char *> args;
-	std::string prof = env && *env ? env : "quick";
+	std::string prof = env && *env ? env : "quick", from = "MMF_BENCH_PROFILE";
+	const char *flag = "--mmf_profile";
+	size_t flen = std::strlen(flag);
 
 	for (int i = 0; i < argc; i++) {
-		if (std::strncmp(argv[i], "--mmf_profile=", 14) == 0)
-			prof = argv[i] + 14;
-		else
+		if (i > 0 && std::strcmp(argv[i], "--help") == 0)
+			std::printf("%s flags:\n  %s=quick|full  which rows to register "
+				    "(default quick, or $MMF_BENCH_PROFILE)\n"
+				    "Google Benchmark flags:\n", argv[0], flag);
+		if (i == 0 || std::strncmp(argv[i], flag, flen) != 0 ||
+		    (argv[i][flen] != '=' && argv[i][flen] != '\0')) {
 			args.push_back(argv[i]);
+			continue;
+		}
+		if (argv[i][flen] == '=') {
+			prof = argv[i] + flen + 1;
+		} else if (i + 1 < argc) {
+			prof = argv[++i];
+		} else {
+			std::fprintf(stderr, "%s: %s needs a value (quick or full)\n", argv[0], flag);
+			return 2;
+		}
+		from = flag;
 	}
-	if (prof != "quick" && prof != "full") {
-		std::fprintf(stderr, "%s: --mmf_profile must be quick or full\n", argv[0]);
+	int p = mmf_cli_profile(prof.c_str());
+	if (p < 0) {
+		std::fprintf(stderr, "%s: %s: '%s' is not one of quick|full\n", argv[0],
+			     from.c_str(), prof.c_str());
 		return 2;
 	}
-	profile_ref() = prof == "full" ? Profile::full : Profile::quick;
+	profile_ref() = p == 1 ? Profile::full : Profile::quick;
 	if (!Scratch::get().ok()) {
 		std::fprintf(stderr, "%s: cannot make a scratch directory under %s: %s\n",
-			     argv[0], std::getenv("MMF_BENCH_DIR") ? std::getenv("MMF_BENCH_DIR")
-								     : "/var/tmp",
-			     std::strerror(errno));
+			     argv[0], Scratch::base().c_str(), std::strerror(errno));
 		return 1;
 	}
 	benchmark::AddCustomContext("mmf_profile", prof);

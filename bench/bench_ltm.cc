@@ -13,14 +13,16 @@
  * starts with "skipped:", which scripts/bench does not count as a failure).
  *
  * The file (default 3 GiB; $MMF_LTM_FILE_MIB) is cached between runs in
- * $MMF_BENCH_CACHE (default /var/tmp/mmf-bench-cache; "off" = make it in the
- * scratch directory and delete it at exit). The limit defaults to 512 MiB
+ * $MMF_BENCH_CACHE (default /var/tmp/mmf-bench-cache-<euid>), a directory
+ * that must be this user's with mode 0700 (checked at start, see
+ * cache_path; "off" = make it in the scratch directory, delete it at exit). The limit defaults to 512 MiB
  * ($MMF_LTM_LIMIT_MIB). One repetition: the file evicted (PTEs dropped,
  * POSIX_FADV_DONTNEED, mincore < 5 % resident), then a fixed number of reads
  * at uniformly random 4 KiB-aligned offsets, each checksummed. The counts
  * differ by row (MADV_NORMAL is ~100x slower) and are in the names.
  */
 #include "bench_fixture.h"
+#include "private_dir.h"
 
 #include <fstream>
 #include <memory>
@@ -34,10 +36,21 @@ using namespace mmfb;
 
 constexpr size_t kRec = 4096;
 
+/* $name in MiB (1 .. 1 TiB), or dflt when unset; anything else is one line
+ * and exit 2. */
 size_t env_mib(const char *name, size_t dflt)
 {
 	const char *v = std::getenv(name);
-	return v && *v ? size_t(std::strtoull(v, nullptr, 10)) * MiB : dflt;
+	uint64_t mib;
+
+	if (!v || !*v)
+		return dflt;
+	if (mmf_cli_u64(v, 1, 1u << 20, &mib) < 0) {
+		std::fprintf(stderr, "bench_ltm: %s: '%s' is not a number of MiB in 1..1048576\n",
+			     name, v);
+		std::exit(2);
+	}
+	return size_t(mib) * MiB;
 }
 
 size_t file_size() { return env_mib("MMF_LTM_FILE_MIB", 3 * GiB); }
@@ -152,40 +165,112 @@ private:
 	bool v1_ = false;
 };
 
-/* The big file: cached under $MMF_BENCH_CACHE, or a scratch file. */
+/*
+ * The cache directory (issue 16): $MMF_BENCH_CACHE, default
+ * /var/tmp/mmf-bench-cache-<euid> (a disk, not a tmpfs: the file must be
+ * able to leave memory). It must be a directory of this user with mode 0700
+ * (private_dir.h), made here if absent; anything else -- a symlink, another
+ * user's directory, one others can write -- is refused with one line and
+ * exit 1 before any benchmark runs. "off": no cache, the file is made in the
+ * scratch directory and deleted at exit.
+ */
+std::string cache_path()
+{
+	const char *c = std::getenv("MMF_BENCH_CACHE");
+	return c && *c ? c : "/var/tmp/mmf-bench-cache-" + std::to_string(geteuid());
+}
+
+int &cache_fd()
+{
+	static int fd = -1;
+	return fd;
+}
+
+void open_cache_or_exit()
+{
+	char why[512];
+	std::string path = cache_path();
+
+	if (path == "off")
+		return;
+	cache_fd() = mmf_private_dir(path.c_str(), true, why, sizeof(why));
+	if (cache_fd() < 0) {
+		std::fprintf(stderr, "bench_ltm: refusing the cache directory %s "
+			     "(set MMF_BENCH_CACHE to a private directory, or off)\n", why);
+		std::exit(1);
+	}
+}
+
+/* The cached file, opened relative to the checked directory: a regular file
+ * of this user of the right size, or -1 (then it is rewritten). */
+int open_cached(int dfd, const std::string &leaf)
+{
+	struct stat st;
+	int fd = openat(dfd, leaf.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    size_t(st.st_size) == file_size())
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* Write the file as leaf.part in dfd and rename it to leaf: a partial file
+ * never passes for a cached one. Then open it. fd or -errno. */
+int write_cached(int dfd, const std::string &leaf)
+{
+	std::string part = leaf + ".part";
+	int fd = openat(dfd, part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			0600);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	std::fprintf(stderr, "bench_ltm: writing %s/%s (%zu MiB), once\n", cache_path().c_str(),
+		     leaf.c_str(), file_size() / MiB);
+	rc = write_fd(fd, file_size(), 99, nullptr);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && renameat(dfd, part.c_str(), dfd, leaf.c_str()) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlinkat(dfd, part.c_str(), 0);
+		return rc;
+	}
+	fd = open_cached(dfd, leaf);
+	return fd < 0 ? -EIO : fd;
+}
+
+/* The big file: cached in the cache directory, or a scratch file. */
 struct BigFile {
 	BigFile()
 	{
-		const char *c = std::getenv("MMF_BENCH_CACHE");
-		std::string cache = c && *c ? c : "/var/tmp/mmf-bench-cache";
 		std::string leaf = "ltm-" + mib(file_size()) + ".dat";
-		struct stat st;
+		int fd;
 
-		if (cache == "off") {
+		if (cache_fd() < 0) {
 			tmp.reset(new TempPath(leaf));
-			path = tmp->c_str();
+			err = write_file(tmp->c_str(), file_size(), 99, nullptr);
+			fd = err ? err : open(tmp->c_str(), O_RDONLY | O_CLOEXEC);
+			if (fd < 0 && !err)
+				fd = -errno;
 		} else {
-			mkdir(cache.c_str(), 0755);
-			path = cache + "/" + leaf;
+			fd = open_cached(cache_fd(), leaf);
+			if (fd < 0)
+				fd = write_cached(cache_fd(), leaf);
 		}
-		if (stat(path.c_str(), &st) != 0 || size_t(st.st_size) != file_size()) {
-			/* Written under another name and renamed: a partial file
-			 * never passes for a cached one. */
-			std::string part = path + ".part";
-			std::fprintf(stderr, "bench_ltm: writing %s (%zu MiB), once\n",
-				     path.c_str(), file_size() / MiB);
-			err = write_file(part.c_str(), file_size(), 99, nullptr);
-			if (err == 0 && rename(part.c_str(), path.c_str()) < 0)
-				err = -errno;
-			if (err)
-				unlink(part.c_str());
+		if (fd < 0) {
+			err = fd;
+			return;
 		}
-		if (err == 0)
-			err = mmf_open(path.c_str(), O_RDONLY, 0, nullptr, &f);
+		err = mmf_open_fd(fd, 0, false, nullptr, &f);
+		if (err)
+			close(fd);
 	}
 	~BigFile() { mmf_close(f); }
 	std::unique_ptr<TempPath> tmp;
-	std::string path;
 	mmf_file *f = nullptr;
 	int err = 0;
 };
@@ -223,8 +308,11 @@ void bm_ltm(benchmark::State &st, Api api)
 	mmf_file *f = w.file.f;
 	unsigned char *base = static_cast<unsigned char *>(mmf_data(f));
 	size_t size = mmf_size(f);
-	int madv = api == Api::mmap_normal ? MADV_NORMAL : MADV_RANDOM;
-	int rc = madvise(base, size, madv) < 0 ? -errno : evict(mmf_fd(f), base, size);
+	/* The advice through the library (kept across growth; issue 11). */
+	int rc = mmf_advise(f, api == Api::mmap_normal ? MMF_ADVICE_NORMAL
+						   : MMF_ADVICE_RANDOM);
+	if (rc == 0)
+		rc = evict(mmf_fd(f), base, size);
 	double before = resident_pct(base, size);
 	if (rc != 0 || before > 5) {
 		st.SkipWithError(rc ? errstr("evict", rc).c_str() : "cold cache not established");
@@ -269,6 +357,7 @@ void bm_ltm(benchmark::State &st, Api api)
 
 void register_ltm()
 {
+	open_cache_or_exit();
 	struct {
 		Api api;
 		const char *name, *madv;

@@ -177,8 +177,10 @@ std::string prepare(const ReadCase &c, ReadFile &rf)
 	size_t size = mmf_size(rf.f);
 	int rc;
 
-	if (madvise(base, size, c.madv) < 0)
-		return errstr("madvise", -errno);
+	rc = mmf_advise(rf.f, c.madv == MADV_RANDOM ? MMF_ADVICE_RANDOM
+						     : MMF_ADVICE_NORMAL);
+	if (rc < 0)
+		return errstr("mmf_advise", rc);
 	if (!c.cold) {
 		benchmark::DoNotOptimize(prefault(base, size));
 		return "";

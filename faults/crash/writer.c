@@ -48,12 +48,15 @@
  *
  * Output lines: START ..., CREATE k, ACK ..., DIR k, DELETING k, DELETE k,
  * KILLARM, DONE, ERR what rc. Exit 0 after --max-records, 3 on a library
- * error, 2 on a usage error.
+ * error, 2 on a usage error (mmf_cli.h: one line on stderr, before any work).
+ * --help lists the options; values use the words of mmf_cli.h
+ * (--flags reserve,populate,sync_before_grow | none).
  */
 #define _GNU_SOURCE
 #include "record.h"
 
 #include "mmapfile.h"
+#include "mmf_cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -391,123 +394,61 @@ static int run(const struct cfg *c)
 	return 0;
 }
 
-static int usage(void)
-{
-	fputs("usage: mmf_crash_writer DIR [--sync-every K] [--per-file M] "
-	      "[--keep N]\n"
-	      "       [--initial BYTES] [--grow double|exact|chunk|seed] "
-	      "[--chunk BYTES]\n"
-	      "       [--flags reserve,populate,sync-before-grow|none] "
-	      "[--max-records N]\n"
-	      "       [--kill-in grow|sync --kill-at N --kill-delay-us U]\n",
-	      stderr);
-	return 2;
-}
-
-static int parse_flags(const char *s, unsigned *out)
-{
-	char buf[128], *tok, *save = NULL;
-	unsigned fl = 0;
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "reserve"))
-			fl |= MMF_RESERVE;
-		else if (!strcmp(tok, "populate"))
-			fl |= MMF_POPULATE;
-		else if (!strcmp(tok, "sync-before-grow"))
-			fl |= MMF_SYNC_BEFORE_GROW;
-		else if (strcmp(tok, "none"))
-			return -1;
-	}
-	*out = fl;
-	return 0;
-}
-
-static int parse_grow(const char *s, enum mmf_grow *g)
-{
-	static const char *const names[] = { "double", "exact", "chunk", "seed" };
-	unsigned i;
-
-	for (i = 0; i < 4; i++)
-		if (!strcmp(s, names[i])) {
-			*g = (enum mmf_grow)i;
-			return 0;
-		}
-	return -1;
-}
-
-static int parse_kill(const char *s, enum kill_in *k)
-{
-	if (!strcmp(s, "grow"))
-		*k = KILL_GROW;
-	else if (!strcmp(s, "sync"))
-		*k = KILL_SYNC;
-	else
-		return -1;
-	return 0;
-}
-
-static int parse_num(const char *s, unsigned long long *v)
-{
-	char *end;
-
-	*v = strtoull(s, &end, 10);
-	return (*s && !*end) ? 0 : -1;
-}
-
-/* One option with its value; -1 on an unknown option or bad value. */
-static int parse_opt(struct cfg *c, const char *k, const char *v)
-{
-	unsigned long long n = 0;
-	int num = parse_num(v, &n);
-
-	if (!strcmp(k, "--grow"))
-		return parse_grow(v, &c->opt.grow);
-	if (!strcmp(k, "--flags"))
-		return parse_flags(v, &c->opt.flags);
-	if (!strcmp(k, "--kill-in"))
-		return parse_kill(v, &c->kill_in);
-	if (num < 0)
-		return -1;
-	if (!strcmp(k, "--sync-every") && n >= 1 && n <= 1000000)
-		c->sync_every = (unsigned)n;
-	else if (!strcmp(k, "--per-file") && n >= 1 && n <= 100000000)
-		c->per_file = (unsigned)n;
-	else if (!strcmp(k, "--keep") && n >= 1 && n <= MAX_KEEP)
-		c->keep = (unsigned)n;
-	else if (!strcmp(k, "--initial") && n <= (1ull << 30))
-		c->initial = (size_t)n;
-	else if (!strcmp(k, "--chunk") && n >= 1 && n <= (1ull << 30))
-		c->opt.grow_chunk = (size_t)n;
-	else if (!strcmp(k, "--max-records") && n >= 1)
-		c->max_records = n;
-	else if (!strcmp(k, "--kill-at") && n >= 1)
-		c->kill_at = (unsigned long)n;
-	else if (!strcmp(k, "--kill-delay-us") && n <= 10000000)
-		c->kill_delay_us = (unsigned long)n;
-	else
-		return -1;
-	return 0;
-}
+static const char *const kill_words[] = { "grow", "sync", NULL };
 
 int main(int argc, char **argv)
 {
-	struct cfg c = { .sync_every = 8, .per_file = 1000, .keep = 3,
-			 .initial = 4096, .max_records = UINT64_MAX / 2 };
-	int i;
+	struct cfg c = { .keep = 3, .max_records = UINT64_MAX / 2 };
+	uint64_t sync_every = 8, per_file = 1000, keep = 3, initial = 4096,
+		 chunk = 64 * 1024, kill_at = 0, kill_delay_us = 0;
+	int kill = -1, rc;
+	const char *pos[1];
+	struct mmf_cli_opt opts[] = {
+		MMF_CLI_U64("sync-every", &sync_every, 1, 1000000, "K",
+			    "sync (and print ACK) every K records (default 8)"),
+		MMF_CLI_U64("per-file", &per_file, 1, 100000000, "M",
+			    "records per file before rolling (default 1000)"),
+		MMF_CLI_U64("keep", &keep, 1, MAX_KEEP, "N",
+			    "live files kept; older ones are deleted (default 3)"),
+		MMF_CLI_U64("initial", &initial, 0, 1u << 30, "BYTES",
+			    "size a new file is opened with (default 4096)"),
+		MMF_CLI_GROWTH_OPT("grow", &c.opt.grow, "growth policy (default double)"),
+		MMF_CLI_U64("chunk", &chunk, 1, 1u << 30, "BYTES",
+			    "step of the chunk policy (default 65536)"),
+		MMF_CLI_FLAGS_OPT("flags", &c.opt.flags, "option flags (default reserve)"),
+		MMF_CLI_U64("max-records", &c.max_records, 1, UINT64_MAX / 2, "N",
+			    "stop after N records (default: run until killed)"),
+		MMF_CLI_CHOICE("kill-in", &kill, kill_words,
+			       "SIGKILL inside the N-th grow or sync (needs --kill-at)"),
+		MMF_CLI_U64("kill-at", &kill_at, 1, UINT32_MAX, "N", "the N of --kill-in"),
+		MMF_CLI_U64("kill-delay-us", &kill_delay_us, 0, 10000000, "U",
+			    "microseconds after that grow or sync starts (default 0)"),
+	};
+	struct mmf_cli cli = {
+		.prog = "mmf_crash_writer", .synopsis = "DIR [options]",
+		.about = "A write-ahead-log workload for the crash tests: appends "
+			 "records to DIR/wal-NNNNNN.log\nand prints ACK <seq> after "
+			 "each sync (the sync is this binary's CRASH_SYNC_MODE).",
+		.opts = opts, .nopts = sizeof(opts) / sizeof(opts[0]),
+		.min_pos = 1, .max_pos = 1, .pos = pos,
+	};
 
 	mmf_options_init(&c.opt);
-	c.opt.grow_chunk = 64 * 1024;
-	if (argc < 2 || argv[1][0] == '-')
-		return usage();
-	c.dir = argv[1];
-	for (i = 2; i + 1 < argc; i += 2)
-		if (parse_opt(&c, argv[i], argv[i + 1]) < 0)
-			return usage();
-	if (i != argc || (c.kill_in != KILL_NONE && c.kill_at == 0))
-		return usage();
+	rc = mmf_cli_parse(&cli, argc, argv);
+	if (rc != MMF_CLI_OK)
+		return mmf_cli_exit(rc);
+	if (kill >= 0 && !kill_at)
+		return mmf_cli_usage_error(&cli, "--kill-in needs --kill-at");
+	if (kill_at && kill < 0)
+		return mmf_cli_usage_error(&cli, "--kill-at needs --kill-in");
+	c.dir = pos[0];
+	c.sync_every = (unsigned)sync_every;
+	c.per_file = (unsigned)per_file;
+	c.keep = (unsigned)keep;
+	c.initial = (size_t)initial;
+	c.opt.grow_chunk = (size_t)chunk;
+	c.kill_in = kill < 0 ? KILL_NONE : kill == 0 ? KILL_GROW : KILL_SYNC;
+	c.kill_at = (unsigned long)kill_at;
+	c.kill_delay_us = (unsigned long)kill_delay_us;
 	return run(&c);
 }

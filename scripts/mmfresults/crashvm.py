@@ -57,13 +57,14 @@ import tempfile
 import time
 
 from . import files
+from . import options
 from .runfolder import parser
 
 LOG_MAGIC = 0x6a736677736872
 FLUSH, FUA, DISCARD, MARK = 1, 2, 4, 8
 
-GROWS = ["double", "exact", "chunk", "seed"]
-FLAGS = ["reserve", "populate", "sync-before-grow"]
+GROWS = list(options.GROWTH)
+FLAGS = list(options.FLAGS)
 
 # The virtio transport of the guest's disks, in load order (the cloud kernel
 # has them as modules, without modules.dep).
@@ -230,7 +231,7 @@ def writer_args(rng, control):
     leaves out can show."""
     grow = rng.choice(GROWS)
     flags = [f for f in FLAGS if rng.random() < 0.4
-             and not (control and f == "sync-before-grow")] or ["none"]
+             and not (control and f == "sync_before_grow")] or ["none"]
     per_file = [500, 1500] if control else [64, 200, 500, 1500]
     args = ["--sync-every", str(rng.randint(1, 64)),
             "--per-file", str(rng.choice(per_file)),

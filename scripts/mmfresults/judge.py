@@ -1,34 +1,36 @@
-#!/usr/bin/python3
 """Judge two sets of Google Benchmark runs: is the head slower than the base?
 
-Used by scripts/compare. Time is judged by Google Benchmark's own compare.py
-(Debian libbenchmark-tools; two-sided Mann-Whitney U test over the
-repetitions); the counters that matter more than time here (p99/p999 sync
-latency, page faults, remaps) by scipy's U test on the same repetitions.
+Used by scripts/compare (commands judge, judge-options, judge-baseline,
+judge-selftest). Time is judged by Google Benchmark's own compare.py (Debian
+libbenchmark-tools; two-sided Mann-Whitney U test over the repetitions); the
+counters that matter more than time here (p99/p999 sync latency, page faults,
+remaps) by scipy's U test on the same repetitions.
 
 A benchmark (or a counter of one) is a REGRESSION when its median is worse
-by more than --threshold percent AND the U test gives p < --alpha.
+by more than --threshold percent (> 0) AND the U test gives p < --alpha
+(0 < alpha < 1).
 
-Inputs are directories holding one JSON file per driver, each with every
-repetition as its own "iteration" row (scripts/compare merges its rounds that
-way). Writes compare.md and compare.json into --out, prints the table.
-Exit status: 0 no regression, 1 regression, 2 could not judge.
+Inputs are folders holding one Google Benchmark JSON file per driver (or per
+driver and round), each repetition its own "iteration" row. Every file is
+read through files.load_gbench: a corrupt or truncated one is refused by
+name, never skipped. Writes compare.md and compare.json into --out (files.
+write_text / write_json), prints the table and what it counted.
+Exit status: 0 no regression, 1 regression or unusable input (a corrupt file,
+failed rows), 2 bad usage or nothing to judge.
 """
 import argparse
 import glob
-import json
+import importlib.util
+import math
 import os
+import re
+import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 
-try:
-    from scipy.stats import mannwhitneyu
-except ImportError:  # pragma: no cover - reported to the user
-    sys.stderr.write("compare_judge: scipy missing (Debian python3-scipy; "
-                     "run scripts/bootstrap) - run with /usr/bin/python3\n")
-    sys.exit(2)
+from . import files
+from .runfolder import parser
 
 COMPARE_PY = "/usr/share/benchmark/compare.py"
 
@@ -41,24 +43,128 @@ COMPARE_PY = "/usr/share/benchmark/compare.py"
 LATENCY_COUNTERS = ("p99_ns", "p999_ns")
 COUNT_COUNTERS = ("minflt", "majflt", "remaps")
 
+# Files of a results folder that are not benchmark JSON.
+NOT_BENCHMARK_JSON = ("context.json", "compare.json")
 
-def load_rows(directory):
-    """{name: [row, ...]} of the iteration rows of every *.json in directory."""
-    rows = {}
-    files = sorted(glob.glob(os.path.join(directory, "*.json")))
-    for path in files:
-        if os.path.basename(path) in ("context.json", "compare.json"):
-            continue
-        with open(path) as fh:
-            try:
-                doc = json.load(fh)
-            except json.JSONDecodeError as exc:
-                raise SystemExit(f"compare_judge: {path}: not JSON ({exc})")
-        for row in doc.get("benchmarks", []):
-            if row.get("run_type", "iteration") != "iteration" or row.get("error_occurred"):
+DEFAULT_THRESHOLD_PCT = 10.0
+DEFAULT_ALPHA = 0.01
+# compare.py's U test needs 2 repetitions per side to run at all; 9 is its
+# "lowest reasonable number" (gbench report.py UTEST_OPTIMAL_REPETITIONS).
+DEFAULT_MIN_REPS = 9
+MIN_REPS_FLOOR = 2
+
+
+class NothingToJudge(Exception):
+    """The inputs hold nothing both sides ran (exit 2)."""
+
+
+# --- options (one place for their rules: scripts/compare checks them first) ---
+
+def _number(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"must be a number, got '{text}'") from None
+    if not math.isfinite(v):
+        raise ValueError(f"must be finite, got '{text}'")
+    return v
+
+
+def threshold_pct(text):
+    v = _number(text)
+    if v <= 0:
+        raise ValueError(f"must be > 0 percent, got '{text}'")
+    return v
+
+
+def alpha_level(text):
+    v = _number(text)
+    if not 0 < v < 1:
+        raise ValueError(f"must be between 0 and 1 (exclusive), got '{text}'")
+    return v
+
+
+def min_reps(text):
+    if not re.fullmatch(r"[0-9]+", text) or int(text) < MIN_REPS_FLOOR:
+        raise ValueError(f"must be a whole number >= {MIN_REPS_FLOOR}, got '{text}'")
+    return int(text)
+
+
+def benchmark_filter(text):
+    try:
+        return re.compile(text)
+    except re.error as e:
+        raise ValueError(f"'{text}' is not a regular expression ({e})") from None
+
+
+def _typed(fn):
+    """An argparse type whose error message is fn's own one line."""
+    def conv(text):
+        try:
+            return fn(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    conv.__name__ = fn.__name__
+    return conv
+
+
+def add_rule_options(ap):
+    ap.add_argument("--threshold", type=_typed(threshold_pct), default=DEFAULT_THRESHOLD_PCT,
+                    help=f"percent, > 0 (default {DEFAULT_THRESHOLD_PCT:g})")
+    ap.add_argument("--alpha", type=_typed(alpha_level), default=DEFAULT_ALPHA,
+                    help=f"U test level, 0 < alpha < 1 (default {DEFAULT_ALPHA:g})")
+    ap.add_argument("--min-reps", type=_typed(min_reps), default=DEFAULT_MIN_REPS,
+                    help=f"repetitions needed per side (default {DEFAULT_MIN_REPS})")
+
+
+def missing_tools():
+    """A one-line reason the judge cannot run here, or None."""
+    if importlib.util.find_spec("scipy") is None:
+        return "needs Debian's python3-scipy (scripts/bootstrap bench)"
+    if not os.path.isfile(COMPARE_PY):
+        return "needs Google Benchmark's compare.py (Debian libbenchmark-tools; scripts/bootstrap bench)"
+    return None
+
+
+def main_options(argv):
+    """judge-options: check the judge's options and tools before any build."""
+    ap = parser("judge-options", "Check scripts/compare's judging options and the "
+                "judge's tools; exit 2 with one line if one is wrong.")
+    add_rule_options(ap)
+    ap.add_argument("--filter", type=_typed(benchmark_filter))
+    ap.parse_args(argv)
+    why = missing_tools()
+    if why:
+        ap.error(why)
+    return 0
+
+
+# --- reading the runs ----------------------------------------------------------
+
+def benchmark_files(folder):
+    """The benchmark JSON files of a folder (sorted), without context/compare."""
+    return [p for p in sorted(glob.glob(os.path.join(folder, "*.json")))
+            if os.path.basename(p) not in NOT_BENCHMARK_JSON]
+
+
+def load_rows(folder):
+    """({name: [row, ...]}, [(name, message) of failed rows]) of every
+    per-repetition row in folder's benchmark JSON. Raises ResultError for a
+    missing folder, an unreadable/corrupt/truncated file."""
+    if not os.path.isdir(folder):
+        raise files.ResultError(f"{folder}: no such folder")
+    rows, failed = {}, []
+    for path in benchmark_files(folder):
+        for row in files.load_gbench(path)["benchmarks"]:
+            if row.get("run_type", "iteration") != "iteration":
                 continue
+            if row.get("error_occurred"):
+                failed.append((row["name"], row.get("error_message", "")))
+                continue
+            if not isinstance(row.get("real_time"), (int, float)):
+                raise files.ResultError(f"{path}: row {row['name']} has no real_time")
             rows.setdefault(row["name"], []).append(row)
-    return rows
+    return rows, failed
 
 
 def merged_doc(rows):
@@ -69,21 +175,20 @@ def merged_doc(rows):
 
 def time_pvalues(base_rows, head_rows):
     """{name: p} of compare.py's U test on real time."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="mmf-judge.") as tmp:
         paths = []
         for tag, rows in (("base", base_rows), ("head", head_rows)):
             p = os.path.join(tmp, tag + ".json")
-            with open(p, "w") as fh:
-                json.dump(merged_doc(rows), fh)
+            files.write_json(p, merged_doc(rows))
             paths.append(p)
         dump = os.path.join(tmp, "diff.json")
         cmd = ["/usr/bin/python3", COMPARE_PY, "--no-color", "-d", dump,
                "benchmarks", paths[0], paths[1]]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0 or not os.path.exists(dump):
-            raise SystemExit("compare_judge: compare.py failed:\n" + res.stderr)
-        with open(dump) as fh:
-            diff = json.load(fh)
+            last = (res.stderr.strip().splitlines() or ["no output"])[-1]
+            raise files.ResultError(f"compare.py failed (exit {res.returncode}): {last}")
+        diff = files.load_json(dump, "compare.py's output", shape=list)
     out = {}
     for entry in diff:
         ut = entry.get("utest") or {}
@@ -93,6 +198,7 @@ def time_pvalues(base_rows, head_rows):
 
 
 def u_pvalue(a, b):
+    from scipy.stats import mannwhitneyu
     if len(set(a)) == 1 and len(set(b)) == 1:
         return 1.0 if a[0] == b[0] else 0.0  # constants: certain either way
     return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
@@ -112,9 +218,12 @@ def series(rows, metric):
     return vals
 
 
+# --- the rule ------------------------------------------------------------------
+
 def judge_one(name, metric, a, b, p, threshold, alpha):
+    """The verdict of one metric of one benchmark: base values a, head values b."""
     ma, mb = statistics.median(a), statistics.median(b)
-    change = (mb - ma) / ma * 100.0 if ma else (0.0 if mb == ma else float("inf"))
+    change = (mb - ma) / ma * 100.0 if ma else (0.0 if mb == ma else math.inf)
     regression = change > threshold and p < alpha
     improvement = change < -threshold and p < alpha
     return {
@@ -124,17 +233,20 @@ def judge_one(name, metric, a, b, p, threshold, alpha):
     }
 
 
-def judge(base_rows, head_rows, threshold, alpha, min_reps):
+def judge(base_rows, head_rows, threshold, alpha, min_reps=DEFAULT_MIN_REPS):
+    """[verdict dict] for every benchmark both sides ran: time, then counters."""
     common = [n for n in sorted(base_rows) if n in head_rows]
     if not common:
-        raise SystemExit("compare_judge: no benchmark ran on both sides")
+        raise NothingToJudge("no benchmark ran on both sides")
+    for name in common:
+        na, nb = len(base_rows[name]), len(head_rows[name])
+        if min(na, nb) < min_reps:
+            raise NothingToJudge(f"{name}: {na} vs {nb} repetitions "
+                                 f"(the U test needs >= {min_reps} per side)")
     tp = time_pvalues(base_rows, head_rows)
     results = []
     for name in common:
         a, b = series(base_rows[name], "time"), series(head_rows[name], "time")
-        if min(len(a), len(b)) < min_reps:
-            raise SystemExit(f"compare_judge: {name}: {len(a)} vs {len(b)} repetitions "
-                             f"(the U test needs >= {min_reps} per side)")
         results.append(judge_one(name, "time", a, b, tp.get(name, 1.0), threshold, alpha))
         for c in LATENCY_COUNTERS + COUNT_COUNTERS:
             a, b = series(base_rows[name], c), series(head_rows[name], c)
@@ -142,6 +254,8 @@ def judge(base_rows, head_rows, threshold, alpha, min_reps):
                 results.append(judge_one(name, c, a, b, u_pvalue(a, b), threshold, alpha))
     return results
 
+
+# --- the report ----------------------------------------------------------------
 
 def fmt(v):
     if v == 0:
@@ -163,42 +277,209 @@ def table(results):
     return text, "\n".join(md)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+def _json_number(v):
+    """JSON has no inf: a change from a zero median is written as null."""
+    return v if not isinstance(v, float) or math.isfinite(v) else None
+
+
+def write_report(out, title, notes, threshold, alpha, verdict, results, md):
+    """out/compare.md and out/compare.json (atomic writes)."""
+    rule = rule_text(threshold, alpha)
+    os.makedirs(out, exist_ok=True)
+    body = f"# {title}\n\n" + "".join(f"- {n}\n" for n in notes)
+    files.write_text(os.path.join(out, "compare.md"),
+                     body + f"- {rule}\n- verdict: **{verdict}**\n\n{md}\n")
+    rows = [{k: _json_number(v) for k, v in r.items()} for r in results]
+    regressions = sum(1 for r in results if r["verdict"] == "REGRESSION")
+    files.write_json(os.path.join(out, "compare.json"),
+                     {"threshold_pct": threshold, "alpha": alpha,
+                      "notes": notes, "verdict": verdict, "regressions": regressions,
+                      "benchmarks": len({r["benchmark"] for r in results}),
+                      "results": rows})
+
+
+def rule_text(threshold, alpha):
+    return (f"regression = median worse by > {threshold:g} % and "
+            f"U test p < {alpha:g}")
+
+
+def _refuse_failed(side, folder, failed):
+    if failed:
+        names = ", ".join(f"{n} ({m})" if m else n for n, m in failed[:3])
+        more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+        raise files.ResultError(f"{side} {folder}: {len(failed)} benchmark rows failed: "
+                                f"{names}{more}")
+
+
+def main(argv):
+    """judge BASE HEAD --out DIR: the verdict of head against base."""
+    ap = parser("judge", "Judge base against head benchmark runs (scripts/compare).")
     ap.add_argument("base_dir")
     ap.add_argument("head_dir")
     ap.add_argument("--out", required=True, help="where compare.md/compare.json go")
-    ap.add_argument("--threshold", type=float, default=10.0, help="percent (default 10)")
-    ap.add_argument("--alpha", type=float, default=0.01, help="U test level (default 0.01)")
-    ap.add_argument("--min-reps", type=int, default=9, help="per side (default 9)")
+    add_rule_options(ap)
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="base_dir was imported from the committed baseline DIR: "
+                    "note whether it comes from this machine")
     ap.add_argument("--title", default="mmapfile benchmark comparison")
     ap.add_argument("--note", action="append", default=[], help="a line for the report")
     args = ap.parse_args(argv)
+    why = missing_tools()
+    if why:
+        ap.error(why)
 
-    base, head = load_rows(args.base_dir), load_rows(args.head_dir)
-    if not base or not head:
-        sys.stderr.write("compare_judge: no benchmark rows in %s\n" %
-                         (args.base_dir if not base else args.head_dir))
-        return 2
-    results = judge(base, head, args.threshold, args.alpha, args.min_reps)
+    notes = list(args.note)
+    if args.baseline:
+        notes.append(baseline_note(args.baseline))
+    base, base_failed = load_rows(args.base_dir)
+    head, head_failed = load_rows(args.head_dir)
+    _refuse_failed("base", args.base_dir, base_failed)
+    _refuse_failed("head", args.head_dir, head_failed)
+    try:
+        for side, rows, folder in (("base", base, args.base_dir), ("head", head, args.head_dir)):
+            if not rows:
+                raise NothingToJudge(f"{side} {folder}: no benchmark rows")
+        results = judge(base, head, args.threshold, args.alpha, args.min_reps)
+    except NothingToJudge as e:
+        ap.exit(2, f"judge: {e}\n")
     regressions = [r for r in results if r["verdict"] == "REGRESSION"]
     text, md = table(results)
-    verdict = (f"{len(regressions)} regression(s)" if regressions else "no regression")
-    rule = (f"regression = median worse by > {args.threshold:g} % and "
-            f"U test p < {args.alpha:g}")
+    verdict = f"{len(regressions)} regression(s)" if regressions else "no regression"
+    rule = rule_text(args.threshold, args.alpha)
+    n_bench = len({r["benchmark"] for r in results})
+    reps_b = sum(len(base[n]) for n in {r["benchmark"] for r in results})
+    reps_h = sum(len(head[n]) for n in {r["benchmark"] for r in results})
     print(text)
-    print(f"\nverdict: {verdict} ({rule})")
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "compare.md"), "w") as fh:
-        fh.write(f"# {args.title}\n\n")
-        for n in args.note:
-            fh.write(f"- {n}\n")
-        fh.write(f"- {rule}\n- verdict: **{verdict}**\n\n{md}\n")
-    with open(os.path.join(args.out, "compare.json"), "w") as fh:
-        json.dump({"threshold_pct": args.threshold, "alpha": args.alpha,
-                   "notes": args.note, "verdict": verdict,
-                   "regressions": len(regressions), "results": results}, fh, indent=1)
+    print(f"\njudged {n_bench} benchmarks ({len(results)} metrics; "
+          f"{reps_b} base and {reps_h} head repetitions)")
+    print(f"verdict: {verdict} ({rule})")
+    write_report(args.out, args.title, notes, args.threshold, args.alpha, verdict, results, md)
     return 1 if regressions else 0
 
 
+# --- a committed baseline as the base side (scripts/compare --baseline) --------
+
+def baseline_note(folder):
+    """'same machine', or an ADVISORY line when the baseline's context.json
+    names another host (or there is none). A corrupt context.json is refused."""
+    ctx = os.path.join(folder, "context.json")
+    if not os.path.exists(ctx):
+        return "ADVISORY: the baseline has no context.json; its machine is unknown"
+    host = files.load_json(ctx, "baseline context").get("host", "")
+    if host == socket.gethostname():
+        return "same machine"
+    return (f"ADVISORY: the baseline comes from another machine ({host or 'unnamed'}); "
+            "differences may be the machine's")
+
+
+def import_baseline(folder, dest, pattern):
+    """Copy the rows of folder's benchmark JSON whose name matches pattern into
+    dest/<file>.json (dest None: only check). Returns (files, benchmarks, repetitions) imported.
+    Raises ResultError for a missing or incomplete folder, one without
+    benchmark JSON, a corrupt or truncated file (by name); NothingToJudge
+    when no row matches."""
+    if not os.path.isdir(folder):
+        raise files.ResultError(f"{folder}: no such baseline folder")
+    files.check_complete(folder)
+    paths = benchmark_files(folder)
+    if not paths:
+        raise files.ResultError(f"{folder}: no benchmark JSON in the baseline folder")
+    docs = []
+    for p in paths:            # every file is checked before anything is written
+        doc = files.load_gbench(p)
+        # Only the per-repetition rows: the judge needs nothing else, and the
+        # aggregates' cv is NaN for constant counters (not writable as JSON).
+        doc["benchmarks"] = [r for r in doc["benchmarks"] if pattern.search(r["name"])
+                             and r.get("run_type", "iteration") == "iteration"]
+        docs.append((os.path.basename(p), doc))
+    names = {r["name"] for _, d in docs for r in d["benchmarks"]}
+    if not names:
+        raise NothingToJudge(f"{folder}: no benchmark of the baseline matches --filter "
+                             f"'{pattern.pattern}'")
+    reps = sum(len(d["benchmarks"]) for _, d in docs)
+    if dest is not None:
+        os.makedirs(dest, exist_ok=True)
+        for base, doc in docs:
+            if doc["benchmarks"]:
+                files.write_json(os.path.join(dest, base), doc)
+    return sum(1 for _, d in docs if d["benchmarks"]), len(names), reps
+
+
+def main_baseline(argv):
+    """judge-baseline DIR DEST --filter RE: check and import a baseline."""
+    ap = parser("judge-baseline", "Check a committed baseline folder (complete, every "
+                "benchmark JSON whole) and import its rows matching --filter into DEST.")
+    ap.add_argument("folder")
+    ap.add_argument("dest", nargs="?", help="where to import (default: only check)")
+    ap.add_argument("--filter", type=_typed(benchmark_filter), required=True)
+    a = ap.parse_args(argv)
+    if not os.path.isdir(a.folder):
+        ap.error(f"{a.folder}: no such baseline folder")
+    if not benchmark_files(a.folder):
+        ap.error(f"{a.folder}: no benchmark JSON in the baseline folder")
+    try:
+        n_files, n_bench, n_reps = import_baseline(a.folder, a.dest, a.filter)
+    except NothingToJudge as e:
+        ap.exit(2, f"judge-baseline: {e}\n")
+    note = baseline_note(a.folder)
+    print(f"baseline {a.folder}: {n_bench} benchmarks, {n_reps} repetitions from {n_files} files")
+    if note != "same machine":
+        ap.exit(0, f"judge-baseline: warning: {note}\n")
+    return 0
+
+
+# --- scripts/compare --self-test: one line per comparison ----------------------
+
+def time_results(compare_json):
+    doc = files.load_json(compare_json, "comparison")
+    rows = doc.get("results")
+    if not isinstance(rows, list) or not rows:
+        raise files.ResultError(f"{compare_json}: comparison without results")
+    return doc, [r for r in rows if r.get("metric") == "time"]
+
+
+def aa_line(compare_json, run, status):
+    """The line of an A/A run (a revision against itself)."""
+    doc, t = time_results(compare_json)
+    big = max(t, key=lambda r: abs(r["change_pct"] or 0))
+    low = min(t, key=lambda r: r["p"])
+    return (f"A/A {run}: exit {status}, regressions {doc['regressions']}, "
+            f"largest |change| {abs(big['change_pct'] or 0):.1f}% ({big['benchmark']}), "
+            f"smallest p {low['p']:.4f} ({low['benchmark']})")
+
+
+def slowdown_line(compare_json, run, affected):
+    """(ok, line) of a run against an injected slowdown: ok when exactly the
+    benchmarks matching affected are flagged, and at least one."""
+    _, t = time_results(compare_json)
+    hit = [r for r in t if affected.search(r["benchmark"])]
+    missed = [r["benchmark"] for r in hit if r["verdict"] != "REGRESSION"]
+    wrong = [r["benchmark"] for r in t
+             if not affected.search(r["benchmark"]) and r["verdict"] == "REGRESSION"]
+    flag = [r for r in t if r["verdict"] == "REGRESSION"]
+    ok = not missed and not wrong and bool(flag)
+    changes = ", ".join("%+.0f%%" % (r["change_pct"] or math.inf) for r in flag)
+    return ok, (f"slowdown {run}: {'ok' if ok else 'FAILED'}: flagged {len(flag)} of "
+                f"{len(hit)} affected (changes {changes}); "
+                f"missed {missed or 'none'}; unaffected flagged {wrong or 'none'}")
+
+
+def main_selftest(argv):
+    """judge-selftest aa|slowdown COMPARE_JSON --run I ...: one line; exit 1
+    when a slowdown run did not flag exactly the affected benchmarks."""
+    ap = parser("judge-selftest", "Print the line of one self-test comparison.")
+    ap.add_argument("kind", choices=("aa", "slowdown"))
+    ap.add_argument("compare_json")
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--status", default="?", help="the A/A run's exit status")
+    ap.add_argument("--affected", type=_typed(benchmark_filter),
+                    help="the benchmarks the slowdown touches (slowdown)")
+    a = ap.parse_args(argv)
+    if a.kind == "aa":
+        print(aa_line(a.compare_json, a.run, a.status))
+        return 0
+    if a.affected is None:
+        ap.error("slowdown needs --affected REGEX")
+    ok, line = slowdown_line(a.compare_json, a.run, a.affected)
+    print(line)
+    return 0 if ok else 1
