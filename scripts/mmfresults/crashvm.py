@@ -427,7 +427,9 @@ def make_states(a, rng, img, log, acks, work):
     states.append(("last", p, expect(acks, inf)))
     # Earlier flush points with something to check (some ack read before the
     # log reached the next flush). First those where an ack fell due since
-    # the flush itself was logged (the tightest states), taken in turn from
+    # the flush was logged (the tightest states: a line read just after it,
+    # with nothing logged since, counts; a call that skipped its own flush
+    # printed it there), taken in turn from
     # each kind of ack that did (records, created, deleted, markers, shrunk:
     # the kinds of a roll fall due once per file, against many record acks),
     # then the others.
@@ -436,7 +438,7 @@ def make_states(a, rng, img, log, acks, work):
         nxt = flushes[j + 1]
         e = expect(acks, entries[nxt][4])
         if e[0] or e[1]:
-            kinds = ack_kinds_due(e, expect(acks, entries[fi][4] + ss))
+            kinds = ack_kinds_due(e, expect(acks, entries[fi][4]))
             for k in kinds:
                 by_kind.setdefault(k, []).append((fi, nxt, e))
             if not kinds:
