@@ -42,7 +42,9 @@
 #include <string>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <climits>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -383,6 +385,140 @@ inline std::string fs_type(const std::string &dir)
 }
 
 /*
+ * Device work (issue 12 section 1). Two sources, both read before and after
+ * a row's counted window:
+ *
+ * - The block device that holds the scratch folder: /sys/block/<dev>/stat of
+ *   the device st_dev names, a partition resolved to its whole disk (the
+ *   disk is what gets the flushes); device-mapper and loop devices count
+ *   their own I/O and are used as they are. Fields (Documentation/block/
+ *   stat.rst, 1-based): 1 reads completed, 3 sectors read, 5 writes
+ *   completed, 7 sectors written, 16 flush requests completed; a sector is
+ *   512 bytes. DEVICE-WIDE: it includes the journal, metadata, background
+ *   writeback of anything on that disk and every other process's I/O.
+ * - This process's /proc/self/io read_bytes and write_bytes: bytes it made
+ *   the kernel read from storage, and bytes of page cache it DIRTIED (counted
+ *   per folio when a clean folio turns dirty: one store into a clean 1 MiB
+ *   folio counts 1 MiB). Immune to other processes; what writeback will
+ *   write for this process's data.
+ */
+struct DevIO {
+	double reads = 0, read_bytes = 0, writes = 0, write_bytes = 0, flushes = 0;
+	double proc_read_bytes = 0, proc_dirtied_bytes = 0;
+	bool ok = false;
+};
+
+/* /sys/block/<dev>/stat for the device holding dir ("" when unknown). */
+inline std::string dev_stat_path(const std::string &dir)
+{
+	struct stat sb;
+	char link[64], real[PATH_MAX];
+
+	if (stat(dir.c_str(), &sb) < 0)
+		return "";
+	std::snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(sb.st_dev),
+		      minor(sb.st_dev));
+	if (!realpath(link, real))
+		return "";
+	std::string p = real;
+	if (access((p + "/partition").c_str(), F_OK) == 0)
+		p = p.substr(0, p.rfind('/'));
+	return access((p + "/stat").c_str(), R_OK) == 0 ? p + "/stat" : "";
+}
+
+/* The stat file of the scratch folder's device, resolved once. */
+inline const std::string &scratch_dev_stat()
+{
+	static const std::string p = dev_stat_path(Scratch::get().dir());
+	return p;
+}
+
+/* The device's name for the context ("vda"), or "unknown". */
+inline std::string scratch_dev_name()
+{
+	const std::string &p = scratch_dev_stat();
+	if (p.empty())
+		return "unknown";
+	std::string d = p.substr(0, p.rfind('/'));
+	return d.substr(d.rfind('/') + 1);
+}
+
+inline DevIO devio_now()
+{
+	DevIO d;
+	const std::string &p = scratch_dev_stat();
+	FILE *fp = p.empty() ? nullptr : std::fopen(p.c_str(), "r");
+	double f[17] = {0};
+	int n = 0;
+
+	if (fp) {
+		while (n < 17 && std::fscanf(fp, "%lf", &f[n]) == 1)
+			n++;
+		std::fclose(fp);
+	}
+	d.ok = n >= 11;
+	d.reads = f[0];
+	d.read_bytes = f[2] * 512;
+	d.writes = f[4];
+	d.write_bytes = f[6] * 512;
+	d.flushes = n >= 16 ? f[15] : 0;
+	fp = std::fopen("/proc/self/io", "r");
+	char line[128];
+	long long v;
+	while (fp && std::fgets(line, sizeof(line), fp)) {
+		if (std::sscanf(line, "read_bytes: %lld", &v) == 1)
+			d.proc_read_bytes = double(v);
+		else if (std::sscanf(line, "write_bytes: %lld", &v) == 1)
+			d.proc_dirtied_bytes = double(v);
+	}
+	if (fp)
+		std::fclose(fp);
+	return d;
+}
+
+/*
+ * Device counters of one window (from `begin` to now), per repetition:
+ * dev_reads, dev_read_bytes, dev_writes, dev_write_bytes, dev_flushes,
+ * proc_read_bytes, proc_dirtied_bytes; and, when given, write_amp =
+ * dev_write_bytes / dirtied (bytes the caller stored), dirty_amp =
+ * proc_dirtied_bytes / dirtied, read_amp = dev_read_bytes / asked. All -1
+ * when the device's stat cannot be read.
+ */
+inline void device_counters(benchmark::State &st, const DevIO &begin, double dirtied,
+			    double asked)
+{
+	DevIO e = devio_now();
+	bool ok = begin.ok && e.ok;
+	auto d = [ok](double a, double b) { return ok ? a - b : -1.0; };
+
+	st.counters["dev_reads"] = d(e.reads, begin.reads);
+	st.counters["dev_read_bytes"] = d(e.read_bytes, begin.read_bytes);
+	st.counters["dev_writes"] = d(e.writes, begin.writes);
+	st.counters["dev_write_bytes"] = d(e.write_bytes, begin.write_bytes);
+	st.counters["dev_flushes"] = d(e.flushes, begin.flushes);
+	st.counters["proc_read_bytes"] = e.proc_read_bytes - begin.proc_read_bytes;
+	st.counters["proc_dirtied_bytes"] = e.proc_dirtied_bytes - begin.proc_dirtied_bytes;
+	if (dirtied > 0) {
+		st.counters["write_amp"] = ok ? (e.write_bytes - begin.write_bytes) / dirtied : -1;
+		st.counters["dirty_amp"] =
+			(e.proc_dirtied_bytes - begin.proc_dirtied_bytes) / dirtied;
+	}
+	if (asked > 0)
+		st.counters["read_amp"] = ok ? (e.read_bytes - begin.read_bytes) / asked : -1;
+}
+
+/* Write back every dirty page of the scratch folder's filesystem (syncfs),
+ * so a row's window starts with no writeback owed by rows before it. */
+inline void settle_scratch()
+{
+	int fd = open(Scratch::get().dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)syncfs(fd);
+		close(fd);
+	}
+}
+
+/*
  * main(): --mmf_profile=quick|full or --mmf_profile quick|full (or
  * $MMF_BENCH_PROFILE; the words of mmf_cli.h), then reg(), then Google
  * Benchmark as usual. A bad or missing profile, or a flag neither knows, is
@@ -433,6 +569,7 @@ inline int run_main(int argc, char **argv, void (*reg)())
 	benchmark::AddCustomContext("mmf_profile", prof);
 	benchmark::AddCustomContext("mmf_bench_dir", Scratch::get().dir());
 	benchmark::AddCustomContext("mmf_bench_fs", fs_type(Scratch::get().dir()));
+	benchmark::AddCustomContext("mmf_bench_dev", scratch_dev_name());
 	reg();
 	int n = int(args.size());
 	args.push_back(nullptr);

@@ -326,6 +326,7 @@ void bm_ltm(benchmark::State &st, Api api)
 	w.limit.reset_peak();
 	Faults f0 = Faults::now();
 	long long io0 = io_read_bytes();
+	DevIO d0 = devio_now();
 	for (auto _ : st) {
 		size_t off = pick(rng) * kRec;
 		uint64_t t0 = now_ns(), sum;
@@ -343,6 +344,7 @@ void bm_ltm(benchmark::State &st, Api api)
 	}
 	long long io1 = io_read_bytes();
 	double bytes = double(st.iterations()) * double(kRec);
+	device_counters(st, d0, 0, bytes);
 	fault_counters(st, f0);
 	latency_counters(st, lat);
 	st.counters["io_amplification"] = io0 < 0 || bytes == 0 ? -1 : double(io1 - io0) / bytes;

@@ -103,6 +103,7 @@ void bm_sync(benchmark::State &st, Call c, size_t dirty)
 	lat.reserve(size_t(st.max_iterations));
 	uint64_t stamp = 0;
 	size_t slot = 0;
+	DevIO d0 = devio_now();
 	Faults f0 = Faults::now();
 	for (auto _ : st) {
 		size_t off = (slot++ % slots) * span;
@@ -118,6 +119,7 @@ void bm_sync(benchmark::State &st, Call c, size_t dirty)
 			break;
 		}
 	}
+	device_counters(st, d0, double(st.iterations()) * double(span), 0);
 	fault_counters(st, f0);
 	latency_counters(st, lat);
 	st.counters["dirty_pages"] = double(dirty);

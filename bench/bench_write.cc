@@ -154,6 +154,8 @@ void bm_write(benchmark::State &st, WriteCase c)
 	std::vector<uint64_t> sync_lat;
 	sync_lat.reserve(c.sync_every ? records / c.sync_every + 1 : 0);
 	size_t off = 0, i = 0;
+	settle_scratch();
+	DevIO d0 = devio_now();
 	Faults f0 = Faults::now();
 	for (auto _ : st) {
 		int rc = append_one(c, t, buf.data(), &off);
@@ -167,6 +169,7 @@ void bm_write(benchmark::State &st, WriteCase c)
 			break;
 		}
 	}
+	device_counters(st, d0, double(off), 0);
 	fault_counters(st, f0);
 	if (t.f) {
 		mmf_stats s;
