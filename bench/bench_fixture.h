@@ -38,7 +38,9 @@
 #include <ctime>
 #include <fcntl.h>
 #include <ftw.h>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -108,6 +110,53 @@ inline void fill_pattern(void *buf, size_t len, uint64_t seed)
 		x ^= x << 17;
 		w[i] = x;
 	}
+}
+
+/* Whole file as text ("" when unreadable); write text to a file (sysfs,
+ * cgroupfs knobs): true when it took. */
+inline std::string read_text(const std::string &path)
+{
+	std::ifstream i(path);
+	std::stringstream ss;
+	ss << i.rdbuf();
+	return ss.str();
+}
+
+inline bool write_text(const std::string &path, const std::string &text)
+{
+	std::ofstream o(path);
+	o << text;
+	o.flush();
+	return bool(o);
+}
+
+/* Mount point of a cgroup filesystem of type fstype ("cgroup", "cgroup2")
+ * with mount option opt (a v1 controller; "" for any), or "". */
+inline std::string cgroup_mount(const std::string &fstype, const std::string &opt)
+{
+	std::ifstream m("/proc/mounts");
+	std::string dev, dir, type, opts, rest;
+	while (m >> dev >> dir >> type >> opts && std::getline(m, rest))
+		if (type == fstype &&
+		    (opt.empty() || ("," + opts + ",").find("," + opt + ",") != std::string::npos))
+			return dir;
+	return "";
+}
+
+/* This process's cgroup path in the hierarchy with controller ctl ("" = the
+ * v2 line "0::"), "/" when not found. */
+inline std::string cgroup_own_path(const std::string &ctl)
+{
+	std::ifstream c("/proc/self/cgroup");
+	std::string line;
+	while (std::getline(c, line)) {
+		size_t a = line.find(':'), b = line.find(':', a + 1);
+		std::string ctls = line.substr(a + 1, b - a - 1);
+		if (ctl.empty() ? ctls.empty() && line.compare(0, 1, "0") == 0
+				: ("," + ctls + ",").find("," + ctl + ",") != std::string::npos)
+			return line.substr(b + 1);
+	}
+	return "/";
 }
 
 /* Minor and major page faults of this process so far (getrusage). */
@@ -405,7 +454,8 @@ inline std::string fs_type(const std::string &dir)
 struct DevIO {
 	double reads = 0, read_bytes = 0, writes = 0, write_bytes = 0, flushes = 0;
 	double proc_read_bytes = 0, proc_dirtied_bytes = 0;
-	bool ok = false;
+	double own_reads = 0, own_read_bytes = 0, own_writes = 0, own_write_bytes = 0;
+	bool ok = false, own_ok = false;
 };
 
 /* /sys/block/<dev>/stat for the device holding dir ("" when unknown). */
@@ -443,6 +493,98 @@ inline std::string scratch_dev_name()
 	return d.substr(d.rfind('/') + 1);
 }
 
+/* "major:minor" of the device whose stat file is p ("" when unknown). */
+inline std::string dev_numbers(const std::string &stat_path)
+{
+	if (stat_path.empty())
+		return "";
+	std::string d = read_text(stat_path.substr(0, stat_path.rfind('/')) + "/dev");
+	while (!d.empty() && (d.back() == '\n' || d.back() == ' '))
+		d.pop_back();
+	return d;
+}
+
+/*
+ * This process's own I/O to the scratch device (root, cgroup v1 blkio): the
+ * process moves into a child blkio cgroup mmf-bench-io-<pid> (removed at
+ * exit) whose read and write limits on the device are set to 2^50 bytes/s,
+ * a limit that never binds but makes the kernel's throttle layer count the
+ * cgroup's bios (blkio.throttle.io_service_bytes, .io_serviced). Counted:
+ * every bio submitted in this process's context -- reads, write(2)/msync/
+ * fdatasync writeback it waits for, discards are excluded. Not counted: the
+ * ext4 journal (jbd2 thread), background writeback by the flusher threads,
+ * other processes. why() says why it is unavailable ("" when it works).
+ */
+class OwnIO {
+public:
+	static OwnIO &get()
+	{
+		static OwnIO o;
+		return o;
+	}
+	const std::string &why() const { return why_; }
+	const std::string &path() const { return child_; }
+	/* Read/Write bytes and bios of the cgroup on the device; false when
+	 * unavailable. */
+	bool read(double *rbytes, double *wbytes, double *rios, double *wios) const
+	{
+		if (child_.empty())
+			return false;
+		return parse(child_ + "/blkio.throttle.io_service_bytes", rbytes, wbytes) &&
+		       parse(child_ + "/blkio.throttle.io_serviced", rios, wios);
+	}
+	~OwnIO()
+	{
+		if (child_.empty())
+			return;
+		write_text(parent_ + "/cgroup.procs", std::to_string(getpid()));
+		rmdir(child_.c_str());
+	}
+
+private:
+	OwnIO()
+	{
+		std::string mnt = cgroup_mount("cgroup", "blkio");
+		dev_ = dev_numbers(dev_stat_path(Scratch::get().dir()));
+		if (geteuid() != 0 || mnt.empty() || dev_.empty()) {
+			why_ = geteuid() != 0 ? "needs root" : mnt.empty() ? "no cgroup v1 blkio"
+									: "device unknown";
+			return;
+		}
+		std::string own = cgroup_own_path("blkio");
+		parent_ = mnt + (own == "/" ? "" : own);
+		std::string child = parent_ + "/mmf-bench-io-" + std::to_string(getpid());
+		const std::string lim = dev_ + " 1125899906842624";
+		if (mkdir(child.c_str(), 0755) < 0 && errno != EEXIST) {
+			why_ = "cannot make " + child;
+			return;
+		}
+		if (!write_text(child + "/blkio.throttle.read_bps_device", lim) ||
+		    !write_text(child + "/blkio.throttle.write_bps_device", lim) ||
+		    !write_text(child + "/cgroup.procs", std::to_string(getpid()))) {
+			why_ = "cannot set up or join " + child;
+			rmdir(child.c_str());
+			return;
+		}
+		child_ = child;
+	}
+	bool parse(const std::string &file, double *r, double *w) const
+	{
+		std::string text = read_text(file), line;
+		std::istringstream in(text);
+		*r = *w = 0;
+		while (std::getline(in, line)) {
+			std::istringstream l(line);
+			std::string dev, op;
+			double v;
+			if (l >> dev >> op >> v && dev == dev_ && (op == "Read" || op == "Write"))
+				*(op == "Read" ? r : w) = v;
+		}
+		return !text.empty();	/* "Total 0" before any I/O */
+	}
+	std::string why_, dev_, parent_, child_;
+};
+
 inline DevIO devio_now()
 {
 	DevIO d;
@@ -473,6 +615,8 @@ inline DevIO devio_now()
 	}
 	if (fp)
 		std::fclose(fp);
+	d.own_ok = OwnIO::get().read(&d.own_read_bytes, &d.own_write_bytes, &d.own_reads,
+				     &d.own_writes);
 	return d;
 }
 
@@ -496,15 +640,26 @@ inline void device_counters(benchmark::State &st, const DevIO &begin, double dir
 	st.counters["dev_writes"] = d(e.writes, begin.writes);
 	st.counters["dev_write_bytes"] = d(e.write_bytes, begin.write_bytes);
 	st.counters["dev_flushes"] = d(e.flushes, begin.flushes);
+	bool own = begin.own_ok && e.own_ok;
+	auto o = [own](double a, double b) { return own ? a - b : -1.0; };
+	st.counters["own_reads"] = o(e.own_reads, begin.own_reads);
+	st.counters["own_read_bytes"] = o(e.own_read_bytes, begin.own_read_bytes);
+	st.counters["own_writes"] = o(e.own_writes, begin.own_writes);
+	st.counters["own_write_bytes"] = o(e.own_write_bytes, begin.own_write_bytes);
 	st.counters["proc_read_bytes"] = e.proc_read_bytes - begin.proc_read_bytes;
 	st.counters["proc_dirtied_bytes"] = e.proc_dirtied_bytes - begin.proc_dirtied_bytes;
 	if (dirtied > 0) {
 		st.counters["write_amp"] = ok ? (e.write_bytes - begin.write_bytes) / dirtied : -1;
+		st.counters["own_write_amp"] =
+			own ? (e.own_write_bytes - begin.own_write_bytes) / dirtied : -1;
 		st.counters["dirty_amp"] =
 			(e.proc_dirtied_bytes - begin.proc_dirtied_bytes) / dirtied;
 	}
-	if (asked > 0)
+	if (asked > 0) {
 		st.counters["read_amp"] = ok ? (e.read_bytes - begin.read_bytes) / asked : -1;
+		st.counters["own_read_amp"] =
+			own ? (e.own_read_bytes - begin.own_read_bytes) / asked : -1;
+	}
 }
 
 /* Write back every dirty page of the scratch folder's filesystem (syncfs),
@@ -570,6 +725,9 @@ inline int run_main(int argc, char **argv, void (*reg)())
 	benchmark::AddCustomContext("mmf_bench_dir", Scratch::get().dir());
 	benchmark::AddCustomContext("mmf_bench_fs", fs_type(Scratch::get().dir()));
 	benchmark::AddCustomContext("mmf_bench_dev", scratch_dev_name());
+	benchmark::AddCustomContext("mmf_bench_own_io", OwnIO::get().why().empty()
+								? OwnIO::get().path()
+								: "unavailable: " + OwnIO::get().why());
 	reg();
 	int n = int(args.size());
 	args.push_back(nullptr);
