@@ -44,13 +44,19 @@ const char *call_name(Call c)
 	return "?";
 }
 
-/* The shared file: made once, deleted at exit. */
+/* The shared file (keep: opened with MMF_KEEP_FOLIOS, its own file): made
+ * once with write(2), so its page cache starts in large folios; deleted at
+ * exit. */
 struct SyncFile {
-	SyncFile() : path("sync.dat")
+	explicit SyncFile(bool keep) : path(keep ? "sync-keep.dat" : "sync.dat")
 	{
+		mmf_options o;
+		mmf_options_init(&o);
+		if (keep)
+			o.flags |= MMF_KEEP_FOLIOS;
 		err = write_file(path.c_str(), kFileSize, 7, nullptr);
 		if (err == 0)
-			err = mmf_open(path.c_str(), O_RDWR, 0, nullptr, &f);
+			err = mmf_open(path.c_str(), O_RDWR, 0, &o, &f);
 	}
 	~SyncFile() { mmf_close(f); }
 	TempPath path;
@@ -58,10 +64,10 @@ struct SyncFile {
 	int err = 0;
 };
 
-SyncFile &sync_file()
+SyncFile &sync_file(bool keep)
 {
-	static std::unique_ptr<SyncFile> s(new SyncFile);
-	return *s;
+	static std::unique_ptr<SyncFile> s(new SyncFile(false)), k(new SyncFile(true));
+	return keep ? *k : *s;
 }
 
 int do_sync(Call c, mmf_file *f, size_t off, size_t len)
@@ -85,9 +91,9 @@ size_t iterations_of(size_t dirty)
 	return dirty <= 1 ? 200 : dirty <= 16 ? 100 : dirty <= 256 ? 40 : 8;
 }
 
-void bm_sync(benchmark::State &st, Call c, size_t dirty)
+void bm_sync(benchmark::State &st, Call c, size_t dirty, bool keep)
 {
-	SyncFile &sf = sync_file();
+	SyncFile &sf = sync_file(keep);
 	if (sf.err) {
 		st.SkipWithError(errstr("creating the file", sf.err).c_str());
 		return;
@@ -369,11 +375,20 @@ void register_sync()
 	const Call calls[] = {Call::mmf_sync, Call::mmf_sync_range, Call::msync,
 			      Call::msync_async, Call::fdatasync, Call::fsync};
 
-	for (size_t dirty : {1, 16, 256, 4096})
+	for (size_t dirty : {1, 16, 256, 4096}) {
 		for (Call c : calls)
 			add(name("BM_Sync", {{"call", call_name(c)}, {"dirty", num(dirty)}}),
-			    [c, dirty](benchmark::State &st) { bm_sync(st, c, dirty); })
+			    [c, dirty](benchmark::State &st) { bm_sync(st, c, dirty, false); })
 				->Iterations(int64_t(iterations_of(dirty)));
+		/* the same file and call before the fix (MMF_KEEP_FOLIOS) */
+		add(name("BM_Sync", {{"call", "mmf_sync_range"},
+				     {"dirty", num(dirty)},
+				     {"folios", "keep"}}),
+		    [dirty](benchmark::State &st) {
+			    bm_sync(st, Call::mmf_sync_range, dirty, true);
+		    })
+			->Iterations(int64_t(iterations_of(dirty)));
+	}
 	register_scenarios();
 }
 

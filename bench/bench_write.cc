@@ -39,6 +39,7 @@ bool is_lib(Api a) { return a == Api::allocate_slice || a == Api::append_buffer;
 struct WriteCase {
 	Api api;
 	bool seed;		/* mmf_options_seed instead of the defaults */
+	bool keep = false;	/* + MMF_KEEP_FOLIOS (the library before small writes) */
 	size_t sync_every;	/* 0: never */
 	size_t rec;
 };
@@ -77,6 +78,8 @@ struct Target {
 			mmf_options_seed(&o);
 		else
 			mmf_options_init(&o);
+		if (c.keep)
+			o.flags |= MMF_KEEP_FOLIOS;
 		if (c.api == Api::memcpy_limit)
 			o.flags |= MMF_POPULATE;	/* prefault the final size */
 		err = mmf_open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC,
@@ -190,7 +193,10 @@ void bm_write(benchmark::State &st, WriteCase c)
 
 void add_case(const WriteCase &c)
 {
-	std::string opts = !is_lib(c.api) ? "none" : c.seed ? "seed_compat" : "default";
+	std::string opts = !is_lib(c.api) ? "none"
+			   : c.seed   ? "seed_compat"
+			   : c.keep   ? "keep_folios"
+				      : "default";
 	add(name("BM_Write", {{"api", api_name(c.api)},
 			      {"opts", opts},
 			      {"sync", c.sync_every ? num(c.sync_every) : "never"},
@@ -211,9 +217,10 @@ void register_write()
 		for (size_t n : syncs) {
 			for (Api a : {Api::allocate_slice, Api::append_buffer})
 				for (bool seed : {false, true})
-					add_case({a, seed, n, rec});
+					add_case({a, seed, false, n, rec});
+			add_case({Api::append_buffer, false, true, n, rec});
 			for (Api a : raw)
-				add_case({a, false, n, rec});
+				add_case({a, false, false, n, rec});
 		}
 }
 

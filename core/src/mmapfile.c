@@ -68,6 +68,9 @@ struct mmf_file {
 	enum mmf_advice advice;	/* the kept access pattern */
 	size_t small_end;	/* appends below it land in small folios
 				 * (SMALL WRITES); 0: none prepared */
+	size_t old_data;	/* bytes the file had at a writable open
+				 * (SMALL WRITES: the part readahead may cache
+				 * in large folios); 0 for a new file */
 	mmf_options opt;
 	mmf_stats stats;
 };
@@ -326,6 +329,8 @@ static int shrink_to(mmf_file *f, size_t new_size)
 	void *addr = NULL, *back;
 	int rc;
 
+	if (f->old_data > new_size)
+		f->old_data = new_size;	/* space grown again later is new */
 	if (f->reserved)
 		return shrink_stable(f, new_size);
 	rc = new_size ? mmf__os_mremap(f->base, old, new_size, &addr)
@@ -359,12 +364,16 @@ static int check_mutable(const mmf_file *f)
  * SMALL WRITES (header: MMF_KEEP_FOLIOS). A store dirties the whole folio
  * it hits, and writeback writes whole folios (ext4 on Linux >= 6.16 keeps
  * regular files in folios up to 2 MiB): a small sync inside a large folio
- * writes all of it. Before appends reach a 2 MiB-aligned window, the window
- * and the next one get MADV_RANDOM (faults there make 4 KiB folios, no
- * readahead) and lose, from the append's first whole page on, their clean,
- * unmapped cache (large folios readahead may have made there; the bytes
- * before it are the caller's, maybe dirty, and fadvise would start their
- * writeback). Dirty folios are left alone. Advisory.
+ * writes all of it. Readahead of data the file already had (its old_data)
+ * makes such folios; faults in space the library grew (unwritten extents,
+ * holes) made 4 KiB ones in every measurement (bench/README.md). So before
+ * appends below old_data reach a 2 MiB-aligned window, the window and the
+ * next one (cut at old_data) get MADV_RANDOM (faults there make 4 KiB
+ * folios, no readahead) and lose, from the append's first whole page on,
+ * their clean, unmapped cache (large folios readahead may have made there;
+ * the bytes before it are the caller's, maybe dirty, and fadvise would
+ * start their writeback). Grown space keeps the kernel's readahead: random
+ * faults cost twice as much there. Dirty folios are left alone. Advisory.
  */
 #define SMALL_WINDOW (2 * MIB)
 
@@ -372,11 +381,12 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
 {
 	size_t from = off - off % SMALL_WINDOW, drop = page_up(off), to;
 
-	if ((f->opt.flags & MMF_KEEP_FOLIOS) || end <= f->small_end)
+	if ((f->opt.flags & MMF_KEEP_FOLIOS) || end <= f->small_end ||
+	    off >= f->old_data)
 		return;
 	to = from + 2 * SMALL_WINDOW;
-	if (to > page_up(f->size))
-		to = page_up(f->size);
+	if (to > page_up(f->old_data))
+		to = page_up(f->old_data);
 	if (drop < to)
 		mmf__os_drop_cache(f->fd, drop, to - drop, 0);
 	(void)mmf__os_advise((char *)f->base + from, to - from,
@@ -498,6 +508,7 @@ static int map_existing(mmf_file *f, size_t size)
 	 * pread, readahead) go, so stores fault in small ones. */
 	if (f->writable && !(f->opt.flags & MMF_KEEP_FOLIOS))
 		mmf__os_drop_cache(f->fd, 0, 0, 1);
+	f->old_data = f->writable ? size : 0;
 	if (f->reserved)
 		rc = mmf__os_mmap_at(f->fd, 0, size, f->writable, f->base, &p);
 	else
