@@ -116,6 +116,8 @@ def section_write(res, out):
     for rec in recs:
         for sync in ("never", "64", "1"):
             vals = [med(res, "BM_Write", ips, rec=rec, sync=sync, **kw) for _, kw in cols]
+            if all(v is None for v in vals):
+                continue
             own = med(res, "BM_Write", "own_write_amp", rec=rec, sync=sync, **cols[0][1])
             amp = own if own is not None and own >= 0 else \
                 med(res, "BM_Write", "write_amp", rec=rec, sync=sync, **cols[0][1])
@@ -125,6 +127,45 @@ def section_write(res, out):
                        + fx(None if amp is None else amp * rec / 1024, 12, "{:.1f}"))
     out.append("  app:keep = append_buffer with MMF_KEEP_FOLIOS (no small writes); dev KiB/rec ="
                " slice:def device bytes per record (own_ when counted)")
+
+
+CALIB_OPS = ("fault_ftruncate", "fault_fallocate", "populate_write", "store_populated",
+             "populate_read", "fault_after_read", "write_4k")
+
+
+def section_appends(res, out):
+    """Issue 17: default appends against write(2) by record size, faults per
+    MiB and the time they cost (BM_Calib fault_fallocate x faults)."""
+    calib = {op: med(res, "BM_Calib", "ns_per_page", op=op) for op in CALIB_OPS}
+    if any(v is not None for v in calib.values()):
+        out.append("CALIBRATION  ns per 4 KiB page: " + ", ".join(
+            f"{op} {v:.0f}" for op, v in calib.items() if v is not None))
+    rows = res.select("BM_Write", api="append_buffer", opts="default")
+    if not rows or not res.select("BM_Write", api="write"):
+        return
+    fault_ns = calib.get("fault_fallocate")
+    out.append("APPENDS BY SIZE  append_buffer default / write(2) (median appends/s ratio; goal"
+               " >= 0.8x, 4 KiB >= 1.2x); faults/MiB; est. % of time in faults")
+    out.append(f"  {'rec':>8} {'never':>7} {'sync64':>7} {'keep/def':>9} {'faults/MiB':>11}"
+               f" {'fault %':>8}")
+    for rec in sorted({int(b["rec"]) for b in rows}):
+        cells = []
+        for sync in ("never", "64"):
+            d = med(res, "BM_Write", "items_per_second", api="append_buffer", opts="default",
+                    sync=sync, rec=rec)
+            w = med(res, "BM_Write", "items_per_second", api="write", sync=sync, rec=rec)
+            cells.append(fx(ratio(d, w), 8))
+        k = med(res, "BM_Write", "items_per_second", api="append_buffer", opts="keep_folios",
+                sync="never", rec=rec)
+        d = med(res, "BM_Write", "items_per_second", api="append_buffer", opts="default",
+                sync="never", rec=rec)
+        fpm = med(res, "BM_Write", "faults_per_mib", api="append_buffer", opts="default",
+                  sync="never", rec=rec)
+        share = None
+        if fpm is not None and fault_ns and d:
+            share = 100 * fpm * fault_ns * 1e-9 / (1024 * 1024 / rec / d)
+        out.append(f"  {rec:>8}" + "".join(cells) + fx(ratio(k, d), 10)
+                   + fx(fpm, 12, "{:.0f}") + fx(share, 9, "{:.0f}"))
 
 
 def section_growth(res, out):
@@ -334,8 +375,8 @@ def summary_text(res, failed_drivers=None):
            f"(read_ahead_kb {ctx.get('read_ahead_kb', '?')}); all figures are medians of this run; "
            f"load average at the end {' '.join(map(str, ctx.get('loadavg_end', ['?'])))}",
            ""]
-    for section in (section_read, section_write, section_growth, section_sync,
-                    section_small_writes, section_ltm):
+    for section in (section_read, section_write, section_appends, section_growth,
+                    section_sync, section_small_writes, section_ltm):
         before = len(out)
         section(res, out)
         if len(out) > before:
