@@ -107,7 +107,8 @@
  * (mmf_allocate_slice, mmf_append_buffer) into the bytes the file had at
  * open reach a 2 MiB-aligned window, the window and the next get
  * MADV_RANDOM (4 KiB folios, no readahead there) and lose their clean cache
- * past the append point; space the handle grows keeps the kernel's
+ * past the append point, read back at once in 4 KiB folios
+ * (POSIX_FADV_WILLNEED); space the handle grows keeps the kernel's
  * readahead (it made 4 KiB folios there in every measurement). Raw stores elsewhere
  * through mmf_data() fault with the handle's advice (mmf_advise) into
  * whatever the cache holds. Advisory: failures are ignored. Measured

@@ -372,7 +372,9 @@ static int check_mutable(const mmf_file *f)
  * folios, no readahead) and lose, from the append's first whole page on,
  * their clean, unmapped cache (large folios readahead may have made there;
  * the bytes before it are the caller's, maybe dirty, and fadvise would
- * start their writeback). Grown space keeps the kernel's readahead: random
+ * start their writeback), which is read back at once in 4 KiB folios by
+ * large reads (POSIX_FADV_WILLNEED), so the appends' faults do not each
+ * wait for a 4 KiB read. Grown space keeps the kernel's readahead: random
  * faults cost twice as much there. Dirty folios are left alone. Advisory.
  */
 #define SMALL_WINDOW (2 * MIB)
@@ -387,8 +389,10 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
 	to = from + 2 * SMALL_WINDOW;
 	if (to > page_up(f->old_data))
 		to = page_up(f->old_data);
-	if (drop < to)
+	if (drop < to) {
 		mmf__os_drop_cache(f->fd, drop, to - drop, 0);
+		mmf__os_prefetch(f->fd, drop, to - drop);
+	}
 	(void)mmf__os_advise((char *)f->base + from, to - from,
 			     MMF_ADVICE_RANDOM);
 	f->small_end = to;

@@ -199,6 +199,11 @@ void mmf__os_drop_cache(int fd, size_t off, size_t len, int writeback)
 	(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
 }
 
+void mmf__os_prefetch(int fd, size_t off, size_t len)
+{
+	(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+}
+
 char *mmf__os_fd_path(int fd)
 {
 	static const char deleted[] = " (deleted)";
