@@ -44,6 +44,17 @@ const char *call_name(Call c)
 	return "?";
 }
 
+/* Compact memory when allowed (root); true when it was done. */
+bool compact_memory()
+{
+	int fd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, "1", 1) == 1;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 /* The shared file (keep: opened with MMF_KEEP_FOLIOS, its own file): made
  * once with write(2), so its page cache starts in large folios; deleted at
  * exit. */
@@ -54,6 +65,7 @@ struct SyncFile {
 		mmf_options_init(&o);
 		if (keep)
 			o.flags |= MMF_KEEP_FOLIOS;
+		(void)compact_memory();	/* so write(2) can get large folios */
 		err = write_file(path.c_str(), kFileSize, 7, nullptr);
 		if (err == 0)
 			err = mmf_open(path.c_str(), O_RDWR, 0, &o, &f);
@@ -175,17 +187,6 @@ const char *scenario_name(Scenario s)
 }
 
 constexpr size_t kSegment = 16 * MiB, kReplayed = 8 * MiB, kRecords = 128;
-
-/* Compact memory when allowed (root); true when it was done. */
-bool compact_memory()
-{
-	int fd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
-	bool ok = fd >= 0 && write(fd, "1", 1) == 1;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
 
 /* Read path from 0 with pread in 1 MiB chunks. 0 or -errno. */
 int pread_all(const char *path)
