@@ -105,9 +105,8 @@
  * its clean, unmapped page cache (POSIX_FADV_DONTNEED): the next reads
  * through any handle fault from the disk. And before appends
  * (mmf_allocate_slice, mmf_append_buffer) into the bytes the file had at
- * open reach a 2 MiB-aligned window, the window and the next get
- * MADV_RANDOM (4 KiB folios, no readahead there) and lose their clean cache
- * past the append point, read back at once in 4 KiB folios
+ * open reach a 2 MiB-aligned window, the window and the next lose their
+ * clean cache past the append point, read back at once in 4 KiB folios
  * (POSIX_FADV_WILLNEED); space the handle grows keeps the kernel's
  * readahead (it made 4 KiB folios there in every measurement). Raw stores elsewhere
  * through mmf_data() fault with the handle's advice (mmf_advise) into

@@ -283,8 +283,6 @@ static int grow_to(mmf_file *f, size_t new_size)
 		f->base = addr;
 	publish_size(f, new_size);
 	keep_advice(f);
-	if (f->advice != MMF_ADVICE_NORMAL || f->reserved)
-		f->small_end = 0;	/* advice redone, or new pages unadvised */
 	if (f->opt.flags & MMF_POPULATE) {
 		/* Advisory: a failed prefault leaves a good, larger file. */
 		head = old - old % page;
@@ -368,14 +366,14 @@ static int check_mutable(const mmf_file *f)
  * makes such folios; faults in space the library grew (unwritten extents,
  * holes) made 4 KiB ones in every measurement (bench/README.md). So before
  * appends below old_data reach a 2 MiB-aligned window, the window and the
- * next one (cut at old_data) get MADV_RANDOM (faults there make 4 KiB
- * folios, no readahead) and lose, from the append's first whole page on,
+ * next one (cut at old_data) lose, from the append's first whole page on,
  * their clean, unmapped cache (large folios readahead may have made there;
  * the bytes before it are the caller's, maybe dirty, and fadvise would
  * start their writeback), which is read back at once in 4 KiB folios by
- * large reads (POSIX_FADV_WILLNEED), so the appends' faults do not each
- * wait for a 4 KiB read. Grown space keeps the kernel's readahead: random
- * faults cost twice as much there. Dirty folios are left alone. Advisory.
+ * large reads (POSIX_FADV_WILLNEED sets no readahead mark, so faults there
+ * find small folios and start no readahead). No madvise: advice on a part
+ * of the mapping splits it, and mremap cannot grow a split mapping
+ * (EFAULT, found by fault.soak). Dirty folios are left alone. Advisory.
  */
 #define SMALL_WINDOW (2 * MIB)
 
@@ -393,8 +391,6 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
 		mmf__os_drop_cache(f->fd, drop, to - drop, 0);
 		mmf__os_prefetch(f->fd, drop, to - drop);
 	}
-	(void)mmf__os_advise((char *)f->base + from, to - from,
-			     MMF_ADVICE_RANDOM);
 	f->small_end = to;
 }
 
@@ -919,10 +915,8 @@ int mmf_advise(mmf_file *f, enum mmf_advice advice)
 	if ((unsigned)advice > MMF_ADVICE_DONTNEED)
 		return -EINVAL;
 	rc = advise_range(f, 0, f->size, advice);
-	if (rc == 0 && advice <= MMF_ADVICE_SEQUENTIAL) {
+	if (rc == 0 && advice <= MMF_ADVICE_SEQUENTIAL)
 		f->advice = advice;
-		f->small_end = 0;	/* the windows' advice is gone */
-	}
 	return rc;
 }
 

@@ -149,6 +149,24 @@ static void test_small_open_keeps_unsynced_bytes(void **state)
 	assert_int_equal(file_size(FX->path), SEG);
 }
 
+/* Defect found by fault.soak: advice on a window split the mapping, and
+ * mremap cannot grow a split mapping (EFAULT). Appends into old data, then
+ * past the end, must grow. */
+static void test_small_window_then_grow(void **state)
+{
+	mmf_file *f;
+	const unsigned char *p;
+
+	write_segment(FX->path, 1);
+	assert_int_equal(mmf_open(FX->path, O_RDWR, 0, NULL, &f), 0);
+	assert_int_equal(mmf_append_buffer(f, 4096, "window", 6), 0);
+	assert_int_equal(mmf_append_buffer(f, SEG, "grown", 5), 0);
+	assert_true(mmf_size(f) >= SEG + 5);
+	assert_int_equal(mmf_bytes(f, 4096, 6, (const void **)&p), 0);
+	assert_memory_equal(p, "window", 6);
+	assert_int_equal(mmf_close(f), 0);
+}
+
 static void test_small_keep_folios_is_a_flag(void **state)
 {
 	mmf_options o;
@@ -170,6 +188,7 @@ int main(void)
 		FIXTURE_TEST(test_small_redirty_single_pages),
 		FIXTURE_TEST(test_small_long_append),
 		FIXTURE_TEST(test_small_open_keeps_unsynced_bytes),
+		FIXTURE_TEST(test_small_window_then_grow),
 		FIXTURE_TEST(test_small_keep_folios_is_a_flag),
 	};
 
