@@ -78,6 +78,8 @@ void bm_growth(benchmark::State &st, GrowthCase c)
 	}
 	mmf_stats s0;
 	mmf_stats_get(f, &s0);	/* the open's own sizing is not growth */
+	settle_scratch();
+	DevIO d0 = devio_now();
 	Faults f0 = Faults::now();
 	for (auto _ : st) {
 		if (c.slice) {
@@ -94,6 +96,7 @@ void bm_growth(benchmark::State &st, GrowthCase c)
 			break;
 		}
 	}
+	device_counters(st, d0, double(st.iterations()) * double(kRec), 0);
 	fault_counters(st, f0);
 	mmf_stats s;
 	mmf_stats_get(f, &s);

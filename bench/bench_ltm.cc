@@ -56,22 +56,6 @@ size_t env_mib(const char *name, size_t dflt)
 size_t file_size() { return env_mib("MMF_LTM_FILE_MIB", 3 * GiB); }
 size_t limit_size() { return env_mib("MMF_LTM_LIMIT_MIB", 512 * MiB); }
 
-bool write_text(const std::string &path, const std::string &text)
-{
-	std::ofstream o(path);
-	o << text;
-	o.flush();
-	return bool(o);
-}
-
-std::string read_text(const std::string &path)
-{
-	std::ifstream i(path);
-	std::stringstream ss;
-	ss << i.rdbuf();
-	return ss.str();
-}
-
 /*
  * This process inside a child memory cgroup limited to `limit` bytes, for as
  * long as the object lives. why() is "" when that worked.
@@ -84,12 +68,12 @@ public:
 			why_ = "skipped: needs root to make a memory cgroup";
 			return;
 		}
-		std::string v1 = mount_of("cgroup", "memory"), v2 = mount_of("cgroup2", "");
-		if (!v1.empty() && join(v1, own_path("memory"), "memory.limit_in_bytes", limit))
+		std::string v1 = cgroup_mount("cgroup", "memory"), v2 = cgroup_mount("cgroup2", "");
+		if (!v1.empty() && join(v1, cgroup_own_path("memory"), "memory.limit_in_bytes", limit))
 			return;
 		if (!v2.empty() && read_text(v2 + "/cgroup.controllers").find("memory") !=
 					   std::string::npos &&
-		    join(v2, own_path(""), "memory.max", limit))
+		    join(v2, cgroup_own_path(""), "memory.max", limit))
 			return;
 		if (why_.empty())
 			why_ = "skipped: no memory cgroup controller (v1 or v2) to limit the process";
@@ -116,32 +100,6 @@ public:
 	}
 
 private:
-	/* Mount point of a cgroup filesystem of type fstype with option opt. */
-	static std::string mount_of(const std::string &fstype, const std::string &opt)
-	{
-		std::ifstream m("/proc/mounts");
-		std::string dev, dir, type, opts, rest;
-		while (m >> dev >> dir >> type >> opts && std::getline(m, rest))
-			if (type == fstype && (opt.empty() || ("," + opts + ",").find(
-								      "," + opt + ",") != std::string::npos))
-				return dir;
-		return "";
-	}
-	/* This process's cgroup path in the hierarchy with controller ctl
-	 * ("" = the v2 line "0::"). */
-	static std::string own_path(const std::string &ctl)
-	{
-		std::ifstream c("/proc/self/cgroup");
-		std::string line;
-		while (std::getline(c, line)) {
-			size_t a = line.find(':'), b = line.find(':', a + 1);
-			std::string ctls = line.substr(a + 1, b - a - 1);
-			if (ctl.empty() ? ctls.empty() && line.compare(0, 1, "0") == 0
-					: ("," + ctls + ",").find("," + ctl + ",") != std::string::npos)
-				return line.substr(b + 1);
-		}
-		return "/";
-	}
 	bool join(const std::string &mnt, const std::string &own, const char *knob, size_t limit)
 	{
 		parent_ = mnt + (own == "/" ? "" : own);
@@ -326,6 +284,7 @@ void bm_ltm(benchmark::State &st, Api api)
 	w.limit.reset_peak();
 	Faults f0 = Faults::now();
 	long long io0 = io_read_bytes();
+	DevIO d0 = devio_now();
 	for (auto _ : st) {
 		size_t off = pick(rng) * kRec;
 		uint64_t t0 = now_ns(), sum;
@@ -343,6 +302,7 @@ void bm_ltm(benchmark::State &st, Api api)
 	}
 	long long io1 = io_read_bytes();
 	double bytes = double(st.iterations()) * double(kRec);
+	device_counters(st, d0, 0, bytes);
 	fault_counters(st, f0);
 	latency_counters(st, lat);
 	st.counters["io_amplification"] = io0 < 0 || bytes == 0 ? -1 : double(io1 - io0) / bytes;

@@ -95,6 +95,24 @@
  * mmf_delete and mmf_stats_get need exclusive use. Without MMF_STABLE the
  * THREADS rule below holds.
  *
+ * SMALL WRITES (default; MMF_KEEP_FOLIOS in mmf_options.flags turns it off)
+ * A store through the mapping dirties the whole page-cache folio it hits,
+ * and writeback writes whole folios: on Linux >= 6.16 ext4 caches regular
+ * files in folios up to 2 MiB, so a 1 KiB record + mmf_sync_range wrote up
+ * to 1 MiB (measured, issue 12; xfs tracks dirty blocks per folio). So a
+ * writable handle of a non-empty file, at open, writes back the file's dirty
+ * pages (sync_file_range: no device flush, no durability promise) and drops
+ * its clean, unmapped page cache (POSIX_FADV_DONTNEED): the next reads
+ * through any handle fault from the disk. And before appends
+ * (mmf_allocate_slice, mmf_append_buffer) into the bytes the file had at
+ * open reach a 2 MiB-aligned window, the window and the next lose their
+ * clean cache past the append point, read back at once in 4 KiB folios
+ * (POSIX_FADV_WILLNEED); space the handle grows keeps the kernel's
+ * readahead (it made 4 KiB folios there in every measurement). Raw stores elsewhere
+ * through mmf_data() fault with the handle's advice (mmf_advise) into
+ * whatever the cache holds. Advisory: failures are ignored. Measured
+ * figures: bench/README.md, "Small writes".
+ *
  * THREADS
  * A handle is not thread-safe for mutation. Any number of threads may read
  * (mmf_bytes, mmf_slice, readers, mmf_data, mmf_size) while nobody mutates.
@@ -173,6 +191,8 @@ enum mmf_grow {
 #define MMF_FLAGS_ALL        (MMF_RESERVE | MMF_POPULATE | MMF_SYNC_BEFORE_GROW)
 #define MMF_STABLE           (1u << 3)	/* reserve max_size of address space at
 					 * open, grow in place: see STABLE */
+#define MMF_KEEP_FOLIOS      (1u << 4)	/* keep large page-cache folios for
+					 * writes: see SMALL WRITES */
 
 /* Access advice (madvise(2)): how the mapping will be read. */
 enum mmf_advice {

@@ -66,6 +66,11 @@ struct mmf_file {
 	dev_t dev;		/* the file's identity (fstat at open) */
 	ino_t ino;
 	enum mmf_advice advice;	/* the kept access pattern */
+	size_t small_end;	/* appends below it land in small folios
+				 * (SMALL WRITES); 0: none prepared */
+	size_t old_data;	/* bytes the file had at a writable open
+				 * (SMALL WRITES: the part readahead may cache
+				 * in large folios); 0 for a new file */
 	mmf_options opt;
 	mmf_stats stats;
 };
@@ -98,7 +103,7 @@ static int options_resolve(const mmf_options *opt, size_t size, mmf_options *o)
 	else
 		*o = *opt;
 	if ((unsigned)o->grow > MMF_GROW_SEED ||
-	    (o->flags & ~(MMF_FLAGS_ALL | MMF_STABLE)))
+	    (o->flags & ~(MMF_FLAGS_ALL | MMF_STABLE | MMF_KEEP_FOLIOS)))
 		return -EINVAL;
 	if (o->grow == MMF_GROW_CHUNK && o->grow_chunk == 0)
 		return -EINVAL;
@@ -322,6 +327,8 @@ static int shrink_to(mmf_file *f, size_t new_size)
 	void *addr = NULL, *back;
 	int rc;
 
+	if (f->old_data > new_size)
+		f->old_data = new_size;	/* space grown again later is new */
 	if (f->reserved)
 		return shrink_stable(f, new_size);
 	rc = new_size ? mmf__os_mremap(f->base, old, new_size, &addr)
@@ -351,14 +358,56 @@ static int check_mutable(const mmf_file *f)
 	return f->writable ? f->poison : -EBADF;
 }
 
-/* Make sure [0, end) is in the file, growing by the policy. */
-static int ensure_end(mmf_file *f, size_t end, size_t need, bool append)
+/*
+ * SMALL WRITES (header: MMF_KEEP_FOLIOS). A store dirties the whole folio
+ * it hits, and writeback writes whole folios (ext4 on Linux >= 6.16 keeps
+ * regular files in folios up to 2 MiB): a small sync inside a large folio
+ * writes all of it. Readahead of data the file already had (its old_data)
+ * makes such folios; faults in space the library grew (unwritten extents,
+ * holes) made 4 KiB ones in every measurement (bench/README.md). So before
+ * appends below old_data reach a 2 MiB-aligned window, the window and the
+ * next one (cut at old_data) lose, from the append's first whole page on,
+ * their clean, unmapped cache (large folios readahead may have made there;
+ * the bytes before it are the caller's, maybe dirty, and fadvise would
+ * start their writeback), which is read back at once in 4 KiB folios by
+ * large reads (POSIX_FADV_WILLNEED sets no readahead mark, so faults there
+ * find small folios and start no readahead). No madvise: advice on a part
+ * of the mapping splits it, and mremap cannot grow a split mapping
+ * (EFAULT, found by fault.soak). Dirty folios are left alone. Advisory.
+ */
+#define SMALL_WINDOW (2 * MIB)
+
+static void prepare_small(mmf_file *f, size_t off, size_t end)
+{
+	size_t from = off - off % SMALL_WINDOW, drop = page_up(off), to;
+
+	if ((f->opt.flags & MMF_KEEP_FOLIOS) || end <= f->small_end ||
+	    off >= f->old_data)
+		return;
+	to = from + 2 * SMALL_WINDOW;
+	if (to > page_up(f->old_data))
+		to = page_up(f->old_data);
+	if (drop < to) {
+		mmf__os_drop_cache(f->fd, drop, to - drop, 0);
+		mmf__os_prefetch(f->fd, drop, to - drop);
+	}
+	f->small_end = to;
+}
+
+/* Make sure [off, end) is in the file, growing by the policy, and ready for
+ * small writes. */
+static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
+		      bool append)
 {
 	size_t cap = f->reserved ? f->opt.max_size : MAX_FILE;
+	int rc = 0;
 
-	if (end <= f->size)
-		return 0;
-	return grow_to(f, grow_target(&f->opt, f->size, end, need, append, cap));
+	if (end > f->size)
+		rc = grow_to(f, grow_target(&f->opt, f->size, end, need, append,
+					    cap));
+	if (rc == 0)
+		prepare_small(f, off, end);
+	return rc;
 }
 
 /* The directory part of path (malloc'd; "." for a bare name) and, in
@@ -455,6 +504,11 @@ static int map_existing(mmf_file *f, size_t size)
 		if (rc < 0)
 			return rc;
 	}
+	/* SMALL WRITES: large folios cached before this open (write(2),
+	 * pread, readahead) go, so stores fault in small ones. */
+	if (f->writable && !(f->opt.flags & MMF_KEEP_FOLIOS))
+		mmf__os_drop_cache(f->fd, 0, 0, 1);
+	f->old_data = f->writable ? size : 0;
 	if (f->reserved)
 		rc = mmf__os_mmap_at(f->fd, 0, size, f->writable, f->base, &p);
 	else
@@ -662,7 +716,7 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
 		return -EINVAL;
 	if (off > MAX_FILE - 4 || len > MAX_FILE - 4 - off)
 		return -EFBIG;
-	rc = ensure_end(f, off + 4 + len, len + 4, false);
+	rc = ensure_end(f, off, off + 4 + len, len + 4, false);
 	if (rc < 0)
 		return rc;
 	p = (unsigned char *)f->base + off;
@@ -688,7 +742,7 @@ int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 		return -EFBIG;
 	if (len == 0)
 		return 0;
-	rc = ensure_end(f, off + len, len, true);
+	rc = ensure_end(f, off, off + len, len, true);
 	if (rc < 0)
 		return rc;
 	memcpy((char *)f->base + off, buf, len);

@@ -189,6 +189,21 @@ int mmf__os_unlink(int dirfd, const char *name)
 	return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
 }
 
+void mmf__os_drop_cache(int fd, size_t off, size_t len, int writeback)
+{
+	if (writeback)
+		(void)sync_file_range(fd, (off_t)off, (off_t)len,
+				      SYNC_FILE_RANGE_WAIT_BEFORE |
+				      SYNC_FILE_RANGE_WRITE |
+				      SYNC_FILE_RANGE_WAIT_AFTER);
+	(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+}
+
+void mmf__os_prefetch(int fd, size_t off, size_t len)
+{
+	(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+}
+
 char *mmf__os_fd_path(int fd)
 {
 	static const char deleted[] = " (deleted)";

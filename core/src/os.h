@@ -41,6 +41,15 @@ int mmf__os_close(int fd);
 int mmf__os_unlink(int dirfd, const char *name);	/* unlinkat */
 
 /* No failure points: these cannot fail in a way the library must handle. */
+/* Advisory: drop the clean, unmapped page cache of [off, off + len) of fd
+ * (len 0: to the end; POSIX_FADV_DONTNEED), after writing back its dirty
+ * pages without a device flush when writeback is set (sync_file_range), so
+ * they are clean and go too. Errors are ignored. */
+void mmf__os_drop_cache(int fd, size_t off, size_t len, int writeback);
+/* Advisory: start reading [off, off + len) of fd into the page cache
+ * (POSIX_FADV_WILLNEED: large reads, folios of the mapping's minimum order,
+ * 4 KiB on ext4). Errors are ignored. */
+void mmf__os_prefetch(int fd, size_t off, size_t len);
 char *mmf__os_fd_path(int fd);	/* malloc'd path of an open fd, or NULL */
 size_t mmf__os_page_size(void);
 uint64_t mmf__os_now_ns(void);	/* CLOCK_MONOTONIC */

@@ -137,6 +137,8 @@ def _field(row, field):
 
 
 def _match(have, want):
+    if want is None:            # the name must not have this key
+        return have is None
     if isinstance(want, (set, list, tuple, frozenset)):
         return have in {str(w) for w in want}
     return have == str(want)
@@ -153,7 +155,8 @@ class Results:
 
     def select(self, family, **want):
         """Benchmarks of a family, without errors, whose keys match want (a
-        value may be a set; values compare as text: rec=4096 is rec='4096')."""
+        value may be a set; values compare as text: rec=4096 is rec='4096';
+        None: rows without that key)."""
         return [b for b in self.benches
                 if b.family == family and not b.error
                 and all(_match(b.keys.get(k), v) for k, v in want.items())]

@@ -104,6 +104,7 @@ def section_write(res, out):
             ("slice:seed", dict(api="allocate_slice", opts="seed_compat")),
             ("app:def", dict(api="append_buffer", opts="default")),
             ("app:seed", dict(api="append_buffer", opts="seed_compat")),
+            ("app:keep", dict(api="append_buffer", opts="keep_folios")),
             ("write(2)", dict(api="write")),
             ("pwrite(2)", dict(api="pwrite")),
             ("memcpy:lim", dict(api="memcpy_limit"))]
@@ -111,13 +112,60 @@ def section_write(res, out):
     out.append("WRITE  median appends/s: slice = mmf_allocate_slice, app = mmf_append_buffer,"
                " def = default, seed = seed-compat")
     out.append(f"  {'rec':>5} {'sync':>5} " + " ".join(f"{c:>9}" for c, _ in cols)
-               + f" {'def/write':>9} {'def/limit':>9} {'seed/def':>8}")
+               + f" {'def/write':>9} {'def/limit':>9} {'seed/def':>8} {'dev KiB/rec':>11}")
     for rec in recs:
         for sync in ("never", "64", "1"):
             vals = [med(res, "BM_Write", ips, rec=rec, sync=sync, **kw) for _, kw in cols]
+            if all(v is None for v in vals):
+                continue
+            own = med(res, "BM_Write", "own_write_amp", rec=rec, sync=sync, **cols[0][1])
+            amp = own if own is not None and own >= 0 else \
+                med(res, "BM_Write", "write_amp", rec=rec, sync=sync, **cols[0][1])
             out.append(f"  {rec:>5} {sync:>5} " + " ".join(si(v, 9) for v in vals)
-                       + fx(ratio(vals[0], vals[4]), 10) + fx(ratio(vals[0], vals[6]), 10)
-                       + fx(ratio(vals[1], vals[0]), 9))
+                       + fx(ratio(vals[0], vals[5]), 10) + fx(ratio(vals[0], vals[7]), 10)
+                       + fx(ratio(vals[1], vals[0]), 9)
+                       + fx(None if amp is None else amp * rec / 1024, 12, "{:.1f}"))
+    out.append("  app:keep = append_buffer with MMF_KEEP_FOLIOS (no small writes); dev KiB/rec ="
+               " slice:def device bytes per record (own_ when counted)")
+
+
+CALIB_OPS = ("fault_ftruncate", "fault_fallocate", "populate_write", "store_populated",
+             "populate_read", "fault_after_read", "write_4k")
+
+
+def section_appends(res, out):
+    """Issue 17: default appends against write(2) by record size, faults per
+    MiB and the time they cost (BM_Calib fault_fallocate x faults)."""
+    calib = {op: med(res, "BM_Calib", "ns_per_page", op=op) for op in CALIB_OPS}
+    if any(v is not None for v in calib.values()):
+        out.append("CALIBRATION  ns per 4 KiB page: " + ", ".join(
+            f"{op} {v:.0f}" for op, v in calib.items() if v is not None))
+    rows = res.select("BM_Write", api="append_buffer", opts="default")
+    if not rows or not res.select("BM_Write", api="write"):
+        return
+    fault_ns = calib.get("fault_fallocate")
+    out.append("APPENDS BY SIZE  append_buffer default / write(2) (median appends/s ratio; goal"
+               " >= 0.8x, 4 KiB >= 1.2x); faults/MiB; est. % of time in faults")
+    out.append(f"  {'rec':>8} {'never':>7} {'sync64':>7} {'keep/def':>9} {'faults/MiB':>11}"
+               f" {'fault %':>8}")
+    for rec in sorted({int(b["rec"]) for b in rows}):
+        cells = []
+        for sync in ("never", "64"):
+            d = med(res, "BM_Write", "items_per_second", api="append_buffer", opts="default",
+                    sync=sync, rec=rec)
+            w = med(res, "BM_Write", "items_per_second", api="write", sync=sync, rec=rec)
+            cells.append(fx(ratio(d, w), 8))
+        k = med(res, "BM_Write", "items_per_second", api="append_buffer", opts="keep_folios",
+                sync="never", rec=rec)
+        d = med(res, "BM_Write", "items_per_second", api="append_buffer", opts="default",
+                sync="never", rec=rec)
+        fpm = med(res, "BM_Write", "faults_per_mib", api="append_buffer", opts="default",
+                  sync="never", rec=rec)
+        share = None
+        if fpm is not None and fault_ns and d:
+            share = 100 * fpm * fault_ns * 1e-9 / (1024 * 1024 / rec / d)
+        out.append(f"  {rec:>8}" + "".join(cells) + fx(ratio(k, d), 10)
+                   + fx(fpm, 12, "{:.0f}") + fx(share, 9, "{:.0f}"))
 
 
 def section_growth(res, out):
@@ -173,20 +221,67 @@ def section_sync(res, out):
     out.append("SYNC  latency in ms, median over repetitions of each repetition's p50 / p99")
     out.append(f"  {'dirty':>6} {'mmf_sync':>17} {'sync_range':>17} {'fdatasync':>17} {'fsync':>17}"
                f" {'async us':>9} {'mmf/fdsync p50':>15} {'p99':>6}")
-    dirties = sorted({int(b["dirty"]) for b in res.select("BM_Sync")})
+    dirties = sorted({int(b["dirty"]) for b in res.select("BM_Sync") if b["dirty"]})
     for d in dirties:
         cells, got = [], {}
         for call in ("mmf_sync", "mmf_sync_range", "fdatasync", "fsync"):
-            p50 = med(res, "BM_Sync", "p50_ns", call=call, dirty=d)
-            p99 = med(res, "BM_Sync", "p99_ns", call=call, dirty=d)
+            p50 = med(res, "BM_Sync", "p50_ns", call=call, dirty=d, folios=None)
+            p99 = med(res, "BM_Sync", "p99_ns", call=call, dirty=d, folios=None)
             got[call] = (p50, p99)
             cells.append(f"{ms(p50, 7)} /{ms(p99, 7)}")
-        a = med(res, "BM_Sync", "p50_ns", call="msync_async", dirty=d)
+        a = med(res, "BM_Sync", "p50_ns", call="msync_async", dirty=d, folios=None)
         r50 = ratio(got["mmf_sync"][0], got["fdatasync"][0])
         r99 = ratio(got["mmf_sync"][1], got["fdatasync"][1])
         out.append(f"  {d:>6} " + " ".join(f"{c:>17}" for c in cells)
                    + f" {('-' if a is None else f'{a / 1e3:.2f}'):>9}"
                    + fx(r50, 16) + fx(r99, 7))
+
+
+def per_sync_kib(res, **kw):
+    """Device KiB written per sync of a scenario row: the process's own bios
+    (own_write_bytes) when counted, else the whole device's."""
+    own = med(res, "BM_Sync", "own_write_bytes_per_sync", **kw)
+    if own is not None and own >= 0:
+        return own / 1024
+    dev = med(res, "BM_Sync", "dev_write_bytes_per_sync", **kw)
+    return None if dev is None else dev / 1024
+
+
+def section_small_writes(res, out):
+    rows = res.select("BM_Sync", folios="small")
+    keep = [b for b in res.select("BM_Sync", folios="keep") if b["dirty"]]
+    if not rows and not keep:
+        return
+    out.append("SMALL WRITES  small = default (mmapfile.h SMALL WRITES), keep = MMF_KEEP_FOLIOS;"
+               " KiB/sync = device bytes written per sync (own bios when counted)")
+    if keep:
+        cells = []
+        for b in sorted(keep, key=lambda b: int(b["dirty"])):
+            d = b["dirty"]
+            s = med(res, "BM_Sync", "p50_ns", call="mmf_sync_range", dirty=d, folios=None)
+            k = med(res, "BM_Sync", "p50_ns", call="mmf_sync_range", dirty=d, folios="keep")
+            cells.append(f"{d}:{fx(ratio(k, s), 0).strip()}")
+        out.append("  sync_range p50 keep/small by dirty pages (>1: the fix is faster): "
+                   + ", ".join(cells))
+    if not rows:
+        return
+    out.append("  scenarios: append rec + mmf_sync_range of it per record (medians); goal: KiB/sync"
+               " <= 2x rec in 4 KiB pages")
+    out.append(f"  {'scenario':<13} {'rec':>5} {'KiB/sync':>9} {'keep':>8} {'goal<=2':>8}"
+               f" {'syncs/s':>8} {'keep':>8} {'p50 ms':>7} {'keep':>7} {'folio KiB':>9} {'keep':>6}")
+    for rec in sorted({int(b["rec"]) for b in rows}):
+        for sc in ("fresh", "reused_write", "reused_pread", "replayed", "redirty"):
+            s = dict(scenario=sc, rec=rec, folios="small")
+            k = dict(scenario=sc, rec=rec, folios="keep")
+            if res.one("BM_Sync", **s) is None:
+                continue
+            g = lambda m, kw: med(res, "BM_Sync", m, **kw)
+            out.append(f"  {sc:<13} {rec:>5} {fx(per_sync_kib(res, **s), 9, '{:.1f}')}"
+                       f"{fx(per_sync_kib(res, **k), 9, '{:.1f}')}"
+                       f"{fx(g('goal_ratio', s), 9, '{:.2f}')}"
+                       f" {si(g('items_per_second', s), 8)} {si(g('items_per_second', k), 8)}"
+                       f" {ms(g('sync_p50_ns', s), 7)} {ms(g('sync_p50_ns', k), 7)}"
+                       f"{fx(g('folio_max_kib', s), 10, '{:.0f}')}{fx(g('folio_max_kib', k), 7, '{:.0f}')}")
 
 
 def section_ltm(res, out):
@@ -277,9 +372,11 @@ def summary_text(res, failed_drivers=None):
            f"rev {str(ctx.get('git_revision', '?'))[:10]}{' (dirty)' if ctx.get('git_dirty') else ''}",
            f"{ctx.get('kernel', '?')}, {ctx.get('cpu_model', '?')} x{ctx.get('cpus', '?')}, "
            f"{ctx.get('bench_fs', '?')} on {ctx.get('bench_device', '?')} "
-           f"(read_ahead_kb {ctx.get('read_ahead_kb', '?')}); all figures are medians of this run",
+           f"(read_ahead_kb {ctx.get('read_ahead_kb', '?')}); all figures are medians of this run; "
+           f"load average at the end {' '.join(map(str, ctx.get('loadavg_end', ['?'])))}",
            ""]
-    for section in (section_read, section_write, section_growth, section_sync, section_ltm):
+    for section in (section_read, section_write, section_appends, section_growth,
+                    section_sync, section_small_writes, section_ltm):
         before = len(out)
         section(res, out)
         if len(out) > before:

@@ -194,6 +194,38 @@ class BenchDataTest(unittest.TestCase):
         self.assertEqual(len(res.select("BM_Sync", dirty={1, "16"})), 12)
         self.assertEqual(res.context.get("profile"), "quick")
 
+    def add_sync_rows(self, rows):
+        """Append per-repetition rows {name: counters} to bench_sync.json."""
+        doc = json.loads(get(self.path("bench_sync.json")))
+        for name, counters in rows.items():
+            for i in range(3):
+                doc["benchmarks"].append(dict(
+                    name=name, run_name=name, run_type="iteration", repetitions=3,
+                    repetition_index=i, threads=1, iterations=128, real_time=1.0,
+                    cpu_time=1.0, time_unit="us", **counters))
+        put(self.path("bench_sync.json"), json.dumps(doc))
+
+    def test_small_writes_section(self):
+        base = "BM_Sync/scenario:reused_write/rec:1024/folios:"
+        self.add_sync_rows({
+            base + "small/iterations:128/real_time": dict(
+                own_write_bytes_per_sync=5632.0, goal_ratio=1.375, items_per_second=900.0,
+                sync_p50_ns=3e5, folio_max_kib=4.0),
+            base + "keep/iterations:128/real_time": dict(
+                own_write_bytes_per_sync=1050000.0, goal_ratio=256.0, items_per_second=450.0,
+                sync_p50_ns=6e5, folio_max_kib=1024.0),
+            "BM_Sync/call:mmf_sync_range/dirty:1/folios:keep/iterations:200/real_time": dict(
+                p50_ns=4e5)})
+        res = data.load(self.dir)
+        # rows with a folios key do not count as the plain call rows
+        self.assertEqual(len(res.select("BM_Sync", dirty={1, "16"}, folios=None)), 12)
+        self.assertEqual(len(res.select("BM_Sync", folios="keep")), 2)
+        rc, out, _ = run_cli("summary", self.dir)
+        self.assertEqual(rc, 0, out)
+        line = next(l for l in out.splitlines() if l.strip().startswith("reused_write"))
+        self.assertEqual(line.split()[2:5], ["5.5", "1025.4", "1.38"])
+        self.assertIn("sync_range p50 keep/small by dirty pages", out)
+
     # --- fio-check ---------------------------------------------------------
     def test_fio_json_of_the_wrong_shape_refused(self):
         p = self.path("null-1.json")
