@@ -32,6 +32,7 @@ nothing is averaged. The verdict is the worst shard's; the soak's digest is
 the list of the shards' digests in index order.
 """
 import glob
+import math
 import os
 import re
 import shutil
@@ -89,8 +90,10 @@ def main(argv):
     s = sub.add_parser("seed", help="the seed of shard I of a campaign seed: splitmix64(S + I)")
     s.add_argument("campaign_seed")
     s.add_argument("shard")
-    p = sub.add_parser("pick", help="the lines of stdin numbered k with k mod N == I")
+    p = sub.add_parser("pick", help="the lines of stdin numbered k (from --offset) with "
+                       "k mod N == I")
     p.add_argument("shard")
+    p.add_argument("--offset", type=int, default=0, help="the number of the first line")
     r = sub.add_parser("record", help="write DIR/shard-STAGE.json")
     r.add_argument("folder")
     r.add_argument("--stage", required=True)
@@ -113,7 +116,7 @@ def main(argv):
     elif a.cmd == "pick":
         import sys
         lines = [l.rstrip("\n") for l in sys.stdin if l.strip()]
-        for k, line in enumerate(lines):
+        for k, line in enumerate(lines, a.offset):
             if k % n == i:
                 print(line)
     else:
@@ -236,6 +239,11 @@ def merge_bench(shards, out):
                 if owner.setdefault((d, name), index) != index:
                     raise files.ResultError(f"{d}: {name} ran in shards {owner[(d, name)]} "
                                             f"and {index}: not one campaign's partition")
+                # Google Benchmark writes NaN (a constant counter's cv
+                # aggregate); JSON has none: null, as judge.py does for inf.
+                for k, v in row.items():
+                    if isinstance(v, float) and not math.isfinite(v):
+                        row[k] = None
             if merged is None:
                 merged = g
             else:
@@ -270,8 +278,11 @@ def main_merge(argv):
     if os.path.isdir(out) and os.listdir(out):
         ap.error(f"--out {out}: not empty")
     os.makedirs(out, exist_ok=True)
+    # The folder is marked until the merge is done; this process owns the
+    # marker (its token), so the summary below may read the folder.
     marker = os.path.join(out, files.MARKER)
-    files.write_text(marker, "merging shards\n")
+    token = os.environ.setdefault("MMF_RUN_TOKEN", f"merge-shards-{os.getpid()}-{os.urandom(4).hex()}")
+    files.write_text(marker, f"merging shards\ntoken={token}\n")
     verdicts = []
     for stage, shards in sorted(by_stage.items()):
         if stage == "bench":
