@@ -75,7 +75,10 @@ static void vm_flags(const void *addr, char *out, size_t n)
 		    line[strspn(line, "0123456789abcdef")] == '-')
 			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
 		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
-			snprintf(out, n, "%s", line);
+			size_t len = strnlen(line, n - 1);	/* cut to fit */
+
+			memcpy(out, line, len);
+			out[len] = '\0';
 			break;
 		}
 	}

@@ -25,7 +25,7 @@ import sys
 import time
 
 from . import data, files
-from .runfolder import parser
+from .runfolder import parser, key_values
 
 
 def med(res, family, metric, **want):
@@ -322,12 +322,8 @@ def main_summary(argv):
                     help="a driver that did not finish (its JSON is not read)")
     ap.add_argument("--seconds", type=float)
     a = ap.parse_args(argv)
-    failed = {}
-    for f in a.failed_driver:
-        d, sep, why = f.partition("=")
-        if not sep or not d:
-            ap.error(f"--failed-driver {f!r}: expected DRIVER=WHY")
-        failed[driver_list(ap, d)[0]] = why or "failed"
+    failed = {driver_list(ap, d)[0]: why or "failed"
+              for d, why in key_values(ap, a.failed_driver, "--failed-driver", str).items()}
     want = None if a.drivers is None else driver_list(ap, a.drivers)
     extra = {} if a.seconds is None else {"seconds": a.seconds}
     try:
