@@ -38,7 +38,7 @@ import re
 import shutil
 
 from . import files
-from .runfolder import parser
+from .runfolder import key_values, parser
 
 SHARD_SCHEMA = "mmf-shard/1"
 MAX_SHARDS = 1000
@@ -120,8 +120,8 @@ def main(argv):
             if k % n == i:
                 print(line)
     else:
-        params = dict(_pair(ap, "--param", p) for p in a.param)
-        counts = {k: _int(ap, k, v) for k, v in (_pair(ap, "--count", c) for c in a.count)}
+        params = key_values(ap, a.param, "--param", str)
+        counts = key_values(ap, a.count, "--count")
         doc = {"schema": SHARD_SCHEMA, "stage": a.stage, "index": i, "count": n,
                "campaign_seed": None if a.campaign_seed is None else str(_seed(ap, a.campaign_seed)),
                "seed": None if a.seed is None else str(_seed(ap, a.seed)),
@@ -134,19 +134,6 @@ def _seed(ap, text):
     if not re.fullmatch(r"[0-9]{1,20}", text) or int(text) > MASK64:
         ap.error(f"a seed is an unsigned 64-bit number, got '{text}'")
     return int(text)
-
-
-def _pair(ap, opt, text):
-    k, sep, v = text.partition("=")
-    if not sep or not k:
-        ap.error(f"{opt} {text!r}: expected K=V")
-    return k, v
-
-
-def _int(ap, k, v):
-    if not re.fullmatch(r"[0-9]+", v):
-        ap.error(f"--count {k}={v}: not a whole number")
-    return int(v)
 
 
 # --- merging --------------------------------------------------------------------
