@@ -262,6 +262,18 @@ class CIExamplesTest(unittest.TestCase):
         for k in SOAK_DETERMINISTIC:
             self.assertEqual(gh_soak["counts"][k], k8s_soak["counts"][k], k)
         self.assertEqual(gh_soak["digest"], k8s_soak["digest"])
+        self.check_soak_refuses_bad_shards()
+
+    def check_soak_refuses_bad_shards(self):
+        soak = os.path.join(TOP, "build/release/faults/fiu/fault_soak")
+        for bad in ("4/4", "1/0", "x", "1/", "/4", "-1/4", "0/1001", "99999999999999999999/4"):
+            res = subprocess.run([soak, "--shard", bad, "--seed", "1"], capture_output=True, text=True)
+            self.assertEqual(res.returncode, 2, bad)
+            self.assertEqual(len(res.stderr.strip().splitlines()), 1, res.stderr)
+            self.assertIn("--shard", res.stderr)
+        res = subprocess.run([soak, "--shard", "3/4", "--ops", "3", "--seed", "1"],
+                             capture_output=True, text=True)
+        self.assertEqual(res.returncode, 2, "a shard with no operation runs nothing")
 
 
 if __name__ == "__main__":
