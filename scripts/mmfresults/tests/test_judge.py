@@ -300,6 +300,10 @@ class CompareScriptTest(unittest.TestCase):
                            (["--filter", "("], "--filter"),
                            (["--rounds", "3"], "--rounds"),
                            (["--inject-slow", "x"], "--inject-slow"),
+                           (["--inject-msync", "x"], "--inject-msync"),
+                           (["--self-test", "--runs", "0"], "--runs"),
+                           (["--self-test", "--kinds", "aa,bogus"], "--kinds"),
+                           (["--self-test", "--kinds", ","], "--kinds"),
                            (["--baseline", os.path.join(self.top, "nope")], "nope")):
             with self.subTest(args=args):
                 self.assert_refused_before_work(args, 2, word)
