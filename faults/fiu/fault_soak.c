@@ -507,25 +507,19 @@ static void report(const struct soak *s, double secs)
 	       s->violations ? "FAIL" : "OK");
 }
 
-/* DIR/shard-soak.json: which shard of which campaign this soak was (the
- * schema of scripts/mmfresults/shards.py, mmf-shard/1). 0 or -errno. */
-static int write_shard_record(const struct soak *s)
+/* A result file of --record: open DIR/.NAME.<pid> for writing (path gets
+ * DIR/NAME); NULL with errno set on failure. tmp and path hold 4096 bytes. */
+static FILE *record_open(const struct soak *s, const char *name, char *tmp, char *path)
 {
-	char tmp[4096], path[4096];
-	FILE *f;
+	snprintf(path, 4096, "%s/%s", s->record, name);
+	snprintf(tmp, 4096, "%s/.%s.%ld", s->record, name, (long)getpid());
+	return fopen(tmp, "w");
+}
 
-	snprintf(path, sizeof(path), "%s/shard-soak.json", s->record);
-	snprintf(tmp, sizeof(tmp), "%s/.shard-soak.json.%ld", s->record, (long)getpid());
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "{\n \"schema\": \"mmf-shard/1\",\n \"stage\": \"soak\",\n"
-		" \"index\": %" PRIu64 ",\n \"count\": %" PRIu64 ",\n"
-		" \"campaign_seed\": \"%" PRIu64 "\",\n \"seed\": \"%" PRIu64 "\",\n"
-		" \"params\": {\"ops\": \"%lu\", \"prob\": \"%g\"},\n"
-		" \"counts\": {\"ops\": %lu}\n}\n",
-		s->shard.index, s->shard.count, s->campaign_seed, s->seed,
-		s->campaign_ops, s->prob, s->ops);
+/* Flush, fsync and rename tmp over path, so a reader never sees half of
+ * it; the temporary file is removed on failure. 0 or -errno. */
+static int record_close(FILE *f, const char *tmp, const char *path)
+{
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		int e = -errno;
 
@@ -540,6 +534,25 @@ static int write_shard_record(const struct soak *s)
 	return 0;
 }
 
+/* DIR/shard-soak.json: which shard of which campaign this soak was (the
+ * schema of scripts/mmfresults/shards.py, mmf-shard/1). 0 or -errno. */
+static int write_shard_record(const struct soak *s)
+{
+	char tmp[4096], path[4096];
+	FILE *f = record_open(s, "shard-soak.json", tmp, path);
+
+	if (!f)
+		return -errno;
+	fprintf(f, "{\n \"schema\": \"mmf-shard/1\",\n \"stage\": \"soak\",\n"
+		" \"index\": %" PRIu64 ",\n \"count\": %" PRIu64 ",\n"
+		" \"campaign_seed\": \"%" PRIu64 "\",\n \"seed\": \"%" PRIu64 "\",\n"
+		" \"params\": {\"ops\": \"%lu\", \"prob\": \"%g\"},\n"
+		" \"counts\": {\"ops\": %lu}\n}\n",
+		s->shard.index, s->shard.count, s->campaign_seed, s->seed,
+		s->campaign_ops, s->prob, s->ops);
+	return record_close(f, tmp, path);
+}
+
 /* DIR/soak.json, the stage record scripts/run reads (the schema of
  * scripts/mmfresults/files.py: mmf-stage/1), written to a temporary file and
  * renamed so a reader never sees half of it. */
@@ -548,12 +561,11 @@ static int write_record(const struct soak *s, double secs)
 	char tmp[4096], path[4096];
 	unsigned long fails = 0;
 	FILE *f;
+	int rc;
 
 	for (int k = 0; k < NKINDS; k++)
 		fails += s->failed[k];
-	snprintf(path, sizeof(path), "%s/soak.json", s->record);
-	snprintf(tmp, sizeof(tmp), "%s/.soak.json.%ld", s->record, (long)getpid());
-	f = fopen(tmp, "w");
+	f = record_open(s, "soak.json", tmp, path);
 	if (!f)
 		return -errno;
 	fprintf(f, "{\n \"schema\": \"mmf-stage/1\",\n \"stage\": \"soak\",\n"
@@ -566,17 +578,9 @@ static int write_record(const struct soak *s, double secs)
 		s->violations ? "fail" : "pass", s->seed, s->prob, s->ops,
 		fu_total_hits(), fails, s->reopen_checks, s->poison_checks,
 		s->violations, secs, s->digest);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		int e = -errno;
-
-		fclose(f);
-		unlink(tmp);
-		return e;
-	}
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return -errno;
-	}
+	rc = record_close(f, tmp, path);
+	if (rc < 0)
+		return rc;
 	return s->sharded ? write_shard_record(s) : 0;
 }
 
