@@ -16,21 +16,14 @@
 #error "build through scripts/inject/msync_every.cmake (MMF_INJECT_MSYNC_EVERY=N)"
 #endif
 
-int __real_mmf_open(const char *path, int oflags, size_t size,
-		    const mmf_options *opt, mmf_file **out);
-int __real_mmf_open_fd(int fd, size_t size, bool writable,
-		       const mmf_options *opt, mmf_file **out);
-int __real_mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
-			      size_t *next);
-int __real_mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len);
-
-int __wrap_mmf_open(const char *path, int oflags, size_t size,
-		    const mmf_options *opt, mmf_file **out);
-int __wrap_mmf_open_fd(int fd, size_t size, bool writable,
-		       const mmf_options *opt, mmf_file **out);
-int __wrap_mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
-			      size_t *next);
-int __wrap_mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len);
+/* The real call (ld --wrap's __real_NAME) and its stand-in (__wrap_NAME). */
+#define WRAPPED(name, params) int __real_##name params; int __wrap_##name params;
+WRAPPED(mmf_open, (const char *path, int oflags, size_t size, const mmf_options *opt,
+		   mmf_file **out))
+WRAPPED(mmf_open_fd, (int fd, size_t size, bool writable, const mmf_options *opt,
+		      mmf_file **out))
+WRAPPED(mmf_allocate_slice, (mmf_file *f, size_t len, size_t off, void **out, size_t *next))
+WRAPPED(mmf_append_buffer, (mmf_file *f, size_t off, const void *buf, size_t len))
 
 static unsigned long appends;	/* since the last open */
 
