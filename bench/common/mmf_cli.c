@@ -235,6 +235,9 @@ static void describe(const struct mmf_cli_opt *o, char *buf, size_t len)
 	case MMF_CLI_K_REAL:
 		snprintf(buf, len, "a number in %g..%g", o->rmin, o->rmax);
 		return;
+	case MMF_CLI_K_SHARD:
+		snprintf(buf, len, "I/N with 0 <= I < N <= %llu", (unsigned long long)o->max);
+		return;
 	default:
 		snprintf(buf, len, "a non-empty string");
 	}
@@ -248,6 +251,33 @@ static int set_choice(const struct mmf_cli_opt *o, const char *v)
 			return 0;
 		}
 	return -1;
+}
+
+/* "I/N" into *out: 0, or -1 unless 0 <= I < N <= max. */
+static int set_shard(const char *v, uint64_t max, struct mmf_cli_shard *out)
+{
+	const char *slash = strchr(v, '/');
+	char index[24];
+	uint64_t i, n;
+
+	if (!slash || (size_t)(slash - v) >= sizeof(index))
+		return -1;
+	memcpy(index, v, (size_t)(slash - v));
+	index[slash - v] = '\0';
+	if (mmf_cli_u64(slash + 1, 1, max, &n) < 0 || mmf_cli_u64(index, 0, n - 1, &i) < 0)
+		return -1;
+	out->index = i;
+	out->count = n;
+	return 0;
+}
+
+uint64_t mmf_cli_shard_seed(uint64_t campaign_seed, uint64_t index)
+{
+	uint64_t z = campaign_seed + index + UINT64_C(0x9e3779b97f4a7c15);
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
 }
 
 /* Store v into o's out: 0, or -1 when v is not a value of o. */
@@ -272,6 +302,8 @@ static int set_value(const struct mmf_cli_opt *o, const char *v)
 		return mmf_cli_flags(v, o->out);
 	case MMF_CLI_K_OPTION_SET:
 		return mmf_cli_option_set(v, o->out);
+	case MMF_CLI_K_SHARD:
+		return set_shard(v, o->max, o->out);
 	default:
 		return -1;
 	}

@@ -130,7 +130,19 @@ enum mmf_cli_kind {
 	MMF_CLI_K_FLAGS,	/* unsigned */
 	MMF_CLI_K_OPTION_SET,	/* mmf_options (init or seed) */
 	MMF_CLI_K_SEED,		/* uint64_t, drawn at random when absent */
+	MMF_CLI_K_SHARD,	/* struct mmf_cli_shard, "I/N" */
 };
+
+/* --shard I/N: the I-th (0-based) of N shards of a campaign, 0 <= I < N <=
+ * MMF_CLI_MAX_SHARDS (scripts/mmfresults/shards.py). Without the option:
+ * {0, 1}, the whole campaign. A shard's seed is mmf_cli_shard_seed(campaign
+ * seed, I) = splitmix64(seed + I): the first output of a splitmix64
+ * generator whose state is seed + I (shards.py computes the same). */
+#define MMF_CLI_MAX_SHARDS 1000
+struct mmf_cli_shard {
+	uint64_t index, count;
+};
+uint64_t mmf_cli_shard_seed(uint64_t campaign_seed, uint64_t index);
 
 struct mmf_cli_opt {
 	const char *name;	/* without the leading "--" */
@@ -164,6 +176,8 @@ struct mmf_cli_opt {
 	MMF_CLI_OPT_(n, MMF_CLI_K_OPTION_SET, o, 0, 0, 0, 0, NULL, NULL, h)
 #define MMF_CLI_SEED(n, o, h) \
 	MMF_CLI_OPT_(n, MMF_CLI_K_SEED, o, 0, UINT64_MAX, 0, 0, NULL, "S", h)
+#define MMF_CLI_SHARD(n, o, h) \
+	MMF_CLI_OPT_(n, MMF_CLI_K_SHARD, o, 0, MMF_CLI_MAX_SHARDS, 0, 0, NULL, "I/N", h)
 
 struct mmf_cli {
 	const char *prog;	/* name in messages */

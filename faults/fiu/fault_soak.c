@@ -3,6 +3,7 @@
  * the seam failing at random, checked against an in-memory model.
  *
  *   fault_soak [--ops N] [--seed S] [--prob P] [--dir D] [--keep]
+ *              [--record DIR] [--shard I/N]
  *
  * (--help; options parsed by mmf_cli.h: a bad value is one line, exit 2;
  * without --seed the seed comes from getrandom(2) and is printed first.)
@@ -23,6 +24,12 @@
  * the same seed replays the same run; libfiu seeds its own generator from
  * the clock). The last line is machine-readable and carries a digest of the
  * run: same seed, same line.
+ *
+ * --shard I/N runs shard I of the campaign (--seed, --ops): seed
+ * mmf_cli_shard_seed(seed, I) = splitmix64(seed + I), ops/N operations (the
+ * first ops % N shards one more); with --record it also writes
+ * DIR/shard-soak.json (schema mmf-shard/1), which `scripts/history
+ * merge-shards` reads (scripts/mmfresults/shards.py).
  */
 #define _GNU_SOURCE
 #include "fault_util.h"
@@ -53,8 +60,10 @@ static const char *const kind_name[NKINDS] = {
 static const unsigned kind_weight[NKINDS] = { 22, 44, 54, 62, 70, 92, 98, 100 };
 
 struct soak {
-	uint64_t seed;
-	unsigned long ops, op;
+	uint64_t seed, campaign_seed;	/* campaign_seed: --seed as given */
+	struct mmf_cli_shard shard;
+	bool sharded;			/* --shard given */
+	unsigned long ops, op, campaign_ops;
 	double prob;
 	char *dir, *path;
 	const char *record;	/* folder of the stage record, or NULL */
@@ -409,10 +418,12 @@ static int parse(int argc, char **argv, struct soak *s, bool *keep)
 		MMF_CLI_STRING("record", &s->record, "DIR",
 			       "write the stage record DIR/soak.json (schema "
 			       "mmf-stage/1: verdict and counts)"),
+		MMF_CLI_SHARD("shard", &s->shard, "run shard I of N of the campaign "
+			      "(--seed, --ops): seed splitmix64(seed + I), ops/N operations"),
 	};
 	struct mmf_cli cli = {
 		.prog = "fault_soak", .synopsis = "[--ops N] [--seed S] [--prob P] "
-			"[--dir DIR] [--keep]",
+			"[--dir DIR] [--keep] [--record DIR] [--shard I/N]",
 		.about = "Mixed operations with every mmf/os point failing at random, "
 			 "checked against a model.\nThe last line: soak: ops=.. seed=.. "
 			 "... violations=0 OK (exit 0), or FAIL (exit 1).",
@@ -420,7 +431,16 @@ static int parse(int argc, char **argv, struct soak *s, bool *keep)
 	};
 	int rc = mmf_cli_parse(&cli, argc, argv);
 
-	s->ops = (unsigned long)ops;
+	s->campaign_ops = (unsigned long)ops;
+	s->campaign_seed = s->seed;
+	s->ops = (unsigned long)(ops / s->shard.count + (s->shard.index < ops % s->shard.count));
+	s->sharded = mmf_cli_find(&cli, "shard")->seen;
+	if (s->sharded)
+		s->seed = mmf_cli_shard_seed(s->campaign_seed, s->shard.index);
+	if (rc == MMF_CLI_OK && s->ops == 0)
+		return mmf_cli_usage_error(&cli, "--shard %llu/%llu of %lu ops runs no operation",
+					   (unsigned long long)s->shard.index,
+					   (unsigned long long)s->shard.count, s->campaign_ops);
 	if (rc == MMF_CLI_OK && dir && !(s->dir = strdup(dir)))
 		return mmf_cli_usage_error(&cli, "out of memory");
 	return rc;
@@ -487,32 +507,19 @@ static void report(const struct soak *s, double secs)
 	       s->violations ? "FAIL" : "OK");
 }
 
-/* DIR/soak.json, the stage record scripts/run reads (the schema of
- * scripts/mmfresults/files.py: mmf-stage/1), written to a temporary file and
- * renamed so a reader never sees half of it. */
-static int write_record(const struct soak *s, double secs)
+/* A result file of --record: open DIR/.NAME.<pid> for writing (path gets
+ * DIR/NAME); NULL with errno set on failure. tmp and path hold 4096 bytes. */
+static FILE *record_open(const struct soak *s, const char *name, char *tmp, char *path)
 {
-	char tmp[4096], path[4096];
-	unsigned long fails = 0;
-	FILE *f;
+	snprintf(path, 4096, "%s/%s", s->record, name);
+	snprintf(tmp, 4096, "%s/.%s.%ld", s->record, name, (long)getpid());
+	return fopen(tmp, "w");
+}
 
-	for (int k = 0; k < NKINDS; k++)
-		fails += s->failed[k];
-	snprintf(path, sizeof(path), "%s/soak.json", s->record);
-	snprintf(tmp, sizeof(tmp), "%s/.soak.json.%ld", s->record, (long)getpid());
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "{\n \"schema\": \"mmf-stage/1\",\n \"stage\": \"soak\",\n"
-		" \"verdict\": \"%s\",\n \"reason\": \"seed %" PRIu64
-		", failure probability %g\",\n \"counts\": {\"ops\": %lu, "
-		"\"failures_injected\": %lu, \"op_failures\": %lu, "
-		"\"reopen_checks\": %lu, \"poison_checks\": %lu, "
-		"\"violations\": %lu},\n \"seconds\": %.1f,\n"
-		" \"digest\": \"%016" PRIx64 "\"\n}\n",
-		s->violations ? "fail" : "pass", s->seed, s->prob, s->ops,
-		fu_total_hits(), fails, s->reopen_checks, s->poison_checks,
-		s->violations, secs, s->digest);
+/* Flush, fsync and rename tmp over path, so a reader never sees half of
+ * it; the temporary file is removed on failure. 0 or -errno. */
+static int record_close(FILE *f, const char *tmp, const char *path)
+{
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		int e = -errno;
 
@@ -527,9 +534,59 @@ static int write_record(const struct soak *s, double secs)
 	return 0;
 }
 
+/* DIR/shard-soak.json: which shard of which campaign this soak was (the
+ * schema of scripts/mmfresults/shards.py, mmf-shard/1). 0 or -errno. */
+static int write_shard_record(const struct soak *s)
+{
+	char tmp[4096], path[4096];
+	FILE *f = record_open(s, "shard-soak.json", tmp, path);
+
+	if (!f)
+		return -errno;
+	fprintf(f, "{\n \"schema\": \"mmf-shard/1\",\n \"stage\": \"soak\",\n"
+		" \"index\": %" PRIu64 ",\n \"count\": %" PRIu64 ",\n"
+		" \"campaign_seed\": \"%" PRIu64 "\",\n \"seed\": \"%" PRIu64 "\",\n"
+		" \"params\": {\"ops\": \"%lu\", \"prob\": \"%g\"},\n"
+		" \"counts\": {\"ops\": %lu}\n}\n",
+		s->shard.index, s->shard.count, s->campaign_seed, s->seed,
+		s->campaign_ops, s->prob, s->ops);
+	return record_close(f, tmp, path);
+}
+
+/* DIR/soak.json, the stage record scripts/run reads (the schema of
+ * scripts/mmfresults/files.py: mmf-stage/1), written to a temporary file and
+ * renamed so a reader never sees half of it. */
+static int write_record(const struct soak *s, double secs)
+{
+	char tmp[4096], path[4096];
+	unsigned long fails = 0;
+	FILE *f;
+	int rc;
+
+	for (int k = 0; k < NKINDS; k++)
+		fails += s->failed[k];
+	f = record_open(s, "soak.json", tmp, path);
+	if (!f)
+		return -errno;
+	fprintf(f, "{\n \"schema\": \"mmf-stage/1\",\n \"stage\": \"soak\",\n"
+		" \"verdict\": \"%s\",\n \"reason\": \"seed %" PRIu64
+		", failure probability %g\",\n \"counts\": {\"ops\": %lu, "
+		"\"failures_injected\": %lu, \"op_failures\": %lu, "
+		"\"reopen_checks\": %lu, \"poison_checks\": %lu, "
+		"\"violations\": %lu},\n \"seconds\": %.1f,\n"
+		" \"digest\": \"%016" PRIx64 "\"\n}\n",
+		s->violations ? "fail" : "pass", s->seed, s->prob, s->ops,
+		fu_total_hits(), fails, s->reopen_checks, s->poison_checks,
+		s->violations, secs, s->digest);
+	rc = record_close(f, tmp, path);
+	if (rc < 0)
+		return rc;
+	return s->sharded ? write_shard_record(s) : 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct soak s = { .ops = 10000, .prob = 0.01 };
+	struct soak s = { .ops = 10000, .prob = 0.01, .shard = { 0, 1 } };
 	struct timespec t0, t1;
 	bool keep = false;
 	int rc;
@@ -538,8 +595,13 @@ int main(int argc, char **argv)
 	if (rc != MMF_CLI_OK)
 		return mmf_cli_exit(rc);
 	start(&s);
-	printf("fault_soak: ops=%lu seed=%" PRIu64 " prob=%g dir=%s\n", s.ops,
+	printf("fault_soak: ops=%lu seed=%" PRIu64 " prob=%g dir=%s", s.ops,
 	       s.seed, s.prob, s.dir);
+	if (s.sharded)
+		printf(" shard=%" PRIu64 "/%" PRIu64 " campaign_seed=%" PRIu64
+		       " campaign_ops=%lu", s.shard.index, s.shard.count,
+		       s.campaign_seed, s.campaign_ops);
+	printf("\n");
 	fflush(stdout);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (s.op = 0; s.op < s.ops; s.op++) {

@@ -30,6 +30,7 @@ COMMANDS = {
     "crashvm": ("crashvm", "main", "one power-cut cycle and its pieces (scripts/crash-vm)"),
     "report": ("cli_report", "main", "the capacity-planning report and --validate (scripts/report)"),
     "history": ("history", "main", "the performance history: ingest, merge, detect, dashboard (scripts/history)"),
+    "shard": ("shards", "main", "shards of a campaign: check I/N, a shard's seed or rows, its record (--shard)"),
 }
 
 

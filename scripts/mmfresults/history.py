@@ -2,6 +2,8 @@
 
   history ingest RUN_DIR [--db DB] [--machine-here]   store one run folder
   history merge A.db B.db ... --db OUT                merge stores (shards, machines)
+  history merge-shards DIR... --out DIR               one run folder from the folders of a
+                                                      sharded campaign (shards.py)
   history runs [--db DB]                              list the stored runs
   history fingerprint [--dir D] [--out DIR]           this machine's identity
   history detect [--db DB] [--benchmark RE] [--metric M] [--all-machines]
@@ -435,6 +437,7 @@ def measured_noise(folder):
 SUBCOMMANDS = {
     "ingest": (__name__, "main_ingest"),
     "merge": (__name__, "main_merge"),
+    "merge-shards": ("mmfresults.shards", "main_merge"),
     "runs": (__name__, "main_runs"),
     "fingerprint": ("mmfresults.fingerprint", "main"),
     "detect": (__name__, "main_detect"),

@@ -1,14 +1,36 @@
 """Judge two sets of Google Benchmark runs: is the head slower than the base?
 
 Used by scripts/compare (commands judge, judge-options, judge-baseline,
-judge-selftest). Time is judged by Google Benchmark's own compare.py (Debian
-libbenchmark-tools; two-sided Mann-Whitney U test over the repetitions); the
-counters that matter more than time here (p99/p999 sync latency, page faults,
-remaps) by scipy's U test on the same repetitions.
+judge-selftest). Every repetition is one sample; each benchmark's metrics are
+judged in one of two ways:
 
-A benchmark (or a counter of one) is a REGRESSION when its median is worse
-by more than --threshold percent (> 0) AND the U test gives p < --alpha
-(0 < alpha < 1).
+- NOISY metrics (real time, p99_ns/p999_ns sync latency, and a count whose
+  repetitions vary): a two-sided Mann-Whitney U test (scipy; the exact
+  distribution when no value ties, else the normal approximation), then
+  Benjamini-Hochberg over the FAMILY of that metric, i.e. over every
+  benchmark judged (Benjamini & Hochberg 1995, "Controlling the false
+  discovery rate", JRSS B 57(1):289-300): with m benchmarks and p-values
+  sorted p(1) <= ... <= p(m), the ones up to the largest k with
+  p(k) <= k/m * q are significant. The expected share of false alarms among
+  the flagged benchmarks stays <= q (default 0.01, --alpha). A REGRESSION
+  is significant AND its median worse by more than --threshold percent.
+- EXACT counters (COUNT_COUNTERS: syncs, remaps, grows, bytes_grown, page
+  faults...) whose repetitions do not vary on either side: the code decides
+  them, not the noise, so any difference is certain. head > base is a
+  REGRESSION whatever the threshold (one extra msync per 1000 appends is
+  +1 sync / 1000 records exactly, however noisy the time). A count that
+  varies on either side is judged as a noisy metric.
+
+For every noisy time series the judge also prints the smallest slowdown it
+could have detected with the repetitions it ran (detectable_pct), from the
+run's own spread: sigma = the pooled median absolute deviation of both sides
+times 1.4826 (a robust standard deviation); the normal-approximation power
+formula for a two-sided level a = q/m (the level BH asks of a lone
+regression) and 80 % power, corrected by the U test's efficiency 3/pi:
+(z(1-a/2) + z(0.8)) * sigma * sqrt(1/n_base + 1/n_head) / sqrt(3/pi),
+relative to the base median, and never below --threshold. "none" when even
+samples wholly apart cannot reach a (the exact U test's smallest p,
+2/C(n_base+n_head, n_base), is above a).
 
 Inputs are folders holding one Google Benchmark JSON file per driver (or per
 driver and round), each repetition its own "iteration" row. Every file is
@@ -26,32 +48,34 @@ import os
 import re
 import socket
 import statistics
-import subprocess
-import tempfile
 
 from . import files
 from .runfolder import parser
 
-COMPARE_PY = "/usr/share/benchmark/compare.py"
-
 # Counters judged besides time, all "larger is worse". Counts of events are
 # divided by the iterations of their repetition (Google Benchmark picks the
 # iteration count per run, so raw totals are not comparable); latencies are
-# taken as they are.
+# taken as they are. A count is judged exactly when it does not vary.
 # ("moves", whether mremap had to move the mapping, is left out: it follows the
-# address-space layout of each process, not the code.)
+# address-space layout of each process, not the code. Device bytes are not a
+# counter of these rows; a driver that adds one lists it here.)
 LATENCY_COUNTERS = ("p99_ns", "p999_ns")
-COUNT_COUNTERS = ("minflt", "majflt", "remaps")
+COUNT_COUNTERS = ("syncs", "remaps", "grows", "bytes_grown", "minflt", "majflt")
 
 # Files of a results folder that are not benchmark JSON.
 NOT_BENCHMARK_JSON = ("context.json", "compare.json")
 
 DEFAULT_THRESHOLD_PCT = 10.0
-DEFAULT_ALPHA = 0.01
-# compare.py's U test needs 2 repetitions per side to run at all; 9 is its
-# "lowest reasonable number" (gbench report.py UTEST_OPTIMAL_REPETITIONS).
+DEFAULT_ALPHA = 0.01      # the false discovery rate q of each family
+# The U test needs 2 repetitions per side to run at all; 9 is Google
+# Benchmark's "lowest reasonable number" (gbench report.py
+# UTEST_OPTIMAL_REPETITIONS).
 DEFAULT_MIN_REPS = 9
 MIN_REPS_FLOOR = 2
+# The minimum detectable slowdown: power, MAD -> sigma, U test efficiency.
+POWER = 0.8
+MAD_TO_SIGMA = 1.4826
+U_EFFICIENCY = 3 / math.pi
 
 
 class NothingToJudge(Exception):
@@ -112,7 +136,8 @@ def add_rule_options(ap):
     ap.add_argument("--threshold", type=_typed(threshold_pct), default=DEFAULT_THRESHOLD_PCT,
                     help=f"percent, > 0 (default {DEFAULT_THRESHOLD_PCT:g})")
     ap.add_argument("--alpha", type=_typed(alpha_level), default=DEFAULT_ALPHA,
-                    help=f"U test level, 0 < alpha < 1 (default {DEFAULT_ALPHA:g})")
+                    help="false discovery rate q of each family (Benjamini-Hochberg), "
+                    f"0 < q < 1 (default {DEFAULT_ALPHA:g})")
     ap.add_argument("--min-reps", type=_typed(min_reps), default=DEFAULT_MIN_REPS,
                     help=f"repetitions needed per side (default {DEFAULT_MIN_REPS})")
 
@@ -121,8 +146,6 @@ def missing_tools():
     """A one-line reason the judge cannot run here, or None."""
     if importlib.util.find_spec("scipy") is None:
         return "needs Debian's python3-scipy (scripts/bootstrap bench)"
-    if not os.path.isfile(COMPARE_PY):
-        return "needs Google Benchmark's compare.py (Debian libbenchmark-tools; scripts/bootstrap bench)"
     return None
 
 
@@ -167,41 +190,54 @@ def load_rows(folder):
     return rows, failed
 
 
-def merged_doc(rows):
-    """One Google Benchmark JSON document holding all rows (for compare.py)."""
-    flat = [r for name in sorted(rows) for r in rows[name]]
-    return {"context": {}, "benchmarks": flat}
-
-
-def time_pvalues(base_rows, head_rows):
-    """{name: p} of compare.py's U test on real time."""
-    with tempfile.TemporaryDirectory(prefix="mmf-judge.") as tmp:
-        paths = []
-        for tag, rows in (("base", base_rows), ("head", head_rows)):
-            p = os.path.join(tmp, tag + ".json")
-            files.write_json(p, merged_doc(rows))
-            paths.append(p)
-        dump = os.path.join(tmp, "diff.json")
-        cmd = ["/usr/bin/python3", COMPARE_PY, "--no-color", "-d", dump,
-               "benchmarks", paths[0], paths[1]]
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode != 0 or not os.path.exists(dump):
-            last = (res.stderr.strip().splitlines() or ["no output"])[-1]
-            raise files.ResultError(f"compare.py failed (exit {res.returncode}): {last}")
-        diff = files.load_json(dump, "compare.py's output", shape=list)
-    out = {}
-    for entry in diff:
-        ut = entry.get("utest") or {}
-        if entry.get("run_type") == "iteration" and ut.get("time_pvalue") is not None:
-            out[entry["name"]] = ut["time_pvalue"]
-    return out
-
-
 def u_pvalue(a, b):
+    """Two-sided Mann-Whitney U p-value: exact without ties, else asymptotic."""
     from scipy.stats import mannwhitneyu
     if len(set(a)) == 1 and len(set(b)) == 1:
         return 1.0 if a[0] == b[0] else 0.0  # constants: certain either way
-    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+    exact = len(set(a) | set(b)) == len(a) + len(b) and min(len(a), len(b)) <= 50
+    return float(mannwhitneyu(a, b, alternative="two-sided",
+                              method="exact" if exact else "asymptotic").pvalue)
+
+
+def bh_significant(pvalues, q):
+    """Benjamini-Hochberg step-up: the set of indexes of pvalues that are
+    significant at false discovery rate q, and the adjusted p-values."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    k = 0
+    for rank, i in enumerate(order, 1):
+        if pvalues[i] <= rank / m * q:
+            k = rank
+    adjusted, running = [1.0] * m, 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, pvalues[i] * m / rank)
+        adjusted[i] = min(1.0, running)
+    return {order[r] for r in range(k)}, adjusted
+
+
+def min_pvalue(na, nb):
+    """The smallest two-sided p of the exact U test: samples wholly apart."""
+    return min(1.0, 2.0 / math.comb(na + nb, na))
+
+
+def detectable_pct(a, b, level, threshold):
+    """The smallest slowdown (percent of the base median) the U test at
+    two-sided level `level` detects with 80 % power given the runs' own
+    spread (see the module's header), at least threshold; None when no
+    shift can reach the level with these repetitions."""
+    from scipy.stats import norm
+    if min_pvalue(len(a), len(b)) > level:
+        return None
+    ma, mb = statistics.median(a), statistics.median(b)
+    dev = sorted([abs(x - ma) for x in a] + [abs(x - mb) for x in b])
+    sigma = MAD_TO_SIGMA * statistics.median(dev)
+    if ma <= 0:
+        return None
+    z = norm.ppf(1 - level / 2) + norm.ppf(POWER)
+    shift = z * sigma * math.sqrt(1 / len(a) + 1 / len(b)) / math.sqrt(U_EFFICIENCY)
+    return max(threshold, shift / ma * 100.0)
 
 
 def series(rows, metric):
@@ -220,21 +256,22 @@ def series(rows, metric):
 
 # --- the rule ------------------------------------------------------------------
 
-def judge_one(name, metric, a, b, p, threshold, alpha):
-    """The verdict of one metric of one benchmark: base values a, head values b."""
-    ma, mb = statistics.median(a), statistics.median(b)
-    change = (mb - ma) / ma * 100.0 if ma else (0.0 if mb == ma else math.inf)
-    regression = change > threshold and p < alpha
-    improvement = change < -threshold and p < alpha
-    return {
-        "benchmark": name, "metric": metric, "base_median": ma, "head_median": mb,
-        "change_pct": change, "p": p, "n_base": len(a), "n_head": len(b),
-        "verdict": "REGRESSION" if regression else "improved" if improvement else "same",
-    }
+def _change(ma, mb):
+    return (mb - ma) / ma * 100.0 if ma else (0.0 if mb == ma else math.inf)
+
+
+def judge_exact(name, metric, a, b):
+    """A count that does not vary on either side: any difference is certain."""
+    ma, mb = a[0], b[0]
+    return {"benchmark": name, "metric": metric, "base_median": ma, "head_median": mb,
+            "change_pct": _change(ma, mb), "p": None, "q": None, "test": "exact",
+            "detectable_pct": None, "n_base": len(a), "n_head": len(b),
+            "verdict": "REGRESSION" if mb > ma else "improved" if mb < ma else "same"}
 
 
 def judge(base_rows, head_rows, threshold, alpha, min_reps=DEFAULT_MIN_REPS):
-    """[verdict dict] for every benchmark both sides ran: time, then counters."""
+    """[verdict dict] for every benchmark both sides ran: time, then counters.
+    Noisy metrics are corrected per family (metric) by Benjamini-Hochberg."""
     common = [n for n in sorted(base_rows) if n in head_rows]
     if not common:
         raise NothingToJudge("no benchmark ran on both sides")
@@ -243,15 +280,36 @@ def judge(base_rows, head_rows, threshold, alpha, min_reps=DEFAULT_MIN_REPS):
         if min(na, nb) < min_reps:
             raise NothingToJudge(f"{name}: {na} vs {nb} repetitions "
                                  f"(the U test needs >= {min_reps} per side)")
-    tp = time_pvalues(base_rows, head_rows)
-    results = []
+    results, noisy = [], {}        # noisy: metric -> [(result, a, b)]
     for name in common:
-        a, b = series(base_rows[name], "time"), series(head_rows[name], "time")
-        results.append(judge_one(name, "time", a, b, tp.get(name, 1.0), threshold, alpha))
-        for c in LATENCY_COUNTERS + COUNT_COUNTERS:
-            a, b = series(base_rows[name], c), series(head_rows[name], c)
-            if len(a) >= min_reps and len(b) >= min_reps and (any(a) or any(b)):
-                results.append(judge_one(name, c, a, b, u_pvalue(a, b), threshold, alpha))
+        for metric in ("time",) + LATENCY_COUNTERS + COUNT_COUNTERS:
+            a, b = series(base_rows[name], metric), series(head_rows[name], metric)
+            if metric != "time" and not (len(a) >= min_reps and len(b) >= min_reps
+                                         and (any(a) or any(b))):
+                continue
+            if metric in COUNT_COUNTERS and len(set(a)) == 1 and len(set(b)) == 1:
+                results.append(judge_exact(name, metric, a, b))
+                continue
+            ma, mb = statistics.median(a), statistics.median(b)
+            r = {"benchmark": name, "metric": metric, "base_median": ma, "head_median": mb,
+                 "change_pct": _change(ma, mb), "p": u_pvalue(a, b), "q": None,
+                 "test": "U+BH", "detectable_pct": None,
+                 "n_base": len(a), "n_head": len(b), "verdict": "same"}
+            results.append(r)
+            noisy.setdefault(metric, []).append((r, a, b))
+    for metric, family in noisy.items():
+        sig, adjusted = bh_significant([r["p"] for r, _, _ in family], alpha)
+        lone = alpha / len(family)     # what BH asks of a lone regression
+        for i, (r, a, b) in enumerate(family):
+            r["q"] = adjusted[i]
+            if metric == "time":
+                r["detectable_pct"] = detectable_pct(a, b, lone, threshold)
+            if i in sig and r["change_pct"] > threshold:
+                r["verdict"] = "REGRESSION"
+            elif i in sig and r["change_pct"] < -threshold:
+                r["verdict"] = "improved"
+    order = {m: i for i, m in enumerate(("time",) + LATENCY_COUNTERS + COUNT_COUNTERS)}
+    results.sort(key=lambda r: (r["benchmark"], order[r["metric"]]))
     return results
 
 
@@ -265,11 +323,25 @@ def fmt(v):
     return f"{v:,.2f}"
 
 
+def _test_text(r):
+    if r["test"] == "exact":
+        return "exact"
+    return f"p={r['p']:.2g} q={r['q']:.2g}"
+
+
+def _detectable_text(r):
+    if r["metric"] != "time":
+        return ""
+    d = r["detectable_pct"]
+    return "none" if d is None else f"{d:.1f}%"
+
+
 def table(results):
-    head = ("benchmark", "metric", "base median", "head median", "change", "p", "verdict")
+    head = ("benchmark", "metric", "base median", "head median", "change", "test",
+            "detectable", "verdict")
     lines = [head] + [(r["benchmark"], r["metric"], fmt(r["base_median"]),
                        fmt(r["head_median"]), f"{r['change_pct']:+.1f}%",
-                       f"{r['p']:.4f}", r["verdict"]) for r in results]
+                       _test_text(r), _detectable_text(r), r["verdict"]) for r in results]
     widths = [max(len(str(l[i])) for l in lines) for i in range(len(head))]
     text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(l, widths)) for l in lines)
     md = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -299,8 +371,10 @@ def write_report(out, title, notes, threshold, alpha, verdict, results, md):
 
 
 def rule_text(threshold, alpha):
-    return (f"regression = median worse by > {threshold:g} % and "
-            f"U test p < {alpha:g}")
+    return (f"regression = median worse by > {threshold:g} % and significant in its "
+            f"metric's family (U test, Benjamini-Hochberg q = {alpha:g}); a count that "
+            "does not vary between repetitions: any increase (exact); detectable = the "
+            "smallest slowdown these repetitions detect with 80 % power")
 
 
 def _refuse_failed(side, folder, failed):
@@ -442,44 +516,58 @@ def aa_line(compare_json, run, status):
     """The line of an A/A run (a revision against itself)."""
     doc, t = time_results(compare_json)
     big = max(t, key=lambda r: abs(r["change_pct"] or 0))
-    low = min(t, key=lambda r: r["p"])
-    return (f"A/A {run}: exit {status}, regressions {doc['regressions']}, "
+    low = min(t, key=lambda r: r["q"])
+    flagged = [f"{r['benchmark']} {r['metric']}" for r in doc["results"]
+               if r["verdict"] == "REGRESSION"]
+    exact = sum(1 for r in doc["results"] if r.get("test") == "exact")
+    return (f"A/A {run}: exit {status}, regressions {doc['regressions']}"
+            f"{' (' + ', '.join(flagged) + ')' if flagged else ''}, "
             f"largest |change| {abs(big['change_pct'] or 0):.1f}% ({big['benchmark']}), "
-            f"smallest p {low['p']:.4f} ({low['benchmark']})")
+            f"smallest q {low['q']:.4f} ({low['benchmark']}), {exact} exact counters")
 
 
-def slowdown_line(compare_json, run, affected):
-    """(ok, line) of a run against an injected slowdown: ok when exactly the
-    benchmarks matching affected are flagged, and at least one."""
-    _, t = time_results(compare_json)
-    hit = [r for r in t if affected.search(r["benchmark"])]
+def slowdown_line(compare_json, run, affected, metric="time"):
+    """(ok, line) of a run against an injected regression: ok when metric is
+    flagged on exactly the benchmarks matching affected (at least one), and
+    nothing at all is flagged on the others. For an injected msync
+    (metric syncs) the time change of the affected rows is shown beside."""
+    doc, t = time_results(compare_json)
+    rows = [r for r in doc["results"] if r.get("metric") == metric]
+    hit = [r for r in rows if affected.search(r["benchmark"])]
     missed = [r["benchmark"] for r in hit if r["verdict"] != "REGRESSION"]
-    wrong = [r["benchmark"] for r in t
-             if not affected.search(r["benchmark"]) and r["verdict"] == "REGRESSION"]
-    flag = [r for r in t if r["verdict"] == "REGRESSION"]
+    wrong = sorted({f"{r['benchmark']} {r['metric']}" for r in doc["results"]
+                    if not affected.search(r["benchmark"]) and r["verdict"] == "REGRESSION"})
+    flag = [r for r in rows if r["verdict"] == "REGRESSION"]
     ok = not missed and not wrong and bool(flag)
     changes = ", ".join("%+.0f%%" % (r["change_pct"] or math.inf) for r in flag)
-    return ok, (f"slowdown {run}: {'ok' if ok else 'FAILED'}: flagged {len(flag)} of "
-                f"{len(hit)} affected (changes {changes}); "
-                f"missed {missed or 'none'}; unaffected flagged {wrong or 'none'}")
+    line = (f"{'slowdown' if metric == 'time' else metric} {run}: "
+            f"{'ok' if ok else 'FAILED'}: flagged {len(flag)} of {len(hit)} affected "
+            f"on {metric} (changes {changes}); missed {missed or 'none'}; "
+            f"unaffected flagged {wrong or 'none'}")
+    if metric != "time":
+        times = [r for r in t if affected.search(r["benchmark"])]
+        line += "; time " + ", ".join(
+            f"{r['change_pct']:+.1f}% q={r['q']:.2g} {r['verdict']}" for r in times)
+    return ok, line
 
 
 def main_selftest(argv):
-    """judge-selftest aa|slowdown COMPARE_JSON --run I ...: one line; exit 1
-    when a slowdown run did not flag exactly the affected benchmarks."""
+    """judge-selftest aa|slowdown|msync COMPARE_JSON --run I ...: one line;
+    exit 1 when an injected run did not flag exactly the affected benchmarks."""
     ap = parser("judge-selftest", "Print the line of one self-test comparison.")
-    ap.add_argument("kind", choices=("aa", "slowdown"))
+    ap.add_argument("kind", choices=("aa", "slowdown", "msync"))
     ap.add_argument("compare_json")
     ap.add_argument("--run", required=True)
     ap.add_argument("--status", default="?", help="the A/A run's exit status")
     ap.add_argument("--affected", type=_typed(benchmark_filter),
-                    help="the benchmarks the slowdown touches (slowdown)")
+                    help="the benchmarks the injection touches (slowdown, msync)")
     a = ap.parse_args(argv)
     if a.kind == "aa":
         print(aa_line(a.compare_json, a.run, a.status))
         return 0
     if a.affected is None:
-        ap.error("slowdown needs --affected REGEX")
-    ok, line = slowdown_line(a.compare_json, a.run, a.affected)
+        ap.error(f"{a.kind} needs --affected REGEX")
+    ok, line = slowdown_line(a.compare_json, a.run, a.affected,
+                             "time" if a.kind == "slowdown" else "syncs")
     print(line)
     return 0 if ok else 1
