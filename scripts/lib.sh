@@ -151,6 +151,11 @@ run_dir_begin() {
   if [ -f "$m" ] && [ -n "${MMF_RUN_TOKEN:-}" ] && grep -qx "token=$MMF_RUN_TOKEN" "$m" 2>/dev/null; then
     return 0
   fi
+  # Another run's marker: a run still writing here, or one cut short whose
+  # folder must keep looking incomplete. Never take it over.
+  if [ -e "$m" ]; then
+    die "$d: holds another run's INCOMPLETE marker ($(head -1 "$m" 2>/dev/null)): use a new folder" 2
+  fi
   MMF_RUN_TOKEN=$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')
   export MMF_RUN_TOKEN
   { printf 'in progress: %s started %s by pid %s\n' "$(basename "$0")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$$"

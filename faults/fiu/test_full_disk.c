@@ -78,12 +78,15 @@ static int mount_fs(struct disk *d)
 			 "size=%s %s: %s", FS_SIZE, d->mnt, strerror(errno));
 		return -1;
 	}
-	d->img = malloc(strlen(d->mnt) + 5);	/* beside the mount point */
+	/* Inside the mount point: a fresh mkdtemp folder (0700, ours), so no
+	 * other user can plant the name first (a symlink beside it in /tmp
+	 * would make root mkfs and mount a file of their choosing). The mount
+	 * then hides it; the loop device keeps it open. */
+	d->img = fu_join(d->mnt, "disk.img");
 	if (!d->img) {
 		snprintf(d->reason, sizeof(d->reason), "out of memory");
 		return -1;
 	}
-	sprintf(d->img, "%s.img", d->mnt);
 	if (sh("truncate -s 16M '%s' && mkfs.ext4 -F -q -m 0 '%s' >/dev/null 2>&1",
 	       d->img, d->img) != 0) {
 		snprintf(d->reason, sizeof(d->reason), "mkfs.ext4 of a 16 MiB "
@@ -113,6 +116,8 @@ static int disk_setup(void **state, const char *kind)
 	}
 	d->mnt = fu_tmpdir("fulldisk");
 	if (d->mnt && mount_fs(d) != 0) {
+		if (d->img)
+			unlink(d->img);
 		rmdir(d->mnt);
 		free(d->mnt);
 		d->mnt = NULL;
@@ -140,10 +145,10 @@ static int disk_teardown(void **state)
 		if (umount2(d->mnt, 0) != 0 && umount2(d->mnt, MNT_DETACH) != 0)
 			fprintf(stderr, "umount %s: %s\n", d->mnt,
 				strerror(errno));
+		if (d->img)
+			unlink(d->img);
 		rmdir(d->mnt);
 	}
-	if (d->img)
-		unlink(d->img);
 	free(d->img);
 	free(d->mnt);
 	free(d->path);
