@@ -49,7 +49,7 @@ import re
 import socket
 import statistics
 
-from . import files
+from . import data, files
 from .runfolder import parser
 
 # Counters judged besides time, all "larger is worse". Counts of events are
@@ -165,9 +165,18 @@ def main_options(argv):
 # --- reading the runs ----------------------------------------------------------
 
 def benchmark_files(folder):
-    """The benchmark JSON files of a folder (sorted), without context/compare."""
-    return [p for p in sorted(glob.glob(os.path.join(folder, "*.json")))
-            if os.path.basename(p) not in NOT_BENCHMARK_JSON]
+    """The benchmark JSON files of a folder (sorted): <driver>.json or a
+    round's <prefix>-<driver>.json for a driver of bench/drivers.txt. Stage
+    records, context.json, report.json... of a run folder are not read."""
+    drivers = data.driver_names()
+    out = []
+    for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        stem = os.path.basename(p)[:-5]
+        if os.path.basename(p) in NOT_BENCHMARK_JSON:
+            continue
+        if any(stem == d or stem.endswith("-" + d) for d in drivers):
+            out.append(p)
+    return out
 
 
 def load_rows(folder):
