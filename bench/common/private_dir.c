@@ -2,6 +2,7 @@
  * private_dir.c - see private_dir.h.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include "private_dir.h"
 
 #include <errno.h>
@@ -40,10 +41,20 @@ static int check_fd(int fd, const struct stat *ls, const char *path, char *why, 
 	return 0;
 }
 
-int mmf_private_dir(const char *path, bool create, char *why, size_t len)
+int mmf_private_dir(const char *given, bool create, char *why, size_t len)
 {
+	char path[PATH_MAX];
+	size_t n = strlen(given);
 	struct stat ls;
 	int fd, rc;
+
+	/* "dir/" makes lstat and O_NOFOLLOW follow a symlink named dir: check
+	 * the name itself, without trailing slashes. */
+	if (n == 0 || n >= sizeof(path))
+		return refuse(-ENAMETOOLONG, why, len, given, "empty or too long");
+	memcpy(path, given, n + 1);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
 
 	if (lstat(path, &ls) < 0) {
 		if (errno != ENOENT || !create)

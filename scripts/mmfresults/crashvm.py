@@ -653,6 +653,8 @@ def check_dir(path, what="folder", private=False):
     """Raise ResultError unless path is a real directory (not a symlink) owned
     by this user or root, and, if others may write in it, sticky (like /tmp).
     private: owned by this user and writable by nobody else (a cache)."""
+    # "dir/" would make lstat follow a symlink named dir: check the name itself.
+    path = path.rstrip("/") or "/"
     try:
         st = os.lstat(path)
     except FileNotFoundError:

@@ -386,6 +386,8 @@ class ScratchTest(TempDirTest):
         with self.assertRaisesRegex(files.ResultError, "symlink"):
             crashvm.check_dir(link)
         with self.assertRaisesRegex(files.ResultError, "symlink"):
+            crashvm.check_dir(link + "/")    # a trailing slash follows the link
+        with self.assertRaisesRegex(files.ResultError, "symlink"):
             crashvm.private_dir(link, "mmf-crash-kill")
         self.assertEqual(os.listdir(os.path.join(self.dir, "theirs")), [])
         if os.getuid() == 0:
