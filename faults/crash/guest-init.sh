@@ -4,7 +4,8 @@
 # verifier. The action and the filesystem come from the kernel command line
 # (scripts/mmfresults/crashvm.py writes it from its table FILESYSTEMS):
 #   mmf.modules=M1,M2,...  modules to load, in order (virtio, then the fs's)
-#   mmf.fs=TYPE mmf.mountopts=OPTS   how to mount the disks (mount -t -o)
+#   mmf.fs=NAME  the row of the table (printed in MMF-FS)
+#   mmf.fstype=TYPE mmf.mountopts=OPTS   how to mount the disks (mount -t -o)
 #   mmf.action=probe                              print MMF-PROBE-OK
 #   mmf.action=write mmf.writer=NAME mmf.args=A/B/C
 #       mount the disk with serial cw on /mnt, run /bin/NAME /mnt A B C
@@ -28,11 +29,12 @@ arg() {
 }
 
 for m in $(arg mmf.modules | tr , ' '); do
-  insmod /lib/modules/$m.ko 2>/dev/null
+  insmod /lib/modules/$m.ko 2>/dev/null || echo "MMF-ERR insmod $m"
 done
 echo "MMF-NET $(ls /sys/class/net 2>/dev/null | tr '\n' ' ')"
-fs=$(arg mmf.fs)
+fs=$(arg mmf.fstype)
 opts=$(arg mmf.mountopts)
+echo "MMF-FS $(arg mmf.fs) $fs $opts"
 
 # dev_of SERIAL: the vdX whose virtio serial is SERIAL (waits for it).
 dev_of() {

@@ -44,10 +44,14 @@ every cycle.json of a campaign and writes OUT/crash.json (one entry per
 crash state, with its filesystem) and the stage record OUT/crash-vm.json.
 Exit: 0 ok, 1 violation, 2 could not run, 143 SIGTERM (qemu is killed).
 """
+import argparse
 import glob
+import hashlib
+import json
 import os
 import random
 import select
+import shutil
 import signal
 import stat
 import struct
@@ -71,25 +75,55 @@ VIRTIO_MODULES = ["virtio_ring", "virtio", "virtio_pci_modern_dev",
                   "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk"]
 
 # The guest's filesystems, one row each (the first is the default):
+#   type     the guest's mount -t
+#   mount    mount options in the guest (mount -o; no spaces)
 #   mkfs     host command making an empty filesystem in the image {img}
+#   size_mib size of that image in MiB (a sparse file); room for the
+#            writer's files and at least what mkfs accepts (mkfs.xfs refuses
+#            less than 300 MiB, mkfs.btrfs less than 109 MiB)
 #   fsck     host command checking a crash state {img} without changing it;
 #            exit 0 = clean
-#   modules  guest kernel modules (.ko names), loaded in this order after
-#            VIRTIO_MODULES; [] when the cloud kernel has it built in
-#   mount    mount options in the guest (mount -o)
-# xfs and btrfs ship as modules of the cloud kernel (../shared/CRASH-VM.md);
-# their rows come with issue 13.
+#   modules  guest kernel modules (.ko names) of the filesystem, loaded in
+#            this order after VIRTIO_MODULES; [] when the cloud kernel has it
+#            built in. The order is checked against `modinfo -F depends` of
+#            the guest kernel's .ko files when the initramfs is built
+#            (check_modules).
+# The Debian cloud kernel (6.1.0-NN-cloud-amd64) has ext4 built in and xfs
+# and btrfs as modules (../shared/CRASH-VM.md); UNAVAILABLE says why others
+# are not rows.
+EXT4_MKFS = ["mkfs.ext4", "-F", "-q", "-b", "4096",
+             "-E", "lazy_itable_init=0,lazy_journal_init=0", "{img}"]
 FILESYSTEMS = {
     "ext4": {
-        "mkfs": ["mkfs.ext4", "-F", "-q", "-b", "4096",
-                 "-E", "lazy_itable_init=0,lazy_journal_init=0", "{img}"],
+        "type": "ext4", "mount": "data=ordered",
+        "mkfs": EXT4_MKFS, "size_mib": 64,
         "fsck": ["e2fsck", "-fn", "{img}"],
         "modules": [],
-        "mount": "defaults",
+    },
+    "ext4-journal": {
+        "type": "ext4", "mount": "data=journal",
+        "mkfs": EXT4_MKFS, "size_mib": 64,
+        "fsck": ["e2fsck", "-fn", "{img}"],
+        "modules": [],
+    },
+    "xfs": {
+        "type": "xfs", "mount": "defaults",
+        "mkfs": ["mkfs.xfs", "-f", "-q", "{img}"], "size_mib": 300,
+        "fsck": ["xfs_repair", "-n", "{img}"],
+        "modules": ["libcrc32c", "xfs"],
+    },
+    "btrfs": {
+        "type": "btrfs", "mount": "defaults",
+        "mkfs": ["mkfs.btrfs", "-f", "-q", "{img}"], "size_mib": 256,
+        "fsck": ["btrfs", "check", "--readonly", "{img}"],
+        "modules": ["xor", "raid6_pq", "zstd_compress", "libcrc32c", "btrfs"],
     },
 }
 DEFAULT_FS = next(iter(FILESYSTEMS))
-BASE_MIB = 64
+# Filesystems the guest cannot run, and why (crash-vm --help prints them).
+UNAVAILABLE = {
+    "f2fs": "not in the Debian cloud kernel (CONFIG_F2FS_FS is not set)",
+}
 
 # qemu options that would give the guest a network device.
 NET_OPTIONS = ("-net", "-netdev", "-nic")
@@ -111,6 +145,23 @@ def fs_row(name):
     return row
 
 
+def fs_list(text):
+    """The rows named by a comma-separated list, or all of them for `all`."""
+    names = list(FILESYSTEMS) if text == "all" else text.split(",")
+    for n in names:
+        fs_row(n)
+    if len(set(names)) != len(names):
+        raise files.ResultError(f"filesystem list {text!r} names one twice")
+    return names
+
+
+def _fs_list_arg(text):
+    try:
+        return fs_list(text)
+    except files.ResultError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def fs_command(name, which, img):
     """The argv of a filesystem's mkfs or fsck for the image img."""
     return [img if w == "{img}" else w for w in fs_row(name)[which]]
@@ -119,8 +170,54 @@ def fs_command(name, which, img):
 def guest_fs_args(name):
     """Kernel command-line words telling guest-init.sh how to mount name."""
     row = fs_row(name)
-    return ("mmf.fs=%s mmf.mountopts=%s mmf.modules=%s"
-            % (name, row["mount"], ",".join(VIRTIO_MODULES + row["modules"])))
+    return ("mmf.fs=%s mmf.fstype=%s mmf.mountopts=%s mmf.modules=%s"
+            % (name, row["type"], row["mount"], ",".join(load_order(name))))
+
+
+def load_order(name):
+    """The guest kernel modules the row name needs, in insmod order."""
+    return VIRTIO_MODULES + fs_row(name)["modules"]
+
+
+def base_key(name):
+    """What the empty image of row name depends on, hashed (its cache name):
+    the mkfs command, the size and the mkfs program itself."""
+    row = fs_row(name)
+    h = hashlib.sha256(json.dumps([row["mkfs"], row["size_mib"]]).encode())
+    tool = shutil.which(row["mkfs"][0])
+    if tool:
+        with open(tool, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def check_modules(kernel_root):
+    """{module: .ko path} of every module any row loads, from the unpacked
+    guest kernel under kernel_root; ResultError if one is missing or a row
+    loads one before a module it depends on (`modinfo -F depends`)."""
+    kos = {}
+    for path in glob.glob(os.path.join(glob.escape(kernel_root), "lib", "modules",
+                                       "*", "kernel", "**", "*.ko*"), recursive=True):
+        kos.setdefault(os.path.basename(path).split(".ko")[0], path)
+    deps = {}
+    for name in FILESYSTEMS:
+        order = load_order(name)
+        for i, m in enumerate(order):
+            if m not in kos:
+                raise files.ResultError(f"module {m} (filesystem {name}) is not in the guest "
+                                        f"kernel under {kernel_root}")
+            if m not in deps:
+                r = subprocess.run(["modinfo", "-F", "depends", kos[m]], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+                if r.returncode:
+                    raise files.ResultError(f"modinfo {kos[m]}: {r.stdout.strip()}")
+                deps[m] = [d.replace("-", "_") for d in r.stdout.strip().split(",") if d]
+            early = [x.replace("-", "_") for x in order[:i]]
+            missing = [d for d in deps[m] if d not in early]
+            if missing:
+                raise files.ResultError(f"filesystem {name}: module {m} needs "
+                                        f"{', '.join(missing)} loaded before it")
+    return {m: kos[m] for m in deps}
 
 
 def check_no_network(cmd):
@@ -508,45 +605,58 @@ def report(a, res):
 
 # --- the campaign's record ----------------------------------------------------
 
-def load_cycles(work, writer):
-    """The cycle.json of every cut of writer under work, in cycle order."""
+def load_cycles(work, fs, writer):
+    """The cycle.json of every cut of writer on fs (WORK/FS/WRITER-N/), in cycle order."""
     docs = [files.load_json(p, "cycle record")
-            for p in glob.glob(os.path.join(glob.escape(work), writer + "-*", "cycle.json"))]
+            for p in glob.glob(os.path.join(glob.escape(work), glob.escape(fs),
+                                            writer + "-*", "cycle.json"))]
     return sorted(docs, key=lambda c: c.get("cycle", 0))
 
 
-def summarize(work, seed, accel, fs, replay, controls, seconds, cycles_asked=None,
+def summarize(work, seed, accel, filesystems, replay, controls, seconds, cycles_asked=None,
               incomplete=None, error=None):
-    """(crash.json document, stage counts, verdict, reason) of a campaign.
+    """(crash.json document, stage counts, verdict, reason) of a campaign
+    over the filesystems (a list of FILESYSTEMS rows).
 
-    controls: {writer: result} where result is failed-at-cut-N (as it must)
-    or passed-5-cuts. A campaign that checked no crash state or no ack
-    fails: it tested nothing."""
-    cyc = load_cycles(work, "mmf_crash_writer")
-    states = [dict(s, cycle=c["cycle"], writer=c["writer"], fs=s.get("fs", c.get("fs")))
-              for c in cyc for s in c["states"]]
-    per_fs = {}
-    for s in states:
-        f = per_fs.setdefault(s["fs"], {"states": 0, "acks_checked": 0, "violations": 0})
-        f["states"] += 1
-        f["acks_checked"] += s["acks_checked"]
-        f["violations"] += not s["ok"]
-    ctl = {}
-    for w, result in controls.items():
-        runs = [{"cycle": c["cycle"], "fs": c.get("fs"), "violations": c["violations"],
-                 "detail": [s["verify"] for s in c["states"] if not s["ok"]][:1]}
-                for c in load_cycles(work, w)]
-        ctl[w] = {"result": result, "must": "fail", "cuts": runs}
+    controls: {(fs, writer): result} where result is failed-at-cut-N (as it
+    must) or passed-5-cuts. cycles_asked is per filesystem. A campaign that
+    checked no crash state or no ack, on any of its filesystems, fails: it
+    tested nothing there."""
+    cyc, states, per_fs = [], [], {}
+    for fs in filesystems:
+        mine = load_cycles(work, fs, "mmf_crash_writer")
+        cyc += mine
+        st = [dict(s, cycle=c["cycle"], writer=c["writer"], fs=s.get("fs", fs))
+              for c in mine for s in c["states"]]
+        states += st
+        ctl = {}
+        for (cfs, w), result in sorted(controls.items()):
+            if cfs != fs:
+                continue
+            runs = [{"cycle": c["cycle"], "violations": c["violations"],
+                     "detail": [s["verify"] for s in c["states"] if not s["ok"]][:1]}
+                    for c in load_cycles(work, fs, w)]
+            ctl[w] = {"result": result, "must": "fail", "cuts": runs}
+        row = fs_row(fs)
+        per_fs[fs] = {"type": row["type"], "mount": row["mount"],
+                      "fsck": " ".join(w for w in row["fsck"] if w != "{img}"),
+                      "cycles": len(mine), "states": len(st),
+                      "acks_checked": sum(s["acks_checked"] for s in st),
+                      "violations": sum(not s["ok"] for s in st), "controls": ctl}
     counts = {
+        "filesystems": len(filesystems),
         "cycles": len(cyc),
         "states": len(states),
         "acks_checked": sum(s["acks_checked"] for s in states),
         "records_acked": sum(c["acked"][0] for c in cyc),
         "violations": sum(not s["ok"] for s in states),
-        "controls": len(ctl),
+        "controls": len(controls),
         "controls_failed": sum(r.startswith("failed") for r in controls.values()),
         "controls_passed": sum(not r.startswith("failed") for r in controls.values()),
     }
+    empty = [fs for fs, f in per_fs.items() if f["states"] == 0 or f["acks_checked"] == 0]
+    short = [fs for fs, f in per_fs.items()
+             if cycles_asked is not None and f["cycles"] != cycles_asked]
     if incomplete:
         verdict, reason = "interrupted", f"incomplete: {incomplete}"
     elif error:
@@ -555,38 +665,49 @@ def summarize(work, seed, accel, fs, replay, controls, seconds, cycles_asked=Non
         verdict, reason = "fail", f"{counts['violations']} crash states lost acknowledged data"
     elif counts["controls_passed"]:
         verdict, reason = "fail", "a negative control did not fail: the test has no teeth"
-    elif counts["states"] == 0 or counts["acks_checked"] == 0:
-        verdict, reason = "fail", "no crash state with an acknowledged record was checked"
-    elif cycles_asked is not None and counts["cycles"] != cycles_asked:
-        verdict, reason = "fail", f"{counts['cycles']} of {cycles_asked} cycles recorded"
+    elif not filesystems or empty:
+        verdict, reason = "fail", ("no crash state with an acknowledged record was checked"
+                                   + (" on " + ", ".join(empty) if empty else ""))
+    elif short:
+        verdict, reason = "fail", ", ".join(f"{fs}: {per_fs[fs]['cycles']} of {cycles_asked} "
+                                            f"cycles recorded" for fs in short)
     else:
         verdict, reason = "pass", ""
     doc = {"complete": not incomplete and not error, "verdict": verdict, "reason": reason,
-           "seed": seed, "replay": replay, "accel": accel, "fs": fs,
+           "seed": seed, "replay": replay, "accel": accel, "fs": list(filesystems),
            **{k: counts[k] for k in ("cycles", "acks_checked", "records_acked", "violations")},
            "crash_states": counts["states"], "filesystems": per_fs,
-           "controls": ctl, "duration_s": seconds, "states": states}
+           "duration_s": seconds, "states": states}
     return doc, counts, verdict, reason
 
 
 def finish(a):
     controls = {}
     for c in a.control:
-        w, sep, r = c.partition("=")
-        if not sep:
-            raise files.ResultError(f"--control {c!r}: expected WRITER=RESULT")
-        controls[w] = r
+        key, sep, r = c.partition("=")
+        fs, colon, w = key.partition(":")
+        if not sep or not colon or fs not in a.fs:
+            raise files.ResultError(f"--control {c!r}: expected FS:WRITER=RESULT, FS one of --fs")
+        controls[(fs, w)] = r
     doc, counts, verdict, reason = summarize(a.work, a.seed, a.accel, a.fs, a.replay, controls,
                                              a.seconds, a.cycles_asked, a.incomplete, a.error)
     files.write_json(os.path.join(a.out, "crash.json"), doc)
     files.write_stage(a.out, "crash-vm", verdict, reason, counts, seconds=a.seconds,
-                      seed=a.seed, fs=a.fs)
-    ctl = ", ".join("%s %s" % (k.replace("mmf_crash_writer_", ""), v["result"])
-                    for k, v in doc["controls"].items()) or "not run"
-    print("crash-vm: %s — %d cycles, %d crash states (%s), %d acks checked, %d violations, "
-          "controls: %s, %ss%s" % (verdict.upper(), counts["cycles"], counts["states"], a.fs,
-                                   counts["acks_checked"], counts["violations"], ctl,
-                                   a.seconds, f" ({reason})" if reason else ""), flush=True)
+                      seed=a.seed, fs=a.fs,
+                      per_fs={fs: {k: f[k] for k in ("cycles", "states", "acks_checked",
+                                                     "violations")}
+                              for fs, f in doc["filesystems"].items()})
+    for fs, f in doc["filesystems"].items():
+        ctl = ", ".join("%s %s" % (k.replace("mmf_crash_writer_", ""), v["result"])
+                        for k, v in f["controls"].items()) or "not run"
+        print("crash-vm: %s: %d cycles, %d crash states, %d acks checked, %d violations, "
+              "controls: %s" % (fs, f["cycles"], f["states"], f["acks_checked"],
+                                f["violations"], ctl), flush=True)
+    print("crash-vm: %s — %d filesystems, %d cycles, %d crash states, %d acks checked, "
+          "%d violations, %d of %d controls failed as they must, %ss%s"
+          % (verdict.upper(), len(a.fs), counts["cycles"], counts["states"],
+             counts["acks_checked"], counts["violations"], counts["controls_failed"],
+             counts["controls"], a.seconds, f" ({reason})" if reason else ""), flush=True)
     return {"pass": 0, "interrupted": 130}.get(verdict, 2 if a.error else 1)
 
 
@@ -654,10 +775,20 @@ def fs_field(name, which):
         return " ".join(FILESYSTEMS)
     if which == "tools":
         return " ".join(sorted({row["mkfs"][0], row["fsck"][0]}))
+    if which == "base-key":
+        return base_key(name)
+    if which == "help":
+        rows = ["  %-13s mount -t %s -o %s; %s; checked by %s" % (
+                    n, r["type"], r["mount"],
+                    "modules " + " ".join(r["modules"]) if r["modules"] else "built in",
+                    " ".join(w for w in r["fsck"] if w != "{img}"))
+                for n, r in FILESYSTEMS.items()]
+        rows += ["  %-13s unavailable: %s" % (n, why) for n, why in UNAVAILABLE.items()]
+        return "\n".join(rows)
     # initrd-modules: every module any row may load, so one initramfs serves all.
-    mods = list(VIRTIO_MODULES)
-    for r in FILESYSTEMS.values():
-        mods += [m for m in r["modules"] if m not in mods]
+    mods = []
+    for n in FILESYSTEMS:
+        mods += [m for m in load_order(n) if m not in mods]
     return " ".join(mods)
 
 
@@ -673,11 +804,13 @@ def main(argv=None):
     f = sub.add_parser("fs", help="a field of the filesystem table")
     f.add_argument("--fs", default=DEFAULT_FS)
     f.add_argument("--field", required=True,
-                   choices=("name", "list", "tools", "initrd-modules"))
+                   choices=("name", "list", "tools", "initrd-modules", "base-key", "help"))
+    k = sub.add_parser("modules", help="the guest modules' .ko files, their load order checked")
+    k.add_argument("--kernel-root", required=True, help="the unpacked kernel package")
     m = sub.add_parser("mkbase", help="an empty filesystem image")
     m.add_argument("--fs", default=DEFAULT_FS)
     m.add_argument("--out", required=True)
-    m.add_argument("--size-mib", type=int, default=BASE_MIB)
+    m.add_argument("--size-mib", type=int, help="default: the row's size_mib")
     s = sub.add_parser("scratch", help="a fresh private folder under PARENT")
     s.add_argument("parent")
     s.add_argument("prefix")
@@ -710,9 +843,10 @@ def main(argv=None):
     fi.add_argument("--out", required=True)
     fi.add_argument("--seed", required=True, type=int)
     fi.add_argument("--accel", required=True)
-    fi.add_argument("--fs", default=DEFAULT_FS, choices=list(FILESYSTEMS))
+    fi.add_argument("--fs", default=[DEFAULT_FS], type=_fs_list_arg,
+                    help="the campaign's filesystems, comma-separated")
     fi.add_argument("--replay", action="store_true")
-    fi.add_argument("--control", action="append", default=[])
+    fi.add_argument("--control", action="append", default=[], metavar="FS:WRITER=RESULT")
     fi.add_argument("--seconds", type=int, default=0)
     fi.add_argument("--cycles-asked", type=int)
     fi.add_argument("--incomplete", default="", metavar="REASON",
@@ -721,7 +855,9 @@ def main(argv=None):
                     help="the campaign could not run to its end: verdict fail")
     a = ap.parse_args(argv)
     quick = {"fs": lambda: print(fs_field(a.fs, a.field)),
-             "mkbase": lambda: make_base(a.fs, a.out, a.size_mib),
+             "mkbase": lambda: make_base(a.fs, a.out, a.size_mib or fs_row(a.fs)["size_mib"]),
+             "modules": lambda: print("\n".join("%s %s" % kv for kv in
+                                                check_modules(a.kernel_root).items())),
              "scratch": lambda: print(private_dir(a.parent, a.prefix)),
              "check-dir": lambda: check_dir(a.dir, a.what, a.private)}
     if a.cmd in quick:

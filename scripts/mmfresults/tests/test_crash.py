@@ -10,6 +10,7 @@
   someone else planted, SIGTERM stopping qemu;
 - the scripts' usage errors (exit 2 before any build).
 """
+import glob
 import os
 import random
 import shutil
@@ -21,6 +22,7 @@ import tempfile
 import time
 import types
 import unittest
+import unittest.mock
 
 from mmfresults import crashvm, files
 
@@ -217,12 +219,13 @@ def cycle_doc(n, writer="mmf_crash_writer", ok=True, acks=10, fs="ext4"):
 
 class CampaignRecordTest(TempDirTest):
     def put(self, doc):
-        d = os.path.join(self.dir, "%s-%d" % (doc["writer"], doc["cycle"]))
+        d = os.path.join(self.dir, doc["fs"], "%s-%d" % (doc["writer"], doc["cycle"]))
         os.makedirs(d, exist_ok=True)
         files.write_json(os.path.join(d, "cycle.json"), doc)
 
-    def summary(self, controls=None, **kw):
-        return crashvm.summarize(self.dir, 1, "tcg", "ext4", True, controls or {}, 3, **kw)
+    def summary(self, controls=None, filesystems=("ext4",), **kw):
+        return crashvm.summarize(self.dir, 1, "tcg", list(filesystems), True, controls or {}, 3,
+                                 **kw)
 
     def test_nothing_checked_fails(self):
         doc, counts, verdict, _ = self.summary()
@@ -244,11 +247,30 @@ class CampaignRecordTest(TempDirTest):
     def test_violation_and_toothless_control_fail(self):
         self.put(cycle_doc(1))
         self.put(cycle_doc(1, writer="mmf_crash_writer_nosync", ok=False))
-        self.assertEqual(self.summary({"mmf_crash_writer_nosync": "failed-at-cut-1"})[2], "pass")
-        self.assertEqual(self.summary({"mmf_crash_writer_nosync": "passed-5-cuts"})[2], "fail")
+        nosync = ("ext4", "mmf_crash_writer_nosync")
+        doc, counts, verdict, _ = self.summary({nosync: "failed-at-cut-1"})
+        self.assertEqual((verdict, counts["controls_failed"]), ("pass", 1))
+        self.assertEqual(doc["filesystems"]["ext4"]["controls"]["mmf_crash_writer_nosync"]
+                         ["cuts"][0]["violations"], 1)
+        self.assertEqual(self.summary({nosync: "passed-5-cuts"})[2], "fail")
         self.put(cycle_doc(2, ok=False))
         doc, counts, verdict, _ = self.summary()
         self.assertEqual((verdict, counts["violations"]), ("fail", 1))
+
+    def test_each_filesystem_must_check_something(self):
+        self.put(cycle_doc(1))
+        self.put(cycle_doc(1, fs="xfs", acks=7))
+        doc, counts, verdict, _ = self.summary(filesystems=("ext4", "xfs"), cycles_asked=1)
+        self.assertEqual((verdict, counts["states"], counts["filesystems"]), ("pass", 2, 2))
+        self.assertEqual(doc["filesystems"]["xfs"]["acks_checked"], 7)
+        self.assertEqual(doc["filesystems"]["xfs"]["fsck"], "xfs_repair -n")
+        self.assertEqual([s["fs"] for s in doc["states"]], ["ext4", "xfs"])
+        doc, counts, verdict, reason = self.summary(filesystems=("ext4", "xfs", "btrfs"))
+        self.assertEqual(verdict, "fail")
+        self.assertIn("btrfs", reason)
+        self.assertEqual(doc["filesystems"]["btrfs"]["states"], 0)
+        # a cycle of another filesystem does not count for this one
+        self.assertEqual(self.summary(filesystems=("btrfs",))[1]["states"], 0)
 
     def test_interrupted_campaign_is_incomplete(self):
         self.put(cycle_doc(1))
@@ -273,16 +295,77 @@ class GuestTest(unittest.TestCase):
     def test_filesystem_table_rows(self):
         self.assertIn(crashvm.DEFAULT_FS, crashvm.FILESYSTEMS)
         for name, row in crashvm.FILESYSTEMS.items():
-            self.assertEqual(sorted(row), ["fsck", "mkfs", "modules", "mount"], name)
+            self.assertEqual(sorted(row), ["fsck", "mkfs", "modules", "mount", "size_mib",
+                                           "type"], name)
             self.assertIn("{img}", row["mkfs"])
             self.assertIn("{img}", row["fsck"])
             self.assertNotIn(" ", row["mount"])
             args = crashvm.guest_fs_args(name)
             self.assertIn("mmf.fs=%s " % name, args)
+            self.assertIn("mmf.fstype=%s " % row["type"], args)
             self.assertIn("mmf.modules=" + ",".join(crashvm.VIRTIO_MODULES + row["modules"]), args)
         self.assertEqual(crashvm.fs_command("ext4", "fsck", "/x.img"), ["e2fsck", "-fn", "/x.img"])
-        with self.assertRaises(files.ResultError):
-            crashvm.fs_row("f2fs")
+        self.assertIn("data=journal", crashvm.guest_fs_args("ext4-journal"))
+        for name in ("f2fs", "ext4 "):
+            with self.assertRaises(files.ResultError):
+                crashvm.fs_row(name)
+        self.assertNotIn("f2fs", crashvm.FILESYSTEMS)
+        self.assertIn("f2fs", crashvm.fs_field("ext4", "help"))
+
+    def test_filesystem_lists(self):
+        self.assertEqual(crashvm.fs_list("all"), list(crashvm.FILESYSTEMS))
+        self.assertEqual(crashvm.fs_list("xfs,ext4"), ["xfs", "ext4"])
+        for bad in ("ext4,ext4", "ext4,f2fs", ""):
+            with self.assertRaises(files.ResultError, msg=bad):
+                crashvm.fs_list(bad)
+
+    def test_base_image_is_keyed_on_the_row(self):
+        keys = {n: crashvm.base_key(n) for n in crashvm.FILESYSTEMS}
+        self.assertEqual(keys["ext4"], keys["ext4-journal"])  # same mkfs, same image
+        self.assertEqual(len({keys["ext4"], keys["xfs"], keys["btrfs"]}), 3)
+        row = dict(crashvm.FILESYSTEMS["xfs"])
+        for change in ({"size_mib": 512}, {"mkfs": row["mkfs"][:-1] + ["-m", "crc=1", "{img}"]}):
+            with unittest.mock.patch.dict(crashvm.FILESYSTEMS, {"xfs": dict(row, **change)}):
+                self.assertNotEqual(crashvm.base_key("xfs"), keys["xfs"], change)
+
+    def test_module_load_order_is_checked_with_modinfo(self):
+        """A fake kernel tree whose .ko files hold their dependencies, read
+        by a fake modinfo: a row loading a module before one it depends on,
+        or a module the kernel lacks, is refused."""
+        folder = tempfile.mkdtemp(prefix="mmf-test-crash.")
+        self.addCleanup(shutil.rmtree, folder)
+        deps = {m: "" for m in crashvm.VIRTIO_MODULES}
+        deps.update({"libcrc32c": "", "xfs": "libcrc32c", "xor": "", "raid6_pq": "",
+                     "zstd_compress": "", "btrfs": "zstd_compress,raid6_pq,xor,libcrc32c"})
+        kdir = os.path.join(folder, "lib", "modules", "6.1.0-1-cloud-amd64", "kernel", "fs")
+        os.makedirs(kdir)
+        for m, d in deps.items():
+            with open(os.path.join(kdir, m + ".ko"), "w") as f:
+                f.write(d + "\n")
+        bindir = os.path.join(folder, "bin")
+        os.mkdir(bindir)
+        with open(os.path.join(bindir, "modinfo"), "w") as f:
+            f.write('#!/bin/sh\n[ "$1 $2" = "-F depends" ] || exit 9\ncat "$3"\n')
+        os.chmod(os.path.join(bindir, "modinfo"), 0o755)
+        env = {"PATH": bindir + os.pathsep + os.environ["PATH"]}
+        with unittest.mock.patch.dict(os.environ, env):
+            kos = crashvm.check_modules(folder)
+            self.assertEqual(set(kos), set(deps))
+            self.assertTrue(kos["xfs"].endswith("/xfs.ko"))
+            swapped = dict(crashvm.FILESYSTEMS["xfs"], modules=["xfs", "libcrc32c"])
+            with unittest.mock.patch.dict(crashvm.FILESYSTEMS, {"xfs": swapped}):
+                with self.assertRaisesRegex(files.ResultError, "xfs needs libcrc32c"):
+                    crashvm.check_modules(folder)
+            os.unlink(os.path.join(kdir, "raid6_pq.ko"))
+            with self.assertRaisesRegex(files.ResultError, "raid6_pq .*not in the guest kernel"):
+                crashvm.check_modules(folder)
+
+    @unittest.skipUnless(shutil.which("modinfo") and glob.glob(os.path.join(
+        TOP, "build", "crash-vm-cache", "kernel", "lib", "modules", "*")),
+        "needs modinfo and the guest kernel (unpacked by a crash-vm run)")
+    def test_module_load_order_of_the_real_guest_kernel(self):
+        kos = crashvm.check_modules(os.path.join(TOP, "build", "crash-vm-cache", "kernel"))
+        self.assertIn("btrfs", kos)
 
     def test_filesystem_is_named_only_in_the_table(self):
         for rel in ("scripts/crash-vm", "scripts/crash-kill", "faults/crash/guest-init.sh"):
@@ -405,6 +488,8 @@ class UsageTest(unittest.TestCase):
         ("crash-kill", ["--seed", "18446744073709551616"], "64-bit"),
         ("crash-vm", ["--seed", "-3"], "--seed"),
         ("crash-vm", ["--fs", "nosuchfs"], "not a filesystem"),
+        ("crash-vm", ["--fs", "xfs,f2fs"], "not a filesystem"),
+        ("crash-vm", ["--fs", "xfs,xfs"], "named twice"),
         ("crash-vm", ["--points", "x"], "--points"),
         ("crash-kill", ["--writer", "rm"], "not a writer"),
         ("crash-kill", ["--bogus"], "unknown argument"),
@@ -448,6 +533,7 @@ class UsageTest(unittest.TestCase):
             r = run(script, "--help")
             self.assertEqual(r.returncode, 0)
             self.assertIn("--cycles N", r.stdout)
+        self.assertIn("f2fs          unavailable", run("crash-vm", "--help").stdout)
 
 
 if __name__ == "__main__":
