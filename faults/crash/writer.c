@@ -39,7 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef CRASH_SYNC_MODE
 #define CRASH_SYNC_MODE 0
@@ -164,6 +166,11 @@ static void roll(const struct cfg *c, struct state *s, unsigned k)
 	if (s->nlive <= c->keep)
 		return;
 	say("DELETING %llu\n", s->first);
+	/* Wait until the line left the tty (the crash-vm guest's serial port):
+	 * a DELETING still in the guest's tty buffer when the file goes would
+	 * let a power cut find it gone while the host thinks it must be there.
+	 * (Not a tty, as under crash-kill: ENOTTY, nothing to wait for.) */
+	(void)tcdrain(STDOUT_FILENO);
 	rc = mmf_delete(s->live[0]);
 	if (rc < 0)
 		die_rc("delete", rc);

@@ -7,7 +7,7 @@
   crashvm probe   --kernel K --initrd I --accel A [--timeout S]
   crashvm cycle   --kernel K --initrd I --accel A --base IMG --work DIR
                   --seed S --cycle N --writer NAME [--fs NAME] [--replay]
-                  [--points P] [--cut-min S] [--cut-max S]
+                  [--states N] [--subsets S] [--cut-min S] [--cut-max S]
   crashvm finish  --work DIR --out DIR --seed S --accel A [--fs NAME]
                   [--replay] [--control WRITER=RESULT]... [--seconds S]
                   [--cycles-asked N] [--incomplete REASON] [--error REASON]
@@ -45,6 +45,7 @@ crash state, with its filesystem) and the stage record OUT/crash-vm.json.
 Exit: 0 ok, 1 violation, 2 could not run, 143 SIGTERM (qemu is killed).
 """
 import argparse
+import concurrent.futures
 import glob
 import hashlib
 import json
@@ -73,6 +74,9 @@ FLAGS = ["reserve", "populate", "sync-before-grow"]
 # has them as modules, without modules.dep).
 VIRTIO_MODULES = ["virtio_ring", "virtio", "virtio_pci_modern_dev",
                   "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk"]
+# Then the loop driver: the verify boot mounts each crash state of a pack
+# (one disk) through a loop device at its offset.
+BLOCK_MODULES = VIRTIO_MODULES + ["loop"]
 
 # The guest's filesystems, one row each (the first is the default):
 #   type     the guest's mount -t
@@ -84,7 +88,7 @@ VIRTIO_MODULES = ["virtio_ring", "virtio", "virtio_pci_modern_dev",
 #   fsck     host command checking a crash state {img} without changing it;
 #            exit 0 = clean
 #   modules  guest kernel modules (.ko names) of the filesystem, loaded in
-#            this order after VIRTIO_MODULES; [] when the cloud kernel has it
+#            this order after BLOCK_MODULES; [] when the cloud kernel has it
 #            built in. The order is checked against `modinfo -F depends` of
 #            the guest kernel's .ko files when the initramfs is built
 #            (check_modules).
@@ -120,6 +124,9 @@ FILESYSTEMS = {
     },
 }
 DEFAULT_FS = next(iter(FILESYSTEMS))
+# The empty image is made sparse after mkfs: every crash state of a cut is a
+# copy of its data extents (Pack), and mkfs.xfs writes its whole log as zeros.
+SPARSE_COPY = ["cp", "--sparse=always"]
 # Filesystems the guest cannot run, and why (crash-vm --help prints them).
 UNAVAILABLE = {
     "f2fs": "not in the Debian cloud kernel (CONFIG_F2FS_FS is not set)",
@@ -176,14 +183,15 @@ def guest_fs_args(name):
 
 def load_order(name):
     """The guest kernel modules the row name needs, in insmod order."""
-    return VIRTIO_MODULES + fs_row(name)["modules"]
+    return BLOCK_MODULES + fs_row(name)["modules"]
 
 
 def base_key(name):
     """What the empty image of row name depends on, hashed (its cache name):
-    the mkfs command, the size and the mkfs program itself."""
+    the mkfs command, the size, the mkfs program itself and how make_base
+    sparsifies the image (SPARSE_COPY)."""
     row = fs_row(name)
-    h = hashlib.sha256(json.dumps([row["mkfs"], row["size_mib"]]).encode())
+    h = hashlib.sha256(json.dumps([row["mkfs"], row["size_mib"], SPARSE_COPY]).encode())
     tool = shutil.which(row["mkfs"][0])
     if tool:
         with open(tool, "rb") as f:
@@ -439,43 +447,118 @@ def read_log(path, disk_bytes):
     return data, ss, entries
 
 
-def build_state(base, out, data, ss, entries, upto, extra, rng):
-    """out = base + entries[:upto] + a random subset of entries[upto:extra]."""
-    subprocess.run(["cp", "--sparse=always", base, out], check=True)
-    kept = 0
-    with open(out, "r+b") as f:
-        for i, (flags, sector, nsec, doff, _off) in enumerate(entries[:extra]):
-            if flags & (FLUSH | MARK) or nsec == 0:
-                continue
-            if i >= upto:
-                if rng.random() < 0.5:
-                    continue
-                kept += 1
-            f.seek(sector * ss)
-            if flags & DISCARD:
-                f.write(bytes(nsec * ss))
-            else:
-                f.write(data[doff:doff + nsec * ss])
-    return kept
+def copy_extents(src_fd, dst_fd, dst_off, length):
+    """Copy the data extents of src_fd[0:length] to dst_fd at dst_off (holes
+    stay holes: a sparse copy, in the kernel)."""
+    pos = 0
+    while pos < length:
+        try:
+            d = os.lseek(src_fd, pos, os.SEEK_DATA)
+        except OSError:
+            return  # ENXIO: no data after pos
+        if d >= length:
+            return
+        h = min(os.lseek(src_fd, d, os.SEEK_HOLE), length)
+        while d < h:
+            n = os.copy_file_range(src_fd, dst_fd, h - d, d, dst_off + d)
+            if n <= 0:
+                raise OSError(f"copy_file_range returned {n}")
+            d += n
+        pos = h
 
 
-def make_states(a, rng, img, log, acks, work):
-    """The crash states of one cut: [(name, path, (acked, created, deleted, deleting))]."""
+def apply_entries(fd, off, data, ss, entries, which):
+    """Write the logged writes entries[i] for i in which to fd at off + their
+    sector (a discard writes zeros; flushes and marks carry no data)."""
+    for i in which:
+        flags, sector, nsec, doff, _off = entries[i]
+        if flags & (FLUSH | MARK) or nsec == 0:
+            continue
+        if flags & DISCARD:
+            os.pwrite(fd, bytes(nsec * ss), off + sector * ss)
+        else:
+            os.pwrite(fd, data[doff:doff + nsec * ss], off + sector * ss)
+
+
+class Pack:
+    """Crash states side by side in one sparse file: state i is the image at
+    byte i * stride (the guest mounts it through a loop device at that
+    offset; the host copies it out for fsck)."""
+
+    def __init__(self, path, stride):
+        self.path, self.stride, self.n = path, stride, 0
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+
+    def add(self, src_fd):
+        """A new state, a copy of the image src_fd; returns its index."""
+        copy_extents(src_fd, self.fd, self.n * self.stride, self.stride)
+        self.n += 1
+        os.ftruncate(self.fd, self.n * self.stride)
+        return self.n - 1
+
+    def extract(self, i, out):
+        """State i as its own image file out (sparse)."""
+        fd = os.open(out, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.ftruncate(fd, self.stride)
+            pos, end = i * self.stride, (i + 1) * self.stride
+            while pos < end:
+                try:
+                    d = os.lseek(self.fd, pos, os.SEEK_DATA)
+                except OSError:
+                    break
+                if d >= end:
+                    break
+                h = min(os.lseek(self.fd, d, os.SEEK_HOLE), end)
+                while d < h:
+                    n = os.copy_file_range(self.fd, fd, h - d, d, d - i * self.stride)
+                    if n <= 0:
+                        raise OSError(f"copy_file_range returned {n}")
+                    d += n
+                pos = h
+        finally:
+            os.close(fd)
+
+    def close(self, remove=True):
+        os.close(self.fd)
+        if remove:
+            os.unlink(self.path)
+
+
+def random_subset(rng, idxs, p):
+    return tuple(i for i in idxs if rng.random() < p)
+
+
+def plan_states(a, rng, entries, acks, ss):
+    """The replayed crash states of one cut, as (name, upto, keep, expected):
+    the image before boot + the writes of entries[:upto] + those of
+    entries[i] for i in keep.
+
+      lastK     the log up to the last FLUSH + a random subset of the
+                writes after it (a disk with a volatile cache cut at the
+                moment of the kill): up to a.subsets distinct subsets, the
+                empty one first; every ack must be there
+      flushN    the log up to FLUSH entry N + a random half of the writes up
+                to the next FLUSH N' (a cut just before N' completed): the
+                acks read while the log was not yet past N'; every flush
+                point with something to check, or, past the budget (a.states
+                states per cut in all), those where new acks fell due first,
+                then the rest evenly spread
+    """
     inf = float("inf")
-    states = [("kill", img, expect(acks, inf))]
-    if not a.replay:
-        return states, {}
-    disk_bytes = os.path.getsize(a.base)
-    data, ss, entries = read_log(log, disk_bytes)
     flushes = [i for i, e in enumerate(entries) if e[0] & FLUSH]
-    info = {"log_entries": len(entries), "flushes": len(flushes)}
     last = flushes[-1] + 1 if flushes else 0
-    p = os.path.join(work, "last.img")
-    build_state(a.base, p, data, ss, entries, last, len(entries), rng)
-    states.append(("last", p, expect(acks, inf)))
-    # Earlier flush points with something to check (some ack read before the
-    # log reached the next flush), first those where new acks became due
-    # since the flush itself was logged: the tightest states.
+    after = [i for i in range(last, len(entries)) if not entries[i][0] & (FLUSH | MARK)]
+    plans, seen = [], set()
+    n_last = min(a.subsets, 2 ** min(len(after), 20))
+    tries = 0
+    while len(plans) < n_last and tries < 8 * n_last:
+        keep = () if tries == 0 else random_subset(rng, after, rng.random())
+        tries += 1
+        if keep in seen:
+            continue
+        seen.add(keep)
+        plans.append(("last%d" % len(plans), last, keep, expect(acks, inf)))
     fresh, rest = [], []
     for j, fi in enumerate(flushes[:-1]):
         nxt = flushes[j + 1]
@@ -483,45 +566,91 @@ def make_states(a, rng, img, log, acks, work):
         if e[0] or e[1]:
             new = e[:2] != expect(acks, entries[fi][4] + ss)[:2]
             (fresh if new else rest).append((fi, nxt, e))
-    pick = rng.sample(fresh, min(a.points, len(fresh)))
-    pick += rng.sample(rest, min(a.points - len(pick), len(rest)))
+    budget = max(a.states - 1 - len(plans), 0)
+    pick = rng.sample(fresh, min(budget, len(fresh)))
+    left = budget - len(pick)
+    if left >= len(rest):
+        pick += rest
+    elif left > 0:
+        pick += [rest[k * len(rest) // left] for k in range(left)]
     for fi, nxt, e in sorted(pick):
-        p = os.path.join(work, "flush%d.img" % fi)
-        build_state(a.base, p, data, ss, entries, fi + 1, nxt, rng)
-        states.append(("flush%d" % fi, p, e))
-    return states, info
+        keep = random_subset(rng, range(fi + 1, nxt), 0.5)
+        plans.append(("flush%d" % fi, fi + 1, keep, e))
+    return plans, {"flush_points": len(fresh) + len(rest), "writes_after_last_flush": len(after)}
 
 
-def verify_states(a, states, per_file):
-    """Verify every state in one boot; returns {name: verifier line}."""
-    disks, specs = [], []
-    for i, (name, path, ex) in enumerate(states):
-        disks += ["-drive", "if=none,id=d%d,format=raw,file=%s,cache=unsafe"
-                  % (i, path),
-                  "-device", "virtio-blk-pci,drive=d%d,serial=cs%d" % (i, i)]
-        specs.append("cs%d:%d:%d:%d:%d" % ((i,) + tuple(ex)))
+def make_states(a, rng, img, log, acks, pack):
+    """The crash states of one cut in pack: [(name, index, expected)]
+    (index 0: `kill`, the image as qemu left it) and facts about the log."""
+    inf = float("inf")
+    with open(img, "rb") as f:
+        states = [("kill", pack.add(f.fileno()), expect(acks, inf))]
+    if not a.replay:
+        return states, {}
+    data, ss, entries = read_log(log, os.path.getsize(a.base))
+    plans, info = plan_states(a, rng, entries, acks, ss)
+    info.update(log_entries=len(entries), flushes=sum(1 for e in entries if e[0] & FLUSH))
+    # One running image (base + the log so far), copied into the pack at
+    # each state's point, then the state's own later writes on top.
+    running = pack.path + ".running"
+    fd = os.open(running, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with open(a.base, "rb") as b:
+            copy_extents(b.fileno(), fd, 0, os.path.getsize(a.base))
+        os.ftruncate(fd, os.path.getsize(a.base))
+        done = 0
+        for name, upto, keep, e in sorted(plans, key=lambda p: p[1]):
+            apply_entries(fd, 0, data, ss, entries, range(done, upto))
+            done = max(done, upto)
+            i = pack.add(fd)
+            apply_entries(pack.fd, i * pack.stride, data, ss, entries, keep)
+            states.append((name, i, e))
+    finally:
+        os.close(fd)
+        os.unlink(running)
+    return sorted(states, key=lambda s: s[1]), info
+
+
+def verifier_args(expected):
+    """The verifier's options for a state that must keep expected."""
+    return "--acked %d --created %d --deleted %d --deleting %d" % tuple(expected)
+
+
+def verify_states(a, states, pack, per_file, on_line):
+    """Verify every state of pack in one boot (the guest mounts each in turn
+    through a loop device); on_line(name, verifier line) is called as each
+    one is done (its image is unmounted by then). Returns {name: line}."""
+    manifest = pack.path + ".states"
+    text = "".join("%s %d %s\n" % (name, i * pack.stride, verifier_args(e))
+                   for name, i, e in states)
+    with open(manifest, "wb") as f:
+        f.write(text.encode().ljust(-(-len(text) // 512) * 512, b"\0"))
+    disks = ["-drive", "if=none,id=pack,format=raw,file=%s,cache=unsafe" % pack.path,
+             "-device", "virtio-blk-pci,drive=pack,serial=pack",
+             "-drive", "if=none,id=man,format=raw,file=%s,readonly=on" % manifest,
+             "-device", "virtio-blk-pci,drive=man,serial=states"]
     cmd = qemu_base(a) + ["-append", append_line(
-        "mmf.action=verify %s mmf.per=%d mmf.disks=%s"
-        % (guest_fs_args(a.fs), per_file, ",".join(specs)))] + disks
+        "mmf.action=verify %s mmf.per=%d" % (guest_fs_args(a.fs), per_file))] + disks
     g = Guest(cmd)
     res, done = {}, False
     try:
-        for ln in g.lines(time.monotonic() + a.boot_timeout + 20 * len(states)):
+        for ln in g.lines(time.monotonic() + a.boot_timeout + 5 * len(states)):
             if ln is None:
                 continue
-            if ln.startswith("MMF-DISK "):
-                _, serial, rest = ln.split(" ", 2)
-                res[serial] = rest
+            if ln.startswith("MMF-STATE "):
+                _, name, rest = (ln + " ").split(" ", 2)
+                res[name] = rest.strip()
+                on_line(name, res[name])
             elif ln == "MMF-VERIFY-DONE":
                 done = True
                 break
     finally:
         g.kill()  # every image was unmounted before MMF-VERIFY-DONE
+        os.unlink(manifest)
     if not done:
-        raise CannotRun("the verify boot did not finish (got %d of %d disks)"
+        raise CannotRun("the verify boot did not finish (got %d of %d states)"
                         % (len(res), len(states)))
-    return {name: res.get("cs%d" % i, "CRASH-VERIFY status=no-result")
-            for i, (name, _p, _e) in enumerate(states)}
+    return {name: res.get(name, "CRASH-VERIFY status=no-result") for name, _i, _e in states}
 
 
 def fsck(fs, path):
@@ -529,6 +658,16 @@ def fsck(fs, path):
     r = subprocess.run(fs_command(fs, "fsck", path), stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
     return r.returncode, r.stdout.strip().splitlines()[-3:]
+
+
+def fsck_state(fs, pack, i, work):
+    """fsck of state i of pack (copied out to a scratch image, removed after)."""
+    img = os.path.join(work, "fsck-%d.img" % i)
+    pack.extract(i, img)
+    try:
+        return fsck(fs, img)
+    finally:
+        os.unlink(img)
 
 
 def field(line, key):
@@ -559,20 +698,40 @@ def cycle(a):
     args = writer_args(rng, a.writer != "mmf_crash_writer")
     acks, info = run_writer(a, rng, img, log, args)
     t1 = time.monotonic()
-    states, linfo = make_states(a, rng, img, log, acks, a.work)
-    info.update(linfo)
-    t2 = time.monotonic()
-    lines = verify_states(a, states, int(opt(args, "--per-file")))
-    t3 = time.monotonic()
-    out = []
-    for name, path, e in states:
-        rc, ftail = fsck(a.fs, path)
-        out.append(judge_state(a.fs, name, e, lines[name], rc, ftail))
-    violations = sum(not s["ok"] for s in out)
+    pack = Pack(os.path.join(a.work, "states.pack"), os.path.getsize(a.base))
+    keep_pack = False
+    try:
+        states, linfo = make_states(a, rng, img, log, acks, pack)
+        info.update(linfo)
+        t2 = time.monotonic()
+        # fsck of each state while the guest verifies the next ones
+        index = {name: i for name, i, _e in states}
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            checks = {}
+            lines = verify_states(
+                a, states, pack, int(opt(args, "--per-file")),
+                lambda name, _line: checks.setdefault(
+                    name, pool.submit(fsck_state, a.fs, pack, index[name], a.work)))
+            t3 = time.monotonic()
+            out = []
+            for name, i, e in states:
+                rc, ftail = (checks[name].result() if name in checks
+                             else (-1, ["not checked: no verifier line"]))
+                out.append(judge_state(a.fs, name, e, lines[name], rc, ftail))
+        violations = sum(not s["ok"] for s in out)
+        for s, (name, i, _e) in zip(out, states):
+            if not s["ok"]:  # kept, to look at
+                s["image"] = os.path.join(a.work, "state-%s.img" % name)
+                pack.extract(i, s["image"])
+    except BaseException:
+        keep_pack = not isinstance(sys.exc_info()[1], Interrupted)
+        raise
+    finally:
+        pack.close(remove=not keep_pack)
     info["seconds"] = {"writer_boot": round(t1 - t0, 2),
                        "replay": round(t2 - t1, 2),
                        "verify_boot": round(t3 - t2, 2),
-                       "fsck": round(time.monotonic() - t3, 2)}
+                       "fsck_after_boot": round(time.monotonic() - t3, 2)}
     res = {"cycle": a.cycle, "seed": a.seed, "writer": a.writer, "fs": a.fs,
            "replay": a.replay, "args": args, "acked": expect(acks, float("inf")),
            "states": out, "violations": violations,
@@ -581,8 +740,7 @@ def cycle(a):
     files.write_json(os.path.join(a.work, "cycle.json"), res)
     report(a, res)
     if violations == 0:
-        for name, path, _e in states:
-            os.unlink(path)
+        os.unlink(img)
         os.unlink(log)
     return 1 if violations else 0
 
@@ -597,10 +755,12 @@ def report(a, res):
              len(res["states"]), res["acks_checked"], res.get("flushes", "-"),
              res["cut_s"], opt(res["args"], "--sync-every"),
              opt(res["args"], "--grow"), res["duration_s"]), flush=True)
-    for s in bad:
+    for s in bad[:3]:
         print("  %s: %s fsck_rc=%d %s" % (s["state"], s["verify"],
                                          s["fsck_rc"], " | ".join(s["fsck"])),
               flush=True)
+    if len(bad) > 3:
+        print("  ... and %d more states (WORK/cycle.json)" % (len(bad) - 3), flush=True)
 
 
 # --- the campaign's record ----------------------------------------------------
@@ -749,22 +909,25 @@ def private_dir(parent, prefix):
 
 
 def make_base(fs, out, size_mib):
-    """An empty filesystem image at out (built beside it, renamed into place)."""
+    """An empty filesystem image at out (built beside it, made sparse by a
+    copy: the zeros mkfs wrote, xfs its 64 MiB log, become holes; renamed
+    into place)."""
     folder = os.path.dirname(os.path.abspath(out))
     fd, tmp = tempfile.mkstemp(prefix=".base.", dir=folder)
+    sparse = tmp + ".sparse"
     try:
         os.ftruncate(fd, size_mib << 20)
         os.close(fd)
-        r = subprocess.run(fs_command(fs, "mkfs", tmp), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-        if r.returncode:
-            raise files.ResultError(f"{fs_row(fs)['mkfs'][0]} failed: "
-                                    f"{' | '.join(r.stdout.strip().splitlines()[-2:])}")
-        os.replace(tmp, out)
-        tmp = None
+        for cmd in (fs_command(fs, "mkfs", tmp), SPARSE_COPY + [tmp, sparse]):
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode:
+                raise files.ResultError(f"{cmd[0]} failed: "
+                                        f"{' | '.join(r.stdout.strip().splitlines()[-2:])}")
+        os.replace(sparse, out)
     finally:
-        if tmp is not None:
-            os.unlink(tmp)
+        for p in (tmp, sparse):
+            if os.path.exists(p):
+                os.unlink(p)
 
 
 def fs_field(name, which):
@@ -835,7 +998,10 @@ def main(argv=None):
     c.add_argument("--writer", default="mmf_crash_writer")
     c.add_argument("--fs", default=DEFAULT_FS, choices=list(FILESYSTEMS))
     c.add_argument("--replay", action="store_true")
-    c.add_argument("--points", type=int, default=3)
+    c.add_argument("--states", type=int, default=128,
+                   help="crash states per cut (--replay), the kill state included")
+    c.add_argument("--subsets", type=int, default=32,
+                   help="of them, at most this many subsets of the writes after the last flush")
     c.add_argument("--cut-min", type=float, default=0.0)
     c.add_argument("--cut-max", type=float, default=3.0)
     fi = sub.add_parser("finish", help="write crash.json and the stage record crash-vm.json")

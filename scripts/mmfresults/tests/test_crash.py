@@ -145,21 +145,33 @@ class LogTest(TempDirTest):
         data, ss, ents = crashvm.read_log(s.log, 64 * SS)
         flushes = [i for i, e in enumerate(ents) if e[0] & crashvm.FLUSH]
         self.assertEqual(flushes, [1, 3, 5])
+        self.assertEqual(crashvm.random_subset(FixedRandom(0.9), range(2, 4), 0.5), ())
+        self.assertEqual(crashvm.random_subset(FixedRandom(0.1), range(2, 4), 0.5), (2, 3))
+        pack = crashvm.Pack(os.path.join(self.dir, "states.pack"), 64 * SS)
+        with open(s.base, "rb") as f:
+            i = pack.add(f.fileno())
+        # up to the first flush, then the write before the second one
+        crashvm.apply_entries(pack.fd, i * pack.stride, data, ss, ents, range(flushes[0] + 1))
         out = os.path.join(self.dir, "state.img")
-        # up to the first flush, then none of the writes before the second
-        kept = crashvm.build_state(s.base, out, data, ss, ents, flushes[0] + 1, flushes[1],
-                                   FixedRandom(0.1))
+        pack.extract(i, out)
         disk = slurp(out)
-        self.assertEqual(kept, 0)
+        self.assertEqual(len(disk), 64 * SS)
         self.assertEqual(disk[SS:2 * SS], record(1))
         self.assertEqual(disk[2 * SS:3 * SS], bytes(SS))
-        # all of them: record 2 is there, record 3 (after the second flush) is not
-        kept = crashvm.build_state(s.base, out, data, ss, ents, flushes[0] + 1, flushes[1],
-                                   FixedRandom(0.9))
+        crashvm.apply_entries(pack.fd, i * pack.stride, data, ss, ents, (2,))
+        pack.extract(i, out)
         disk = slurp(out)
-        self.assertEqual(kept, 1)
         self.assertEqual(disk[2 * SS:3 * SS], record(2))
         self.assertEqual(disk[3 * SS:4 * SS], bytes(SS))
+        # a second state after it, a copy of the base: the first is untouched
+        with open(s.base, "rb") as f:
+            self.assertEqual(pack.add(f.fileno()), 1)
+        pack.extract(1, out)
+        self.assertEqual(slurp(out), bytes(64 * SS))
+        pack.extract(0, out)
+        self.assertEqual(slurp(out)[2 * SS:3 * SS], record(2))
+        pack.close()
+        self.assertFalse(os.path.exists(pack.path))
 
     def test_expectation_of_create_delete_lines(self):
         acks = []
@@ -172,21 +184,55 @@ class LogTest(TempDirTest):
         self.assertEqual(crashvm.expect(acks, float("inf")), (9, 2, 1, 2))
         self.assertEqual(crashvm.expect(acks, 5), (0, 0, 0, 1))
 
-    def campaign(self, ack_before_flush):
+    def campaign(self, ack_before_flush, states=128, subsets=8):
         """Every crash state of the toy session, judged; returns the violations."""
         s = Session(self.dir, 6, ack_before_flush)
         img = os.path.join(self.dir, "kill.img")
         data, ss, ents = crashvm.read_log(s.log, 64 * SS)
-        crashvm.build_state(s.base, img, data, ss, ents, len(ents), len(ents), FixedRandom(0.9))
-        a = types.SimpleNamespace(replay=True, base=s.base, points=100)
-        states, info = crashvm.make_states(a, FixedRandom(0.1), img, s.log, s.acks, self.dir)
+        shutil.copy(s.base, img)
+        with open(img, "r+b") as f:
+            crashvm.apply_entries(f.fileno(), 0, data, ss, ents, range(len(ents)))
+        a = types.SimpleNamespace(replay=True, base=s.base, states=states, subsets=subsets)
+        pack = crashvm.Pack(os.path.join(tempfile.mkdtemp(dir=self.dir), "states.pack"), 64 * SS)
+        self.addCleanup(pack.close)
+        states, info = crashvm.make_states(a, random.Random(3), img, s.log, s.acks, pack)
         self.assertEqual(info["flushes"], 6)
-        self.assertGreaterEqual(len(states), 3)
-        judged = [crashvm.judge_state("toy", name, e, toy_verify(p, e[0]), 0, [])
-                  for name, p, e in states]
+        self.assertEqual([i for _n, i, _e in states], list(range(len(states))))
+        judged = []
+        for name, i, e in states:
+            out = os.path.join(self.dir, "s.img")
+            pack.extract(i, out)
+            judged.append(crashvm.judge_state("toy", name, e, toy_verify(out, e[0]), 0, []))
         self.assertTrue(all(j["fs"] == "toy" for j in judged))
+        self.assertEqual(judged[0]["state"], "kill")
         self.assertTrue(judged[0]["ok"], "the kill state keeps every logged write")
         return [j["state"] for j in judged if not j["ok"]], judged
+
+    def test_every_flush_point_and_subsets_of_the_last_epoch(self):
+        # the toy log ends with a FLUSH: one last state; then every flush
+        # point with an ack to check (the 5 before the last)
+        _bad, judged = self.campaign(ack_before_flush=False)
+        names = [j["state"] for j in judged]
+        self.assertEqual(names, ["kill", "flush1", "flush3", "flush5", "flush7", "flush9",
+                                 "last0"])
+        # a budget: the kill state, one last state, 2 flush points
+        _bad, judged = self.campaign(ack_before_flush=False, states=4)
+        self.assertEqual(len(judged), 4)
+        self.assertEqual(sum(j["state"].startswith("flush") for j in judged), 2)
+
+    def test_distinct_subsets_of_the_writes_after_the_last_flush(self):
+        ents = [(0, 1, 1, 0, 0), (crashvm.FLUSH, 0, 0, 0, 0)] + [(0, k, 1, 0, 0)
+                                                              for k in range(2, 6)]
+        a = types.SimpleNamespace(states=100, subsets=50)
+        plans, info = crashvm.plan_states(a, random.Random(1), ents, [], SS)
+        self.assertEqual(info["writes_after_last_flush"], 4)
+        keeps = [keep for _n, upto, keep, _e in plans]
+        self.assertEqual(len(plans), 16)  # every subset of 4 writes, once
+        self.assertEqual(len(set(keeps)), 16)
+        self.assertEqual(keeps[0], ())
+        self.assertTrue(all(upto == 2 for _n, upto, _k, _e in plans))
+        a.subsets = 5
+        self.assertEqual(len(crashvm.plan_states(a, random.Random(1), ents, [], SS)[0]), 5)
 
     def test_ack_before_the_flush_is_a_violation(self):
         bad, judged = self.campaign(ack_before_flush=True)
@@ -303,7 +349,7 @@ class GuestTest(unittest.TestCase):
             args = crashvm.guest_fs_args(name)
             self.assertIn("mmf.fs=%s " % name, args)
             self.assertIn("mmf.fstype=%s " % row["type"], args)
-            self.assertIn("mmf.modules=" + ",".join(crashvm.VIRTIO_MODULES + row["modules"]), args)
+            self.assertIn("mmf.modules=" + ",".join(crashvm.BLOCK_MODULES + row["modules"]), args)
         self.assertEqual(crashvm.fs_command("ext4", "fsck", "/x.img"), ["e2fsck", "-fn", "/x.img"])
         self.assertIn("data=journal", crashvm.guest_fs_args("ext4-journal"))
         for name in ("f2fs", "ext4 "):
@@ -334,7 +380,7 @@ class GuestTest(unittest.TestCase):
         or a module the kernel lacks, is refused."""
         folder = tempfile.mkdtemp(prefix="mmf-test-crash.")
         self.addCleanup(shutil.rmtree, folder)
-        deps = {m: "" for m in crashvm.VIRTIO_MODULES}
+        deps = {m: "" for m in crashvm.BLOCK_MODULES}
         deps.update({"libcrc32c": "", "xfs": "libcrc32c", "xor": "", "raid6_pq": "",
                      "zstd_compress": "", "btrfs": "zstd_compress,raid6_pq,xor,libcrc32c"})
         kdir = os.path.join(folder, "lib", "modules", "6.1.0-1-cloud-amd64", "kernel", "fs")
