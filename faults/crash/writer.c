@@ -17,13 +17,17 @@
  *   2  msync(MS_ASYNC)             (schedules, does not wait)
  *   3  sync_file_range(WAIT|WRITE|WAIT): data written, no device cache flush
  *      and no metadata
+ *   4  mmf_sync, and after an error msync + fsync again (a retry that the
+ *      kernel lets succeed: the lost pages were marked clean)
  *
  * --kill-in grow|sync --kill-at N --kill-delay-us U arms a one-shot POSIX
  * timer that sends SIGKILL U microseconds after the N-th grow or sync
  * starts, so a kill test can cut the process inside the library.
  *
  * Output lines: START ..., CREATE k, ACK s, DELETING k, DELETE k, KILLARM,
- * DONE, ERR what rc. Exit 0 after --max-records, 3 on a library error,
+ * DONE, ERR what rc (after a failed sync also `POISON sync R allocate R`:
+ * what a later sync and mutation of the handle returned; mode 4: `RETRY sync
+ * rc`). Exit 0 after --max-records, 3 on a library error,
  * 2 on a usage error.
  */
 #define _GNU_SOURCE
@@ -98,8 +102,24 @@ static int do_sync(mmf_file *f)
 
 	return sync_file_range(mmf_fd(f), 0, 0, fl) < 0 ? -errno : 0;
 }
+#elif CRASH_SYNC_MODE == 4
+/* What an application that retries a failed sync does: after a writeback
+ * error the kernel marks the pages clean, so msync + fsync of the same range
+ * "succeed" (Rebello et al., USENIX ATC 2020) and the records are acked. */
+static const char *const sync_name = "mmf_sync-then-retry";
+static int do_sync(mmf_file *f)
+{
+	int rc = mmf_sync(f);
+
+	if (rc == 0)
+		return 0;
+	printf("RETRY sync %d\n", rc);
+	if (msync(mmf_data(f), mmf_size(f), MS_SYNC) < 0)
+		return -errno;
+	return fsync(mmf_fd(f)) < 0 ? -errno : 0;
+}
 #else
-#error "CRASH_SYNC_MODE must be 0..3"
+#error "CRASH_SYNC_MODE must be 0..4"
 #endif
 
 static void die_rc(const char *what, int rc)
@@ -113,6 +133,23 @@ static void say(const char *fmt, unsigned long long v)
 {
 	printf(fmt, v);
 	fflush(stdout);
+}
+
+/* A sync failed with rc: print `ERR sync rc ...`, then what a later sync and
+ * a later mutation of the same handle return (`POISON sync R1 allocate R2`:
+ * both must be rc, the handle stays failed), and exit 3. */
+static void die_poisoned(mmf_file *f, size_t off, int rc)
+{
+	size_t end;
+	void *p;
+	int again, alloc;
+
+	printf("ERR sync %d %s\n", rc, mmf_strerror(rc));
+	again = mmf_sync(f);
+	alloc = mmf_allocate_slice(f, 16, off, &p, &end);
+	printf("POISON sync %d allocate %d\n", again, alloc);
+	fflush(stdout);
+	exit(3);
 }
 
 /* Arm a timer that SIGKILLs this process delay_us from now. */
@@ -145,7 +182,7 @@ static void sync_current(const struct cfg *c, struct state *s, uint64_t seq)
 	maybe_arm(c, KILL_SYNC, ++s->syncs);
 	rc = do_sync(s->live[s->nlive - 1]);
 	if (rc < 0)
-		die_rc("sync", rc);
+		die_poisoned(s->live[s->nlive - 1], s->off, rc);
 	say("ACK %llu\n", seq);
 }
 

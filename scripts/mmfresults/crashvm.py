@@ -132,6 +132,10 @@ UNAVAILABLE = {
     "f2fs": "not in the Debian cloud kernel (CONFIG_F2FS_FS is not set)",
 }
 
+# crash-vm --device-errors: the write request that fails, drawn in this
+# range (counted from the guest's boot; a cut checks 1000-3000 writes).
+DEVICE_ERROR_WRITES = (100, 1200)
+
 # qemu options that would give the guest a network device.
 NET_OPTIONS = ("-net", "-netdev", "-nic")
 NET_DEVICES = ("net", "e1000", "rtl8139", "ne2k", "pcnet", "vmxnet", "usb-net")
@@ -350,17 +354,49 @@ def opt(args, name):
     return args[args.index(name) + 1]
 
 
-def run_writer(a, rng, img, log, args):
-    """Boot the writer, cut at a random moment; return (acks, info)."""
+def blkdebug_rules(nth_write):
+    """qemu blkdebug rules failing the nth_write-th write request (counted
+    from 1, boot included) with EIO, once: a chain of states, one per write
+    (blkdebug starts in state 1; each `pwritev` event moves it on), and an
+    error for the write seen in state nth_write. Later writes succeed: a
+    transient device error."""
+    rules = ['[set-state]\nevent = "pwritev"\nstate = "%d"\nnew_state = "%d"\n\n' % (i, i + 1)
+             for i in range(1, nth_write)]
+    rules.append('[inject-error]\nevent = "pwritev"\nstate = "%d"\niotype = "write"\n'
+                 'errno = "5"\nonce = "on"\n' % nth_write)
+    return "".join(rules)
+
+
+def writer_disk(img, log, rules=None):
+    """qemu options of the writer's disk: blklogwrites logs every write and
+    flush; with rules (a blkdebug config file) a blkdebug node above it fails
+    the writes its rules say (a failed write is not logged: the device
+    refused it), under a raw node (whose flushes blkdebug sees as events)."""
+    opts = ["-blockdev", "driver=file,filename=%s,node-name=img,cache.no-flush=on" % img,
+            "-blockdev", "driver=file,filename=%s,node-name=lg,cache.no-flush=on" % log,
+            "-blockdev", "driver=blklogwrites,node-name=lw,file=img,log=lg"]
+    top = "lw"
+    if rules:
+        opts += ["-blockdev", "driver=blkdebug,node-name=bd,image=lw,config=%s" % rules,
+                 "-blockdev", "driver=raw,node-name=top,file=bd"]
+        top = "top"
+    return opts + ["-device", "virtio-blk-pci,drive=%s,write-cache=on,serial=cw" % top]
+
+
+def run_writer(a, rng, img, log, args, rules=None):
+    """Boot the writer, cut at a random moment; return (acks, info).
+
+    With rules (a device error injected), the writer's ERR / POISON / RETRY
+    lines are noted with the time since the writer started
+    (info["device_lines"]) and the cut comes when the writer exits (or at
+    the random moment if it did not)."""
     cut_after = rng.uniform(a.cut_min, a.cut_max)
     cmd = qemu_base(a) + [
         "-append", append_line("mmf.action=write %s mmf.writer=%s mmf.args=%s"
-                               % (guest_fs_args(a.fs), a.writer, "/".join(args))),
-        "-blockdev", "driver=file,filename=%s,node-name=img,cache.no-flush=on" % img,
-        "-blockdev", "driver=file,filename=%s,node-name=lg,cache.no-flush=on" % log,
-        "-blockdev", "driver=blklogwrites,node-name=lw,file=img,log=lg",
-        "-device", "virtio-blk-pci,drive=lw,write-cache=on,serial=cw"]
+                               % (guest_fs_args(a.fs), a.writer, "/".join(args)))
+    ] + writer_disk(img, log, rules)
     acks = []  # (kind, value, log size when read)
+    device = []
     g = Guest(cmd)
     t0 = time.monotonic()
     started = None
@@ -371,6 +407,12 @@ def run_writer(a, rng, img, log, args):
             if ln is not None:
                 tail = (tail + [ln])[-5:]
                 parse_ack(ln, acks, os.stat(log).st_size)
+                if rules and started and ln.startswith(("ERR ", "POISON ", "RETRY ",
+                                                        "MMF-WRITER-EXIT")):
+                    device.append("%.2fs %s" % (now - started, ln))
+                    if ln.startswith("MMF-WRITER-EXIT"):
+                        break
+                    continue
                 if ln.startswith(("ERR ", "MMF-ERR", "MMF-WRITER-EXIT")):
                     raise CannotRun("writer stopped: %s" % ln)
                 if ln.startswith("CREATE ") and started is None:
@@ -388,8 +430,32 @@ def run_writer(a, rng, img, log, args):
         parse_ack(ln, acks, os.stat(log).st_size)
     if g.net is None:
         raise CannotRun("the guest did not list its network interfaces (MMF-NET)")
-    return acks, {"cut_s": round(cut_after, 3), "guest_net": g.net,
-                  "boot_s": round(started - t0, 2) if started else None}
+    info = {"cut_s": round(cut_after, 3), "guest_net": g.net,
+            "boot_s": round(started - t0, 2) if started else None}
+    if rules:
+        info["device_lines"] = device
+    return acks, info
+
+
+def judge_device(lines):
+    """(facts, violation) of a device-error cut from the writer's lines:
+    after `ERR sync rc` the handle must stay failed (`POISON sync R1
+    allocate R2` with R1 and R2 errors); a writer that acked after a sync
+    error (`RETRY` then no ERR) is caught by the verifier, not here."""
+    facts = {"sync_error": None, "poison": None, "retried": False, "other_error": None}
+    for ln in lines:
+        w = ln.split()[1:]
+        if w[:2] == ["ERR", "sync"]:
+            facts["sync_error"] = int(w[2])
+        elif w[:1] == ["ERR"] and facts["other_error"] is None:
+            facts["other_error"] = " ".join(w[1:3])
+        elif w[:1] == ["POISON"]:
+            facts["poison"] = [int(w[2]), int(w[4])]
+        elif w[:1] == ["RETRY"]:
+            facts["retried"] = True
+    bad = facts["sync_error"] is not None and (
+        facts["poison"] is None or any(r >= 0 for r in facts["poison"]))
+    return facts, bad
 
 
 def parse_ack(ln, acks, log_size):
@@ -447,20 +513,20 @@ def read_log(path, disk_bytes):
     return data, ss, entries
 
 
-def copy_extents(src_fd, dst_fd, dst_off, length):
-    """Copy the data extents of src_fd[0:length] to dst_fd at dst_off (holes
-    stay holes: a sparse copy, in the kernel)."""
-    pos = 0
-    while pos < length:
+def copy_extents(src_fd, src_off, length, dst_fd, dst_off):
+    """Copy the data extents of src_fd[src_off:src_off + length] to dst_fd at
+    dst_off (holes stay holes: a sparse copy, in the kernel)."""
+    pos, end = src_off, src_off + length
+    while pos < end:
         try:
             d = os.lseek(src_fd, pos, os.SEEK_DATA)
         except OSError:
             return  # ENXIO: no data after pos
-        if d >= length:
+        if d >= end:
             return
-        h = min(os.lseek(src_fd, d, os.SEEK_HOLE), length)
+        h = min(os.lseek(src_fd, d, os.SEEK_HOLE), end)
         while d < h:
-            n = os.copy_file_range(src_fd, dst_fd, h - d, d, dst_off + d)
+            n = os.copy_file_range(src_fd, dst_fd, h - d, d, dst_off + d - src_off)
             if n <= 0:
                 raise OSError(f"copy_file_range returned {n}")
             d += n
@@ -491,7 +557,7 @@ class Pack:
 
     def add(self, src_fd):
         """A new state, a copy of the image src_fd; returns its index."""
-        copy_extents(src_fd, self.fd, self.n * self.stride, self.stride)
+        copy_extents(src_fd, 0, self.stride, self.fd, self.n * self.stride)
         self.n += 1
         os.ftruncate(self.fd, self.n * self.stride)
         return self.n - 1
@@ -501,21 +567,7 @@ class Pack:
         fd = os.open(out, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.ftruncate(fd, self.stride)
-            pos, end = i * self.stride, (i + 1) * self.stride
-            while pos < end:
-                try:
-                    d = os.lseek(self.fd, pos, os.SEEK_DATA)
-                except OSError:
-                    break
-                if d >= end:
-                    break
-                h = min(os.lseek(self.fd, d, os.SEEK_HOLE), end)
-                while d < h:
-                    n = os.copy_file_range(self.fd, fd, h - d, d, d - i * self.stride)
-                    if n <= 0:
-                        raise OSError(f"copy_file_range returned {n}")
-                    d += n
-                pos = h
+            copy_extents(self.fd, i * self.stride, self.stride, fd, 0)
         finally:
             os.close(fd)
 
@@ -596,7 +648,7 @@ def make_states(a, rng, img, log, acks, pack):
     fd = os.open(running, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with open(a.base, "rb") as b:
-            copy_extents(b.fileno(), fd, 0, os.path.getsize(a.base))
+            copy_extents(b.fileno(), 0, os.path.getsize(a.base), fd, 0)
         os.ftruncate(fd, os.path.getsize(a.base))
         done = 0
         for name, upto, keep, e in sorted(plans, key=lambda p: p[1]):
@@ -696,7 +748,13 @@ def cycle(a):
     subprocess.run(["cp", "--sparse=always", a.base, img], check=True)
     open(log, "wb").close()
     args = writer_args(rng, a.writer != "mmf_crash_writer")
-    acks, info = run_writer(a, rng, img, log, args)
+    rules, nth = None, None
+    if a.device_error:
+        nth = rng.randint(*DEVICE_ERROR_WRITES)
+        rules = os.path.join(a.work, "blkdebug.conf")
+        with open(rules, "w") as f:
+            f.write(blkdebug_rules(nth))
+    acks, info = run_writer(a, rng, img, log, args, rules)
     t1 = time.monotonic()
     pack = Pack(os.path.join(a.work, "states.pack"), os.path.getsize(a.base))
     keep_pack = False
@@ -719,6 +777,11 @@ def cycle(a):
                              else (-1, ["not checked: no verifier line"]))
                 out.append(judge_state(a.fs, name, e, lines[name], rc, ftail))
         violations = sum(not s["ok"] for s in out)
+        if rules:
+            lines = info.pop("device_lines")
+            facts, bad = judge_device(lines)
+            info["device"] = dict(facts, failed_write=nth, lines=lines, ok=not bad)
+            violations += bad
         for s, (name, i, _e) in zip(out, states):
             if not s["ok"]:  # kept, to look at
                 s["image"] = os.path.join(a.work, "state-%s.img" % name)
@@ -748,7 +811,7 @@ def cycle(a):
 def report(a, res):
     acked, created, deleted, _deleting = res["acked"]
     bad = [s for s in res["states"] if not s["ok"]]
-    verdict = "ok" if not bad else "VIOLATION"
+    verdict = "ok" if not res["violations"] else "VIOLATION"
     print("cycle %s %s %s %s acked=%d created=%d deleted=%d states=%d "
           "acks_checked=%d flushes=%s cut=%.2fs K=%s grow=%s (%.1fs)"
           % (a.label, a.writer, a.fs, verdict, acked, created, deleted,
@@ -761,6 +824,11 @@ def report(a, res):
               flush=True)
     if len(bad) > 3:
         print("  ... and %d more states (WORK/cycle.json)" % (len(bad) - 3), flush=True)
+    d = res.get("device")
+    if d:
+        print("  device error: write %d failed (EIO); writer: %s%s" % (
+            d["failed_write"], " | ".join(d["lines"]) or "no error seen before the cut",
+            "" if d["ok"] else "  <- the handle did NOT stay failed"), flush=True)
 
 
 # --- the campaign's record ----------------------------------------------------
@@ -774,12 +842,13 @@ def load_cycles(work, fs, writer):
 
 
 def summarize(work, seed, accel, filesystems, replay, controls, seconds, cycles_asked=None,
-              incomplete=None, error=None):
+              incomplete=None, error=None, device_asked=0):
     """(crash.json document, stage counts, verdict, reason) of a campaign
     over the filesystems (a list of FILESYSTEMS rows).
 
     controls: {(fs, writer): result} where result is failed-at-cut-N (as it
-    must) or passed-5-cuts. cycles_asked is per filesystem. A campaign that
+    must) or passed-5-cuts. cycles_asked (plain cuts) and device_asked (cuts
+    with a device error) are per filesystem. A campaign that
     checked no crash state or no ack, on any of its filesystems, fails: it
     tested nothing there."""
     cyc, states, per_fs = [], [], {}
@@ -797,40 +866,57 @@ def summarize(work, seed, accel, filesystems, replay, controls, seconds, cycles_
                      "detail": [s["verify"] for s in c["states"] if not s["ok"]][:1]}
                     for c in load_cycles(work, fs, w)]
             ctl[w] = {"result": result, "must": "fail", "cuts": runs}
+        dev = [dict(cycle=c["cycle"], **{k: c["device"][k] for k in (
+                   "failed_write", "sync_error", "poison", "other_error", "lines")})
+               for c in mine if c.get("device")]
         row = fs_row(fs)
         per_fs[fs] = {"type": row["type"], "mount": row["mount"],
                       "fsck": " ".join(w for w in row["fsck"] if w != "{img}"),
                       "cycles": len(mine), "states": len(st),
                       "acks_checked": sum(s["acks_checked"] for s in st),
                       "violations": sum(not s["ok"] for s in st), "controls": ctl}
+        if dev:  # what the kernel returned to the writer after the failed write
+            per_fs[fs]["device_errors"] = dev
+            per_fs[fs]["device_errors_seen"] = sum(
+                d["sync_error"] is not None or d["other_error"] is not None for d in dev)
     counts = {
         "filesystems": len(filesystems),
         "cycles": len(cyc),
+        "device_error_cuts": sum(1 for c in cyc if c.get("device")),
         "states": len(states),
         "acks_checked": sum(s["acks_checked"] for s in states),
         "records_acked": sum(c["acked"][0] for c in cyc),
-        "violations": sum(not s["ok"] for s in states),
+        "violations": sum(not s["ok"] for s in states) + sum(
+            not c["device"]["ok"] for c in cyc if c.get("device")),
         "controls": len(controls),
         "controls_failed": sum(r.startswith("failed") for r in controls.values()),
         "controls_passed": sum(not r.startswith("failed") for r in controls.values()),
     }
-    empty = [fs for fs, f in per_fs.items() if f["states"] == 0 or f["acks_checked"] == 0]
-    short = [fs for fs, f in per_fs.items()
-             if cycles_asked is not None and f["cycles"] != cycles_asked]
+    empty = [fs for fs, f in per_fs.items() if f["states"] == 0 or f["acks_checked"] == 0
+             or f.get("device_errors_seen", 1) == 0]
+    for fs, f in per_fs.items():
+        f["device_error_cuts"] = len(f.get("device_errors", []))
+    short = [fs for fs, f in per_fs.items() if cycles_asked is not None and
+             (f["cycles"] - f["device_error_cuts"], f["device_error_cuts"])
+             != (cycles_asked, device_asked)]
     if incomplete:
         verdict, reason = "interrupted", f"incomplete: {incomplete}"
     elif error:
         verdict, reason = "fail", f"could not run: {error}"
     elif counts["violations"]:
-        verdict, reason = "fail", f"{counts['violations']} crash states lost acknowledged data"
+        verdict, reason = "fail", (f"{counts['violations']} violations (crash states that lost "
+                                   "acknowledged data, or a failed handle that recovered)")
     elif counts["controls_passed"]:
         verdict, reason = "fail", "a negative control did not fail: the test has no teeth"
     elif not filesystems or empty:
-        verdict, reason = "fail", ("no crash state with an acknowledged record was checked"
+        verdict, reason = "fail", ("no crash state with an acknowledged record (with device "
+                                   "errors: no error reaching the writer) was checked"
                                    + (" on " + ", ".join(empty) if empty else ""))
     elif short:
-        verdict, reason = "fail", ", ".join(f"{fs}: {per_fs[fs]['cycles']} of {cycles_asked} "
-                                            f"cycles recorded" for fs in short)
+        verdict, reason = "fail", ", ".join(
+            f"{fs}: {per_fs[fs]['cycles'] - per_fs[fs]['device_error_cuts']} of {cycles_asked} "
+            f"cycles and {per_fs[fs]['device_error_cuts']} of {device_asked} device-error cuts "
+            "recorded" for fs in short)
     else:
         verdict, reason = "pass", ""
     doc = {"complete": not incomplete and not error, "verdict": verdict, "reason": reason,
@@ -850,7 +936,8 @@ def finish(a):
             raise files.ResultError(f"--control {c!r}: expected FS:WRITER=RESULT, FS one of --fs")
         controls[(fs, w)] = r
     doc, counts, verdict, reason = summarize(a.work, a.seed, a.accel, a.fs, a.replay, controls,
-                                             a.seconds, a.cycles_asked, a.incomplete, a.error)
+                                             a.seconds, a.cycles_asked, a.incomplete, a.error,
+                                             a.device_errors_asked)
     files.write_json(os.path.join(a.out, "crash.json"), doc)
     files.write_stage(a.out, "crash-vm", verdict, reason, counts, seconds=a.seconds,
                       seed=a.seed, fs=a.fs,
@@ -863,6 +950,12 @@ def finish(a):
         print("crash-vm: %s: %d cycles, %d crash states, %d acks checked, %d violations, "
               "controls: %s" % (fs, f["cycles"], f["states"], f["acks_checked"],
                                 f["violations"], ctl), flush=True)
+        if f.get("device_errors"):
+            seen = sorted({"sync %s" % d["sync_error"] if d["sync_error"] is not None
+                           else str(d["other_error"]) for d in f["device_errors"]})
+            print("crash-vm: %s: %d device-error cuts, %d reached the writer; it got: %s"
+                  % (fs, f["device_error_cuts"], f["device_errors_seen"], ", ".join(seen)),
+                  flush=True)
     print("crash-vm: %s — %d filesystems, %d cycles, %d crash states, %d acks checked, "
           "%d violations, %d of %d controls failed as they must, %ss%s"
           % (verdict.upper(), len(a.fs), counts["cycles"], counts["states"],
@@ -1002,6 +1095,8 @@ def main(argv=None):
                    help="crash states per cut (--replay), the kill state included")
     c.add_argument("--subsets", type=int, default=32,
                    help="of them, at most this many subsets of the writes after the last flush")
+    c.add_argument("--device-error", action="store_true",
+                   help="fail one write request of the writer's disk (qemu blkdebug)")
     c.add_argument("--cut-min", type=float, default=0.0)
     c.add_argument("--cut-max", type=float, default=3.0)
     fi = sub.add_parser("finish", help="write crash.json and the stage record crash-vm.json")
@@ -1015,6 +1110,7 @@ def main(argv=None):
     fi.add_argument("--control", action="append", default=[], metavar="FS:WRITER=RESULT")
     fi.add_argument("--seconds", type=int, default=0)
     fi.add_argument("--cycles-asked", type=int)
+    fi.add_argument("--device-errors-asked", type=int, default=0)
     fi.add_argument("--incomplete", default="", metavar="REASON",
                     help="the campaign was cut short (a signal): verdict interrupted")
     fi.add_argument("--error", default="", metavar="REASON",

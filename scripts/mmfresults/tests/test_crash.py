@@ -318,6 +318,24 @@ class CampaignRecordTest(TempDirTest):
         # a cycle of another filesystem does not count for this one
         self.assertEqual(self.summary(filesystems=("btrfs",))[1]["states"], 0)
 
+    def test_device_errors_per_filesystem(self):
+        dev = {"failed_write": 300, "sync_error": -5, "poison": [-5, -5], "other_error": None,
+               "retried": False, "lines": ["ERR sync -5"], "ok": True}
+        self.put(dict(cycle_doc(1), device=dev))
+        doc, counts, verdict, _ = self.summary()
+        self.assertEqual(verdict, "pass")
+        f = doc["filesystems"]["ext4"]
+        self.assertEqual((f["device_errors_seen"], f["device_errors"][0]["sync_error"]), (1, -5))
+        self.put(dict(cycle_doc(2), device=dict(dev, poison=[0, -5], ok=False)))
+        doc, counts, verdict, _ = self.summary()
+        self.assertEqual((verdict, counts["violations"]), ("fail", 1))
+        # no error ever reached the writer: the device-error campaign tested nothing
+        for n in (1, 2):
+            self.put(dict(cycle_doc(n), device=dict(dev, sync_error=None, poison=None)))
+        doc, counts, verdict, reason = self.summary()
+        self.assertEqual(verdict, "fail")
+        self.assertIn("no error reaching the writer", reason)
+
     def test_interrupted_campaign_is_incomplete(self):
         self.put(cycle_doc(1))
         doc, _c, verdict, reason = self.summary(incomplete="1 of 6 cycles")
@@ -417,6 +435,37 @@ class GuestTest(unittest.TestCase):
         for rel in ("scripts/crash-vm", "scripts/crash-kill", "faults/crash/guest-init.sh"):
             with open(os.path.join(TOP, rel)) as f:
                 self.assertNotIn("ext4", f.read(), rel)
+
+    def test_device_error_rules_fail_the_nth_write_once(self):
+        rules = crashvm.blkdebug_rules(4)
+        self.assertEqual(rules.count("[set-state]"), 3)
+        self.assertIn('state = "3"\nnew_state = "4"', rules)
+        tail = rules.split("[inject-error]")[1]
+        for line in ('event = "pwritev"', 'state = "4"', 'iotype = "write"', 'errno = "5"',
+                     'once = "on"'):
+            self.assertIn(line, tail)
+        self.assertEqual(crashvm.blkdebug_rules(1).count("[set-state]"), 0)
+        disk = " ".join(crashvm.writer_disk("i", "l", "r.conf"))
+        self.assertIn("driver=blkdebug,node-name=bd,image=lw,config=r.conf", disk)
+        self.assertIn("drive=top,", disk)  # the guest writes through blkdebug, then the log
+        self.assertNotIn("blkdebug", " ".join(crashvm.writer_disk("i", "l")))
+
+    def test_device_error_verdict(self):
+        ok = ["0.91s ERR sync -5 Input/output error", "0.91s POISON sync -5 allocate -5",
+              "0.95s MMF-WRITER-EXIT 3"]
+        facts, bad = crashvm.judge_device(ok)
+        self.assertFalse(bad)
+        self.assertEqual((facts["sync_error"], facts["poison"]), (-5, [-5, -5]))
+        for poison in ("POISON sync 0 allocate -5", "POISON sync -5 allocate 0"):
+            self.assertTrue(crashvm.judge_device([ok[0], "1.0s " + poison])[1], poison)
+        self.assertTrue(crashvm.judge_device(ok[:1])[1], "no POISON line after the error")
+        facts, bad = crashvm.judge_device(["1.0s RETRY sync -5", "1.2s ERR allocate_slice -5 x"])
+        self.assertFalse(bad)  # a retrying writer is caught by the verifier
+        self.assertTrue(facts["retried"])
+        self.assertEqual(facts["other_error"], "allocate_slice -5")
+        self.assertEqual(crashvm.judge_device([]), ({"sync_error": None, "poison": None,
+                                                     "retried": False, "other_error": None},
+                                                    False))
 
     def test_qemu_command_has_no_network(self):
         a = types.SimpleNamespace(accel="tcg", kernel="k", initrd="i")
