@@ -43,9 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <termios.h>
 #include <time.h>
-#include <unistd.h>
 
 #ifndef CRASH_SYNC_MODE
 #define CRASH_SYNC_MODE 0
@@ -58,6 +56,7 @@ enum kill_in { KILL_NONE, KILL_GROW, KILL_SYNC };
 struct cfg {
 	const char *dir;
 	unsigned sync_every, per_file, keep;
+	unsigned deleting_handshake;
 	size_t initial;
 	uint64_t max_records;
 	mmf_options opt;
@@ -186,6 +185,19 @@ static void sync_current(const struct cfg *c, struct state *s, uint64_t seq)
 	say("ACK %llu\n", seq);
 }
 
+/* --deleting-handshake: after `DELETING k`, wait for a line on stdin. The
+ * crash-vm host sends it once it has read the line and noted how far the
+ * disk's write log was: the file's deletion then comes after that point
+ * (a line still in transit when the file went would let a power cut find it
+ * gone while the host thinks it must be there). */
+static void wait_for_host(void)
+{
+	char line[16];
+
+	if (!fgets(line, sizeof(line), stdin))
+		die_rc("handshake", -EIO);
+}
+
 /* Create file k (the new current one), then delete the oldest if needed. */
 static void roll(const struct cfg *c, struct state *s, unsigned k)
 {
@@ -203,11 +215,8 @@ static void roll(const struct cfg *c, struct state *s, unsigned k)
 	if (s->nlive <= c->keep)
 		return;
 	say("DELETING %llu\n", s->first);
-	/* Wait until the line left the tty (the crash-vm guest's serial port):
-	 * a DELETING still in the guest's tty buffer when the file goes would
-	 * let a power cut find it gone while the host thinks it must be there.
-	 * (Not a tty, as under crash-kill: ENOTTY, nothing to wait for.) */
-	(void)tcdrain(STDOUT_FILENO);
+	if (c->deleting_handshake)
+		wait_for_host();
 	rc = mmf_delete(s->live[0]);
 	if (rc < 0)
 		die_rc("delete", rc);
@@ -271,7 +280,8 @@ static int usage(void)
 	      "[--chunk BYTES]\n"
 	      "       [--flags reserve,populate,sync-before-grow|none] "
 	      "[--max-records N]\n"
-	      "       [--kill-in grow|sync --kill-at N --kill-delay-us U]\n",
+	      "       [--kill-in grow|sync --kill-at N --kill-delay-us U]\n"
+	      "       [--deleting-handshake 0|1]\n",
 	      stderr);
 	return 2;
 }
@@ -360,6 +370,8 @@ static int parse_opt(struct cfg *c, const char *k, const char *v)
 		c->kill_at = (unsigned long)n;
 	else if (!strcmp(k, "--kill-delay-us") && n <= 10000000)
 		c->kill_delay_us = (unsigned long)n;
+	else if (!strcmp(k, "--deleting-handshake") && n <= 1)
+		c->deleting_handshake = (unsigned)n;
 	else
 		return -1;
 	return 0;

@@ -272,9 +272,10 @@ def append_line(extra):
 class Guest:
     """A qemu process whose serial console is read line by line."""
 
-    def __init__(self, cmd):
+    def __init__(self, cmd, talk=False):
+        """talk: the guest's serial input is a pipe (self.send)."""
         check_no_network(cmd)
-        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE if talk else subprocess.DEVNULL,
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT)
         self.buf = b""
@@ -305,10 +306,20 @@ class Guest:
             else:
                 yield None  # a tick: lets the caller check its clock
 
+    def send(self, text):
+        """Type text on the guest's serial console (a Guest made with talk)."""
+        try:
+            self.p.stdin.write(text.encode())
+            self.p.stdin.flush()
+        except BrokenPipeError:
+            pass  # qemu is gone: the cut
+
     def kill(self):
         if self.p.poll() is None:
             os.kill(self.p.pid, signal.SIGKILL)
         self.p.wait()
+        if self.p.stdin:
+            self.p.stdin.close()
 
     def drain(self):
         """All lines left in the pipe after qemu is gone."""
@@ -346,7 +357,7 @@ def writer_args(rng, control):
             "--keep", str(rng.randint(2, 4)),
             "--initial", str(rng.choice([0, 64, 4096, 65536])),
             "--grow", grow, "--chunk", str(rng.choice([4096, 65536])),
-            "--flags", ",".join(flags)]
+            "--flags", ",".join(flags), "--deleting-handshake", "1"]
     return args
 
 
@@ -397,7 +408,7 @@ def run_writer(a, rng, img, log, args, rules=None):
     ] + writer_disk(img, log, rules)
     acks = []  # (kind, value, log size when read)
     device = []
-    g = Guest(cmd)
+    g = Guest(cmd, talk=True)
     t0 = time.monotonic()
     started = None
     tail = []
@@ -407,6 +418,8 @@ def run_writer(a, rng, img, log, args, rules=None):
             if ln is not None:
                 tail = (tail + [ln])[-5:]
                 parse_ack(ln, acks, os.stat(log).st_size)
+                if ln.startswith("DELETING "):
+                    g.send("GO\n")  # noted: the writer may delete (--deleting-handshake)
                 if rules and started and ln.startswith(("ERR ", "POISON ", "RETRY ",
                                                         "MMF-WRITER-EXIT")):
                     device.append("%.2fs %s" % (now - started, ln))
@@ -952,7 +965,8 @@ def finish(a):
                                 f["violations"], ctl), flush=True)
         if f.get("device_errors"):
             seen = sorted({"sync %s" % d["sync_error"] if d["sync_error"] is not None
-                           else str(d["other_error"]) for d in f["device_errors"]})
+                           else str(d["other_error"]) for d in f["device_errors"]
+                           if d["sync_error"] is not None or d["other_error"] is not None})
             print("crash-vm: %s: %d device-error cuts, %d reached the writer; it got: %s"
                   % (fs, f["device_error_cuts"], f["device_errors_seen"], ", ".join(seen)),
                   flush=True)

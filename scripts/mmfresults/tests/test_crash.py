@@ -585,7 +585,10 @@ class UsageTest(unittest.TestCase):
         ("crash-vm", ["--fs", "nosuchfs"], "not a filesystem"),
         ("crash-vm", ["--fs", "xfs,f2fs"], "not a filesystem"),
         ("crash-vm", ["--fs", "xfs,xfs"], "named twice"),
-        ("crash-vm", ["--points", "x"], "--points"),
+        ("crash-vm", ["--states", "x"], "--states"),
+        ("crash-vm", ["--states", "0"], "--states"),
+        ("crash-vm", ["--device-errors", "-1"], "--device-errors"),
+        ("crash-vm", ["--points", "3"], "unknown argument"),
         ("crash-kill", ["--writer", "rm"], "not a writer"),
         ("crash-kill", ["--bogus"], "unknown argument"),
     ]
