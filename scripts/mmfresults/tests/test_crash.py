@@ -336,6 +336,24 @@ class CampaignRecordTest(TempDirTest):
         self.assertEqual(verdict, "fail")
         self.assertIn("no error reaching the writer", reason)
 
+    def test_a_retry_the_kernel_refused_is_not_a_toothless_control(self):
+        self.put(cycle_doc(1))
+        retry = ("ext4", "mmf_crash_writer_retry")
+        dev = {"failed_write": 400, "sync_error": -30, "poison": [-5, -5], "other_error": None,
+               "retried": True, "lines": ["RETRY sync -5", "ERR sync -30"], "ok": True}
+        self.put(dict(cycle_doc(1, writer=retry[1]), device=dev))
+        # a cut where the error never reached the writer neither lies nor refuses
+        self.put(dict(cycle_doc(3, writer=retry[1]),
+                      device=dict(dev, retried=False, sync_error=None, lines=[])))
+        doc, counts, verdict, _ = self.summary({retry: "passed-5-cuts"})
+        self.assertEqual((verdict, counts["controls_refused_by_kernel"]), ("pass", 1))
+        self.assertEqual(doc["filesystems"]["ext4"]["controls"][retry[1]]["result"],
+                         crashvm.REFUSED)
+        # a retry that succeeded (no error after it) and was not caught: toothless
+        self.put(dict(cycle_doc(2, writer=retry[1]), device=dict(dev, sync_error=None)))
+        doc, counts, verdict, _ = self.summary({retry: "passed-5-cuts"})
+        self.assertEqual((verdict, counts["controls_passed"]), ("fail", 1))
+
     def test_interrupted_campaign_is_incomplete(self):
         self.put(cycle_doc(1))
         doc, _c, verdict, reason = self.summary(incomplete="1 of 6 cycles")
