@@ -1091,6 +1091,65 @@ def fs_field(name, which):
     return " ".join(mods)
 
 
+# --- full disk per filesystem ---------------------------------------------------
+
+TMPFS_MIB = 16
+
+
+def full_disk_one(name, options, program, scratch):
+    """Run the full-disk program on a fresh mounted filesystem of the row
+    name (a loop image of its size, mounted with its type and options) or
+    tmpfs; returns its FULLDISK fields as a dict."""
+    mnt = tempfile.mkdtemp(prefix="fulldisk.", dir=scratch)
+    img = mnt + ".img"
+    mounted = False
+    try:
+        if name == "tmpfs":
+            cmd = ["mount", "-t", "tmpfs", "-o", "size=%dm" % TMPFS_MIB, "tmpfs", mnt]
+        else:
+            row = fs_row(name)
+            make_base(name, img, row["size_mib"])
+            cmd = ["mount", "-t", row["type"], "-o", "loop," + row["mount"], img, mnt]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode:
+            raise files.ResultError(f"{' '.join(cmd)}: {r.stdout.strip()}")
+        mounted = True
+        r = subprocess.run([program, mnt, options], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        line = next((ln for ln in r.stdout.splitlines() if ln.startswith("FULLDISK ")), None)
+        if r.returncode or line is None:
+            raise files.ResultError(f"{program} on {name}: {r.stdout.strip()[-200:]}")
+        fields = dict(w.split("=", 1) for w in line.split()[1:])
+        return {"fs": name, **fields}
+    finally:
+        if mounted:
+            subprocess.run(["umount", mnt], check=False)
+        os.rmdir(mnt)
+        if os.path.exists(img):
+            os.unlink(img)
+
+
+def full_disk(names, program, scratch, out):
+    """The full-disk table: filesystem x options -> outcome; out.json and
+    out.md. Returns the rows."""
+    rows = [full_disk_one(n, o, program, scratch)
+            for n in list(names) + ["tmpfs"] for o in ("default", "seed")]
+    for r in rows:
+        print("fulldisk: %-13s %-7s %-8s at %s (rc %s) after %s bytes appended, %s synced"
+              % (r["fs"], r["options"], r["outcome"], r["call"], r["rc"], r["appended"],
+                 r["synced"]), flush=True)
+    files.write_json(out + ".json", {"rows": rows})
+    md = ["| filesystem | mount | options | outcome | failing call | rc | bytes appended "
+          "| bytes synced |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        mount = "size=%dm" % TMPFS_MIB if r["fs"] == "tmpfs" else fs_row(r["fs"])["mount"]
+        md.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["fs"], mount, r["options"], r["outcome"], r["call"], r["rc"], r["appended"],
+            r["synced"]))
+    files.write_text(out + ".md", "\n".join(md) + "\n")
+    return rows
+
+
 # --- command line ----------------------------------------------------------------
 
 def _on_term(_sig, _frame):
@@ -1106,6 +1165,11 @@ def main(argv=None):
                    choices=("name", "list", "tools", "initrd-modules", "base-key", "help"))
     k = sub.add_parser("modules", help="the guest modules' .ko files, their load order checked")
     k.add_argument("--kernel-root", required=True, help="the unpacked kernel package")
+    fd = sub.add_parser("fulldisk", help="append until each filesystem is full (needs root)")
+    fd.add_argument("--program", required=True, help="the mmf_full_disk executable")
+    fd.add_argument("--fs", default=list(FILESYSTEMS), type=_fs_list_arg)
+    fd.add_argument("--scratch", required=True, help="a folder for the images and mounts")
+    fd.add_argument("--out", required=True, help="writes OUT.json and OUT.md")
     m = sub.add_parser("mkbase", help="an empty filesystem image")
     m.add_argument("--fs", default=DEFAULT_FS)
     m.add_argument("--out", required=True)
@@ -1164,7 +1228,8 @@ def main(argv=None):
              "modules": lambda: print("\n".join("%s %s" % kv for kv in
                                                 check_modules(a.kernel_root).items())),
              "scratch": lambda: print(private_dir(a.parent, a.prefix)),
-             "check-dir": lambda: check_dir(a.dir, a.what, a.private)}
+             "check-dir": lambda: check_dir(a.dir, a.what, a.private),
+             "fulldisk": lambda: full_disk(a.fs, a.program, a.scratch, a.out)}
     if a.cmd in quick:
         quick[a.cmd]()
         return 0

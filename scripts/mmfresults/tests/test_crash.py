@@ -373,6 +373,21 @@ class CampaignRecordTest(TempDirTest):
         self.assertEqual(sorted(os.listdir(out)), ["crash-vm.json", "crash.json"])
 
 
+class FullDiskTest(TempDirTest):
+    def test_table_has_every_filesystem_and_tmpfs_both_options(self):
+        def one(name, options, program, scratch):
+            return {"fs": name, "options": options, "outcome": "enospc", "call": "append",
+                    "rc": "-28", "appended": "1", "synced": "1"}
+        out = os.path.join(self.dir, "fulldisk")
+        with unittest.mock.patch.object(crashvm, "full_disk_one", one):
+            rows = crashvm.full_disk(["ext4", "xfs"], "prog", self.dir, out)
+        self.assertEqual([(r["fs"], r["options"]) for r in rows],
+                         [(f, o) for f in ("ext4", "xfs", "tmpfs") for o in ("default", "seed")])
+        md = slurp(out + ".md", "r")
+        self.assertIn("| xfs | defaults | seed | enospc | append | -28 |", md)
+        self.assertEqual(len(files.load_json(out + ".json")["rows"]), 6)
+
+
 class GuestTest(unittest.TestCase):
     def test_filesystem_table_rows(self):
         self.assertIn(crashvm.DEFAULT_FS, crashvm.FILESYSTEMS)
