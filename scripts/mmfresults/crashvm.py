@@ -132,6 +132,10 @@ UNAVAILABLE = {
     "f2fs": "not in the Debian cloud kernel (CONFIG_F2FS_FS is not set)",
 }
 
+# A cut with violations keeps the images of its first failing states only (a
+# control's cut may fail in all of its 128).
+KEEP_BAD_STATES = 3
+
 # crash-vm --device-errors: the write request that fails, drawn in this
 # range (counted from the guest's boot; a cut checks 1000-3000 writes).
 DEVICE_ERROR_WRITES = (100, 1200)
@@ -795,10 +799,10 @@ def cycle(a):
             facts, bad = judge_device(lines)
             info["device"] = dict(facts, failed_write=nth, lines=lines, ok=not bad)
             violations += bad
-        for s, (name, i, _e) in zip(out, states):
-            if not s["ok"]:  # kept, to look at
-                s["image"] = os.path.join(a.work, "state-%s.img" % name)
-                pack.extract(i, s["image"])
+        bad = [(s, name, i) for s, (name, i, _e) in zip(out, states) if not s["ok"]]
+        for s, name, i in bad[:KEEP_BAD_STATES]:  # kept, to look at
+            s["image"] = os.path.join(a.work, "state-%s.img" % name)
+            pack.extract(i, s["image"])
     except BaseException:
         keep_pack = not isinstance(sys.exc_info()[1], Interrupted)
         raise
