@@ -27,6 +27,7 @@
 #include <benchmark/benchmark.h>
 
 #include "mmapfile.h"
+#include "mmf_cli.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -36,11 +37,16 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <ftw.h>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <climits>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -104,6 +110,53 @@ inline void fill_pattern(void *buf, size_t len, uint64_t seed)
 		x ^= x << 17;
 		w[i] = x;
 	}
+}
+
+/* Whole file as text ("" when unreadable); write text to a file (sysfs,
+ * cgroupfs knobs): true when it took. */
+inline std::string read_text(const std::string &path)
+{
+	std::ifstream i(path);
+	std::stringstream ss;
+	ss << i.rdbuf();
+	return ss.str();
+}
+
+inline bool write_text(const std::string &path, const std::string &text)
+{
+	std::ofstream o(path);
+	o << text;
+	o.flush();
+	return bool(o);
+}
+
+/* Mount point of a cgroup filesystem of type fstype ("cgroup", "cgroup2")
+ * with mount option opt (a v1 controller; "" for any), or "". */
+inline std::string cgroup_mount(const std::string &fstype, const std::string &opt)
+{
+	std::ifstream m("/proc/mounts");
+	std::string dev, dir, type, opts, rest;
+	while (m >> dev >> dir >> type >> opts && std::getline(m, rest))
+		if (type == fstype &&
+		    (opt.empty() || ("," + opts + ",").find("," + opt + ",") != std::string::npos))
+			return dir;
+	return "";
+}
+
+/* This process's cgroup path in the hierarchy with controller ctl ("" = the
+ * v2 line "0::"), "/" when not found. */
+inline std::string cgroup_own_path(const std::string &ctl)
+{
+	std::ifstream c("/proc/self/cgroup");
+	std::string line;
+	while (std::getline(c, line)) {
+		size_t a = line.find(':'), b = line.find(':', a + 1);
+		std::string ctls = line.substr(a + 1, b - a - 1);
+		if (ctl.empty() ? ctls.empty() && line.compare(0, 1, "0") == 0
+				: ("," + ctls + ",").find("," + ctl + ",") != std::string::npos)
+			return line.substr(b + 1);
+	}
+	return "/";
 }
 
 /* Minor and major page faults of this process so far (getrusage). */
@@ -273,19 +326,26 @@ public:
 	bool ok() const { return !dir_.empty(); }
 	~Scratch()
 	{
-		if (!ok())
-			return;
-		std::string cmd = "rm -rf '" + dir_ + "'";
-		if (std::system(cmd.c_str()) != 0)
+		if (ok() && nftw(dir_.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 			std::fprintf(stderr, "bench: could not remove %s\n", dir_.c_str());
+	}
+	/* $MMF_BENCH_DIR, default /var/tmp (a disk, not a tmpfs: the files
+	 * must be able to leave memory). */
+	static std::string base()
+	{
+		const char *b = std::getenv("MMF_BENCH_DIR");
+		return b && *b ? b : "/var/tmp";
 	}
 
 private:
+	static int remove_one(const char *p, const struct stat *, int, struct FTW *)
+	{
+		return remove(p);
+	}
 	Scratch()
 	{
-		const char *base = std::getenv("MMF_BENCH_DIR");
-		std::string tmpl = std::string(base && *base ? base : "/var/tmp") +
-				   "/mmf-bench.XXXXXX";
+		/* mkdtemp: a fresh name, mode 0700; nobody else made it first */
+		std::string tmpl = base() + "/mmf-bench.XXXXXX";
 		std::vector<char> buf(tmpl.begin(), tmpl.end());
 		buf.push_back('\0');
 		if (mkdtemp(buf.data()))
@@ -308,17 +368,16 @@ private:
 };
 
 /*
- * Write `size` bytes of fill_pattern data to path (O_TRUNC), calling stamp
- * on each 1 MiB chunk before it is written, then fdatasync. 0 or -errno.
+ * Write `size` bytes of fill_pattern data to the open file fd from offset 0,
+ * calling stamp on each 1 MiB chunk before it is written, then fdatasync.
+ * 0 or -errno; fd stays open.
  */
-inline int write_file(const char *path, size_t size, uint64_t seed,
-		      const std::function<void(unsigned char *, size_t)> &stamp)
+inline int write_fd(int fd, size_t size, uint64_t seed,
+		    const std::function<void(unsigned char *, size_t)> &stamp)
 {
 	std::vector<unsigned char> chunk(MiB);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = 0;
+	int rc = 0;
 
-	if (fd < 0)
-		return -errno;
 	for (size_t off = 0; off < size && rc == 0; off += MiB) {
 		size_t n = std::min(MiB, size - off);
 		fill_pattern(chunk.data(), n, seed + off);
@@ -329,7 +388,20 @@ inline int write_file(const char *path, size_t size, uint64_t seed,
 	}
 	if (rc == 0 && fdatasync(fd) < 0)
 		rc = -errno;
-	close(fd);
+	return rc;
+}
+
+/* write_fd into path (O_TRUNC, created 0600). 0 or -errno. */
+inline int write_file(const char *path, size_t size, uint64_t seed,
+		      const std::function<void(unsigned char *, size_t)> &stamp)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	int rc = write_fd(fd, size, seed, stamp);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
 	return rc;
 }
 
@@ -362,37 +434,300 @@ inline std::string fs_type(const std::string &dir)
 }
 
 /*
- * main(): --mmf_profile=quick|full (or $MMF_BENCH_PROFILE), then reg(), then
- * Google Benchmark as usual. Returns 1 when the scratch directory cannot be
- * made.
+ * Device work (issue 12 section 1). Two sources, both read before and after
+ * a row's counted window:
+ *
+ * - The block device that holds the scratch folder: /sys/block/<dev>/stat of
+ *   the device st_dev names, a partition resolved to its whole disk (the
+ *   disk is what gets the flushes); device-mapper and loop devices count
+ *   their own I/O and are used as they are. Fields (Documentation/block/
+ *   stat.rst, 1-based): 1 reads completed, 3 sectors read, 5 writes
+ *   completed, 7 sectors written, 16 flush requests completed; a sector is
+ *   512 bytes. DEVICE-WIDE: it includes the journal, metadata, background
+ *   writeback of anything on that disk and every other process's I/O.
+ * - This process's /proc/self/io read_bytes and write_bytes: bytes it made
+ *   the kernel read from storage, and bytes of page cache it DIRTIED (counted
+ *   per folio when a clean folio turns dirty: one store into a clean 1 MiB
+ *   folio counts 1 MiB). Immune to other processes; what writeback will
+ *   write for this process's data.
+ */
+struct DevIO {
+	double reads = 0, read_bytes = 0, writes = 0, write_bytes = 0, flushes = 0;
+	double proc_read_bytes = 0, proc_dirtied_bytes = 0;
+	double own_reads = 0, own_read_bytes = 0, own_writes = 0, own_write_bytes = 0;
+	bool ok = false, own_ok = false;
+};
+
+/* /sys/block/<dev>/stat for the device holding dir ("" when unknown). */
+inline std::string dev_stat_path(const std::string &dir)
+{
+	struct stat sb;
+	char link[64], real[PATH_MAX];
+
+	if (stat(dir.c_str(), &sb) < 0)
+		return "";
+	std::snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(sb.st_dev),
+		      minor(sb.st_dev));
+	if (!realpath(link, real))
+		return "";
+	std::string p = real;
+	if (access((p + "/partition").c_str(), F_OK) == 0)
+		p = p.substr(0, p.rfind('/'));
+	return access((p + "/stat").c_str(), R_OK) == 0 ? p + "/stat" : "";
+}
+
+/* The stat file of the scratch folder's device, resolved once. */
+inline const std::string &scratch_dev_stat()
+{
+	static const std::string p = dev_stat_path(Scratch::get().dir());
+	return p;
+}
+
+/* The device's name for the context ("vda"), or "unknown". */
+inline std::string scratch_dev_name()
+{
+	const std::string &p = scratch_dev_stat();
+	if (p.empty())
+		return "unknown";
+	std::string d = p.substr(0, p.rfind('/'));
+	return d.substr(d.rfind('/') + 1);
+}
+
+/* "major:minor" of the device whose stat file is p ("" when unknown). */
+inline std::string dev_numbers(const std::string &stat_path)
+{
+	if (stat_path.empty())
+		return "";
+	std::string d = read_text(stat_path.substr(0, stat_path.rfind('/')) + "/dev");
+	while (!d.empty() && (d.back() == '\n' || d.back() == ' '))
+		d.pop_back();
+	return d;
+}
+
+/*
+ * This process's own I/O to the scratch device (root, cgroup v1 blkio): the
+ * process moves into a child blkio cgroup mmf-bench-io-<pid> (removed at
+ * exit) whose read and write limits on the device are set to 2^50 bytes/s,
+ * a limit that never binds but makes the kernel's throttle layer count the
+ * cgroup's bios (blkio.throttle.io_service_bytes, .io_serviced). Counted:
+ * every bio submitted in this process's context -- reads, write(2)/msync/
+ * fdatasync writeback it waits for, discards are excluded. Not counted: the
+ * ext4 journal (jbd2 thread), background writeback by the flusher threads,
+ * other processes. why() says why it is unavailable ("" when it works).
+ */
+class OwnIO {
+public:
+	static OwnIO &get()
+	{
+		static OwnIO o;
+		return o;
+	}
+	const std::string &why() const { return why_; }
+	const std::string &path() const { return child_; }
+	/* Read/Write bytes and bios of the cgroup on the device; false when
+	 * unavailable. */
+	bool read(double *rbytes, double *wbytes, double *rios, double *wios) const
+	{
+		if (child_.empty())
+			return false;
+		return parse(child_ + "/blkio.throttle.io_service_bytes", rbytes, wbytes) &&
+		       parse(child_ + "/blkio.throttle.io_serviced", rios, wios);
+	}
+	~OwnIO()
+	{
+		if (child_.empty())
+			return;
+		write_text(parent_ + "/cgroup.procs", std::to_string(getpid()));
+		rmdir(child_.c_str());
+	}
+
+private:
+	OwnIO()
+	{
+		std::string mnt = cgroup_mount("cgroup", "blkio");
+		dev_ = dev_numbers(dev_stat_path(Scratch::get().dir()));
+		if (geteuid() != 0 || mnt.empty() || dev_.empty()) {
+			why_ = geteuid() != 0 ? "needs root" : mnt.empty() ? "no cgroup v1 blkio"
+									: "device unknown";
+			return;
+		}
+		std::string own = cgroup_own_path("blkio");
+		parent_ = mnt + (own == "/" ? "" : own);
+		std::string child = parent_ + "/mmf-bench-io-" + std::to_string(getpid());
+		const std::string lim = dev_ + " 1125899906842624";
+		if (mkdir(child.c_str(), 0755) < 0 && errno != EEXIST) {
+			why_ = "cannot make " + child;
+			return;
+		}
+		if (!write_text(child + "/blkio.throttle.read_bps_device", lim) ||
+		    !write_text(child + "/blkio.throttle.write_bps_device", lim) ||
+		    !write_text(child + "/cgroup.procs", std::to_string(getpid()))) {
+			why_ = "cannot set up or join " + child;
+			rmdir(child.c_str());
+			return;
+		}
+		child_ = child;
+	}
+	bool parse(const std::string &file, double *r, double *w) const
+	{
+		std::string text = read_text(file), line;
+		std::istringstream in(text);
+		*r = *w = 0;
+		while (std::getline(in, line)) {
+			std::istringstream l(line);
+			std::string dev, op;
+			double v;
+			if (l >> dev >> op >> v && dev == dev_ && (op == "Read" || op == "Write"))
+				*(op == "Read" ? r : w) = v;
+		}
+		return !text.empty();	/* "Total 0" before any I/O */
+	}
+	std::string why_, dev_, parent_, child_;
+};
+
+inline DevIO devio_now()
+{
+	DevIO d;
+	const std::string &p = scratch_dev_stat();
+	FILE *fp = p.empty() ? nullptr : std::fopen(p.c_str(), "r");
+	double f[17] = {0};
+	int n = 0;
+
+	if (fp) {
+		while (n < 17 && std::fscanf(fp, "%lf", &f[n]) == 1)
+			n++;
+		std::fclose(fp);
+	}
+	d.ok = n >= 11;
+	d.reads = f[0];
+	d.read_bytes = f[2] * 512;
+	d.writes = f[4];
+	d.write_bytes = f[6] * 512;
+	d.flushes = n >= 16 ? f[15] : 0;
+	fp = std::fopen("/proc/self/io", "r");
+	char line[128];
+	long long v;
+	while (fp && std::fgets(line, sizeof(line), fp)) {
+		if (std::sscanf(line, "read_bytes: %lld", &v) == 1)
+			d.proc_read_bytes = double(v);
+		else if (std::sscanf(line, "write_bytes: %lld", &v) == 1)
+			d.proc_dirtied_bytes = double(v);
+	}
+	if (fp)
+		std::fclose(fp);
+	d.own_ok = OwnIO::get().read(&d.own_read_bytes, &d.own_write_bytes, &d.own_reads,
+				     &d.own_writes);
+	return d;
+}
+
+/*
+ * Device counters of one window (from `begin` to now), per repetition:
+ * dev_reads, dev_read_bytes, dev_writes, dev_write_bytes, dev_flushes,
+ * proc_read_bytes, proc_dirtied_bytes; and, when given, write_amp =
+ * dev_write_bytes / dirtied (bytes the caller stored), dirty_amp =
+ * proc_dirtied_bytes / dirtied, read_amp = dev_read_bytes / asked. All -1
+ * when the device's stat cannot be read.
+ */
+inline void device_counters(benchmark::State &st, const DevIO &begin, double dirtied,
+			    double asked)
+{
+	DevIO e = devio_now();
+	bool ok = begin.ok && e.ok;
+	auto d = [ok](double a, double b) { return ok ? a - b : -1.0; };
+
+	st.counters["dev_reads"] = d(e.reads, begin.reads);
+	st.counters["dev_read_bytes"] = d(e.read_bytes, begin.read_bytes);
+	st.counters["dev_writes"] = d(e.writes, begin.writes);
+	st.counters["dev_write_bytes"] = d(e.write_bytes, begin.write_bytes);
+	st.counters["dev_flushes"] = d(e.flushes, begin.flushes);
+	bool own = begin.own_ok && e.own_ok;
+	auto o = [own](double a, double b) { return own ? a - b : -1.0; };
+	st.counters["own_reads"] = o(e.own_reads, begin.own_reads);
+	st.counters["own_read_bytes"] = o(e.own_read_bytes, begin.own_read_bytes);
+	st.counters["own_writes"] = o(e.own_writes, begin.own_writes);
+	st.counters["own_write_bytes"] = o(e.own_write_bytes, begin.own_write_bytes);
+	st.counters["proc_read_bytes"] = e.proc_read_bytes - begin.proc_read_bytes;
+	st.counters["proc_dirtied_bytes"] = e.proc_dirtied_bytes - begin.proc_dirtied_bytes;
+	if (dirtied > 0) {
+		st.counters["write_amp"] = ok ? (e.write_bytes - begin.write_bytes) / dirtied : -1;
+		st.counters["own_write_amp"] =
+			own ? (e.own_write_bytes - begin.own_write_bytes) / dirtied : -1;
+		st.counters["dirty_amp"] =
+			(e.proc_dirtied_bytes - begin.proc_dirtied_bytes) / dirtied;
+	}
+	if (asked > 0) {
+		st.counters["read_amp"] = ok ? (e.read_bytes - begin.read_bytes) / asked : -1;
+		st.counters["own_read_amp"] =
+			own ? (e.own_read_bytes - begin.own_read_bytes) / asked : -1;
+	}
+}
+
+/* Write back every dirty page of the scratch folder's filesystem (syncfs),
+ * so a row's window starts with no writeback owed by rows before it. */
+inline void settle_scratch()
+{
+	int fd = open(Scratch::get().dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)syncfs(fd);
+		close(fd);
+	}
+}
+
+/*
+ * main(): --mmf_profile=quick|full or --mmf_profile quick|full (or
+ * $MMF_BENCH_PROFILE; the words of mmf_cli.h), then reg(), then Google
+ * Benchmark as usual. A bad or missing profile, or a flag neither knows, is
+ * one line on stderr and exit 2, before any benchmark runs; --help prints
+ * this program's flag and then Google Benchmark's. Returns 1 when the
+ * scratch directory cannot be made.
  */
 inline int run_main(int argc, char **argv, void (*reg)())
 {
 	const char *env = std::getenv("MMF_BENCH_PROFILE");
 	std::vector<char *> args;
-	std::string prof = env && *env ? env : "quick";
+	std::string prof = env && *env ? env : "quick", from = "MMF_BENCH_PROFILE";
+	const char *flag = "--mmf_profile";
+	size_t flen = std::strlen(flag);
 
 	for (int i = 0; i < argc; i++) {
-		if (std::strncmp(argv[i], "--mmf_profile=", 14) == 0)
-			prof = argv[i] + 14;
-		else
+		if (i > 0 && std::strcmp(argv[i], "--help") == 0)
+			std::printf("%s flags:\n  %s=quick|full  which rows to register "
+				    "(default quick, or $MMF_BENCH_PROFILE)\n"
+				    "Google Benchmark flags:\n", argv[0], flag);
+		if (i == 0 || std::strncmp(argv[i], flag, flen) != 0 ||
+		    (argv[i][flen] != '=' && argv[i][flen] != '\0')) {
 			args.push_back(argv[i]);
+			continue;
+		}
+		if (argv[i][flen] == '=') {
+			prof = argv[i] + flen + 1;
+		} else if (i + 1 < argc) {
+			prof = argv[++i];
+		} else {
+			std::fprintf(stderr, "%s: %s needs a value (quick or full)\n", argv[0], flag);
+			return 2;
+		}
+		from = flag;
 	}
-	if (prof != "quick" && prof != "full") {
-		std::fprintf(stderr, "%s: --mmf_profile must be quick or full\n", argv[0]);
+	int p = mmf_cli_profile(prof.c_str());
+	if (p < 0) {
+		std::fprintf(stderr, "%s: %s: '%s' is not one of quick|full\n", argv[0],
+			     from.c_str(), prof.c_str());
 		return 2;
 	}
-	profile_ref() = prof == "full" ? Profile::full : Profile::quick;
+	profile_ref() = p == 1 ? Profile::full : Profile::quick;
 	if (!Scratch::get().ok()) {
 		std::fprintf(stderr, "%s: cannot make a scratch directory under %s: %s\n",
-			     argv[0], std::getenv("MMF_BENCH_DIR") ? std::getenv("MMF_BENCH_DIR")
-								     : "/var/tmp",
-			     std::strerror(errno));
+			     argv[0], Scratch::base().c_str(), std::strerror(errno));
 		return 1;
 	}
 	benchmark::AddCustomContext("mmf_profile", prof);
 	benchmark::AddCustomContext("mmf_bench_dir", Scratch::get().dir());
 	benchmark::AddCustomContext("mmf_bench_fs", fs_type(Scratch::get().dir()));
+	benchmark::AddCustomContext("mmf_bench_dev", scratch_dev_name());
+	benchmark::AddCustomContext("mmf_bench_own_io", OwnIO::get().why().empty()
+								? OwnIO::get().path()
+								: "unavailable: " + OwnIO::get().why());
 	reg();
 	int n = int(args.size());
 	args.push_back(nullptr);

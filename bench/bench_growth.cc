@@ -11,17 +11,21 @@
  * (target - 1 MiB) / 4 KiB iterations of mmf_append_buffer(4096) (or
  * mmf_allocate_slice(4092) + memcpy, a 4 KiB record), then the counters and
  * the file's deletion (after the loop). The row mmf_options_seed() gives is
- * labelled "seed-compat", the defaults "default".
+ * labelled "seed_compat", the defaults "default" (the words of mmf_cli.h).
  *
  * Targets: 256 MiB in the full profile, 32 MiB in the quick one. Rows that
  * grow on EVERY append and msync before each grow (exact or seed policy with
  * sync_before_grow: 0.5-2 ms a grow here, more as the mapping grows) use
  * 8 MiB (full) and 4 MiB (quick) so that a repetition stays in seconds; the
  * target is in the name. The full profile adds 64 MiB and 512 MiB targets for
- * the default, seed-compat (allocate_slice), exact and chunk+reserve options:
+ * the default, seed_compat (allocate_slice), exact and chunk+reserve options:
  * cost against size.
  */
 #include "bench_fixture.h"
+
+#include <atomic>
+#include <pthread.h>
+#include <thread>
 
 namespace {
 
@@ -37,40 +41,21 @@ struct GrowthCase {
 	size_t target;
 };
 
-const char *grow_name(enum mmf_grow g)
-{
-	switch (g) {
-	case MMF_GROW_DOUBLE: return "double";
-	case MMF_GROW_EXACT: return "exact";
-	case MMF_GROW_CHUNK: return "chunk";
-	case MMF_GROW_SEED: return "seed";
-	}
-	return "?";
-}
-
 std::string flags_name(unsigned f)
 {
-	std::string s;
-	if (f & MMF_RESERVE)
-		s += "+reserve";
-	if (f & MMF_POPULATE)
-		s += "+populate";
-	if (f & MMF_SYNC_BEFORE_GROW)
-		s += "+sync_before_grow";
-	return s.empty() ? "none" : s.substr(1);
+	char buf[64];
+	return mmf_cli_flags_name(f, "+", buf, sizeof(buf));
 }
 
-/* "default", "seed-compat" or "" for the options of c. */
+/* The option set's word (mmf_cli.h: "default", "seed_compat") or "". */
 std::string label_of(const GrowthCase &c)
 {
-	mmf_options d, s;
-	mmf_options_init(&d);
-	mmf_options_seed(&s);
-	if (c.grow == d.grow && c.flags == d.flags)
-		return "default";
-	if (c.grow == s.grow && c.flags == s.flags)
-		return "seed-compat";
-	return "";
+	mmf_options o;
+	mmf_options_init(&o);
+	o.grow = c.grow;
+	o.flags = c.flags;
+	const char *w = mmf_cli_option_set_name(&o);
+	return w ? w : "";
 }
 
 void bm_growth(benchmark::State &st, GrowthCase c)
@@ -93,6 +78,8 @@ void bm_growth(benchmark::State &st, GrowthCase c)
 	}
 	mmf_stats s0;
 	mmf_stats_get(f, &s0);	/* the open's own sizing is not growth */
+	settle_scratch();
+	DevIO d0 = devio_now();
 	Faults f0 = Faults::now();
 	for (auto _ : st) {
 		if (c.slice) {
@@ -109,6 +96,7 @@ void bm_growth(benchmark::State &st, GrowthCase c)
 			break;
 		}
 	}
+	device_counters(st, d0, double(st.iterations()) * double(kRec), 0);
 	fault_counters(st, f0);
 	mmf_stats s;
 	mmf_stats_get(f, &s);
@@ -135,9 +123,191 @@ void bm_growth(benchmark::State &st, GrowthCase c)
 		st.SkipWithError(errstr("mmf_delete", rc).c_str());
 }
 
+/*
+ * Stable addresses (issue 14): the latency of each grow of a sparse file
+ * (no reservation) by mmf_truncate in 64 MiB steps from 64 MiB to `to`,
+ * with one byte written every 2 MiB of each new step (so every page-table
+ * page exists and a moving mremap has them to move): MMF_STABLE (the new
+ * pages mapped in place) against the default handle (mremap MAYMOVE).
+ * Counters: per-grow p50/p99/max (samples = grows), moves.
+ */
+constexpr size_t kGrowStep = 64 * MiB;
+
+void bm_stable_grow(benchmark::State &st, bool stable, size_t to)
+{
+	TempPath path("stable_grow.dat");
+	std::vector<uint64_t> ns;
+	mmf_options o;
+	mmf_file *f = nullptr;
+	mmf_stats s;
+
+	mmf_options_init(&o);
+	o.flags = stable ? MMF_STABLE : 0;
+	o.max_size = to;
+	int rc = mmf_open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, kGrowStep, &o, &f);
+	if (rc != 0) {
+		st.SkipWithError(errstr("mmf_open", rc).c_str());
+		return;
+	}
+	ns.reserve(to / kGrowStep);
+	for (auto _ : st) {
+		size_t old = mmf_size(f);
+		uint64_t t0 = now_ns();
+
+		rc = mmf_truncate(f, old + kGrowStep);
+		ns.push_back(now_ns() - t0);
+		if (rc != 0) {
+			st.SkipWithError(errstr("mmf_truncate", rc).c_str());
+			break;
+		}
+		for (size_t off = old; off < old + kGrowStep; off += 2 * MiB)
+			static_cast<volatile char *>(mmf_data(f))[off] = 1;
+	}
+	latency_counters(st, ns);
+	mmf_stats_get(f, &s);
+	stats_counters(st, s);
+	st.SetItemsProcessed(int64_t(st.iterations()));
+	rc = mmf_delete(f);
+	if (rc != 0)
+		st.SkipWithError(errstr("mmf_delete", rc).c_str());
+}
+
+void add_stable_grow(bool stable, size_t to)
+{
+	add(name("BM_StableGrow", {{"mode", stable ? "stable" : "mremap"},
+				   {"step", mib(kGrowStep)}, {"to", mib(to)}}),
+	    [stable, to](benchmark::State &st) { bm_stable_grow(st, stable, to); })
+		->Iterations(int64_t(to / kGrowStep - 1));
+}
+
+/*
+ * Readers while one thread appends (issue 14): one writer appends 16384
+ * records of 4 KiB (1 MiB -> 64 MiB, default growth) and publishes each
+ * (release); 2 reader threads read random published records through
+ * mmf_bytes and checksum them until the writer is done. "stable": a
+ * MMF_STABLE handle, no lock. "lock": a default handle and what bbolt does:
+ * the writer takes a write lock around each append that grows (the remap),
+ * readers a read lock around each read. One iteration = one such run.
+ * Counters: reader reads/s, per-read p50/p99/max (ns), writer MB/s, moves.
+ */
+constexpr size_t kReaderRecs = 16384;
+constexpr int kReaders = 2;
+
+struct ReadersRun {
+	mmf_file *f = nullptr;
+	bool stable = false;
+	pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+	std::atomic<size_t> published{0};
+	std::atomic<bool> done{false};
+	std::vector<uint64_t> lat[kReaders];
+};
+
+void readers_reader(ReadersRun *r, int id)
+{
+	uint64_t x = uint64_t(id) * 0x9e3779b97f4a7c15u + 1, sum = 0;
+	const void *p;
+
+	while (!r->done.load(std::memory_order_acquire)) {
+		size_t n = r->published.load(std::memory_order_acquire);
+
+		if (n == 0)
+			continue;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint64_t t0 = now_ns();
+		if (!r->stable)
+			pthread_rwlock_rdlock(&r->lock);
+		if (mmf_bytes(r->f, (x % n) * kRec, kRec, &p) == 0)
+			sum += checksum(p, kRec);
+		if (!r->stable)
+			pthread_rwlock_unlock(&r->lock);
+		r->lat[id].push_back(now_ns() - t0);
+	}
+	benchmark::DoNotOptimize(sum);
+}
+
+int readers_writer(ReadersRun *r, const unsigned char *rec)
+{
+	for (size_t i = 0; i < kReaderRecs; i++) {
+		bool grows = (i + 1) * kRec > mmf_size(r->f);
+		int rc;
+
+		if (!r->stable && grows)
+			pthread_rwlock_wrlock(&r->lock);
+		rc = mmf_append_buffer(r->f, i * kRec, rec, kRec);
+		if (!r->stable && grows)
+			pthread_rwlock_unlock(&r->lock);
+		if (rc != 0)
+			return rc;
+		r->published.store(i + 1, std::memory_order_release);
+	}
+	return 0;
+}
+
+void bm_readers(benchmark::State &st, bool stable)
+{
+	TempPath path("readers.dat");
+	std::vector<unsigned char> rec(kRec);
+	std::vector<uint64_t> all;
+	ReadersRun r;
+	mmf_options o;
+	mmf_stats s;
+	uint64_t write_ns = 0;
+	int rc = 0;
+
+	fill_pattern(rec.data(), kRec, 7);
+	mmf_options_init(&o);
+	o.flags |= stable ? MMF_STABLE : 0;
+	o.max_size = GiB;
+	r.stable = stable;
+	for (auto _ : st) {
+		rc = mmf_open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, kStart, &o, &r.f);
+		if (rc != 0)
+			break;
+		r.published = 0;
+		r.done = false;
+		std::vector<std::thread> ts;
+		for (int i = 0; i < kReaders; i++)
+			ts.emplace_back(readers_reader, &r, i);
+		uint64_t t0 = now_ns();
+		rc = readers_writer(&r, rec.data());
+		write_ns += now_ns() - t0;
+		r.done.store(true, std::memory_order_release);
+		for (auto &t : ts)
+			t.join();
+		mmf_stats_get(r.f, &s);
+		int e = mmf_delete(r.f);
+		if (rc == 0)
+			rc = e;
+		if (rc != 0)
+			break;
+	}
+	if (rc != 0) {
+		st.SkipWithError(errstr("readers run", rc).c_str());
+		return;
+	}
+	for (auto &l : r.lat)
+		all.insert(all.end(), l.begin(), l.end());
+	st.counters["reader_reads_per_s"] = double(all.size()) / (double(write_ns) / 1e9);
+	st.counters["writer_MBps"] = double(st.iterations() * kReaderRecs * kRec) /
+				     (double(write_ns) / 1e3);
+	st.counters["moves"] = double(s.moves);
+	latency_counters(st, all);
+}
+
+void add_readers(bool stable)
+{
+	add(name("BM_StableReaders", {{"mode", stable ? "stable" : "lock"},
+				      {"readers", std::to_string(kReaders)},
+				      {"rec", num(kRec)}, {"to", mib(kReaderRecs * kRec)}}),
+	    [stable](benchmark::State &st) { bm_readers(st, stable); })
+		->Iterations(1);
+}
+
 void add_case(const GrowthCase &c)
 {
-	add(name("BM_Growth", {{"policy", grow_name(c.grow)},
+	add(name("BM_Growth", {{"policy", mmf_cli_growth_name(c.grow)},
 			       {"flags", flags_name(c.flags)},
 			       {"api", c.slice ? "allocate_slice" : "append_buffer"},
 			       {"to", mib(c.target)}}),
@@ -167,8 +337,17 @@ void register_growth()
 	mmf_options_seed(&s);
 	add_case({s.grow, s.flags, true, big});
 	add_case({d.grow, d.flags, true, big});
+	/* Stable addresses: append throughput against the default, and the
+	 * latency of one grow as the mapping gets larger. */
+	add_case({d.grow, d.flags | MMF_STABLE, false, big});
+	for (bool stable : {true, false})
+		add_stable_grow(stable, 1 * GiB);
+	for (bool stable : {true, false})
+		add_readers(stable);
 	if (!full())
 		return;
+	for (bool stable : {true, false})
+		add_stable_grow(stable, 8 * GiB);
 	/* Cost against file size (the capacity model): headline options at
 	 * two more targets. */
 	for (size_t to : {64 * MiB, 512 * MiB}) {

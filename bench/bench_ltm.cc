@@ -13,14 +13,16 @@
  * starts with "skipped:", which scripts/bench does not count as a failure).
  *
  * The file (default 3 GiB; $MMF_LTM_FILE_MIB) is cached between runs in
- * $MMF_BENCH_CACHE (default /var/tmp/mmf-bench-cache; "off" = make it in the
- * scratch directory and delete it at exit). The limit defaults to 512 MiB
+ * $MMF_BENCH_CACHE (default /var/tmp/mmf-bench-cache-<euid>), a directory
+ * that must be this user's with mode 0700 (checked at start, see
+ * cache_path; "off" = make it in the scratch directory, delete it at exit). The limit defaults to 512 MiB
  * ($MMF_LTM_LIMIT_MIB). One repetition: the file evicted (PTEs dropped,
  * POSIX_FADV_DONTNEED, mincore < 5 % resident), then a fixed number of reads
  * at uniformly random 4 KiB-aligned offsets, each checksummed. The counts
  * differ by row (MADV_NORMAL is ~100x slower) and are in the names.
  */
 #include "bench_fixture.h"
+#include "private_dir.h"
 
 #include <fstream>
 #include <memory>
@@ -34,30 +36,25 @@ using namespace mmfb;
 
 constexpr size_t kRec = 4096;
 
+/* $name in MiB (1 .. 1 TiB), or dflt when unset; anything else is one line
+ * and exit 2. */
 size_t env_mib(const char *name, size_t dflt)
 {
 	const char *v = std::getenv(name);
-	return v && *v ? size_t(std::strtoull(v, nullptr, 10)) * MiB : dflt;
+	uint64_t mib;
+
+	if (!v || !*v)
+		return dflt;
+	if (mmf_cli_u64(v, 1, 1u << 20, &mib) < 0) {
+		std::fprintf(stderr, "bench_ltm: %s: '%s' is not a number of MiB in 1..1048576\n",
+			     name, v);
+		std::exit(2);
+	}
+	return size_t(mib) * MiB;
 }
 
 size_t file_size() { return env_mib("MMF_LTM_FILE_MIB", 3 * GiB); }
 size_t limit_size() { return env_mib("MMF_LTM_LIMIT_MIB", 512 * MiB); }
-
-bool write_text(const std::string &path, const std::string &text)
-{
-	std::ofstream o(path);
-	o << text;
-	o.flush();
-	return bool(o);
-}
-
-std::string read_text(const std::string &path)
-{
-	std::ifstream i(path);
-	std::stringstream ss;
-	ss << i.rdbuf();
-	return ss.str();
-}
 
 /*
  * This process inside a child memory cgroup limited to `limit` bytes, for as
@@ -71,12 +68,12 @@ public:
 			why_ = "skipped: needs root to make a memory cgroup";
 			return;
 		}
-		std::string v1 = mount_of("cgroup", "memory"), v2 = mount_of("cgroup2", "");
-		if (!v1.empty() && join(v1, own_path("memory"), "memory.limit_in_bytes", limit))
+		std::string v1 = cgroup_mount("cgroup", "memory"), v2 = cgroup_mount("cgroup2", "");
+		if (!v1.empty() && join(v1, cgroup_own_path("memory"), "memory.limit_in_bytes", limit))
 			return;
 		if (!v2.empty() && read_text(v2 + "/cgroup.controllers").find("memory") !=
 					   std::string::npos &&
-		    join(v2, own_path(""), "memory.max", limit))
+		    join(v2, cgroup_own_path(""), "memory.max", limit))
 			return;
 		if (why_.empty())
 			why_ = "skipped: no memory cgroup controller (v1 or v2) to limit the process";
@@ -103,32 +100,6 @@ public:
 	}
 
 private:
-	/* Mount point of a cgroup filesystem of type fstype with option opt. */
-	static std::string mount_of(const std::string &fstype, const std::string &opt)
-	{
-		std::ifstream m("/proc/mounts");
-		std::string dev, dir, type, opts, rest;
-		while (m >> dev >> dir >> type >> opts && std::getline(m, rest))
-			if (type == fstype && (opt.empty() || ("," + opts + ",").find(
-								      "," + opt + ",") != std::string::npos))
-				return dir;
-		return "";
-	}
-	/* This process's cgroup path in the hierarchy with controller ctl
-	 * ("" = the v2 line "0::"). */
-	static std::string own_path(const std::string &ctl)
-	{
-		std::ifstream c("/proc/self/cgroup");
-		std::string line;
-		while (std::getline(c, line)) {
-			size_t a = line.find(':'), b = line.find(':', a + 1);
-			std::string ctls = line.substr(a + 1, b - a - 1);
-			if (ctl.empty() ? ctls.empty() && line.compare(0, 1, "0") == 0
-					: ("," + ctls + ",").find("," + ctl + ",") != std::string::npos)
-				return line.substr(b + 1);
-		}
-		return "/";
-	}
 	bool join(const std::string &mnt, const std::string &own, const char *knob, size_t limit)
 	{
 		parent_ = mnt + (own == "/" ? "" : own);
@@ -152,40 +123,112 @@ private:
 	bool v1_ = false;
 };
 
-/* The big file: cached under $MMF_BENCH_CACHE, or a scratch file. */
+/*
+ * The cache directory (issue 16): $MMF_BENCH_CACHE, default
+ * /var/tmp/mmf-bench-cache-<euid> (a disk, not a tmpfs: the file must be
+ * able to leave memory). It must be a directory of this user with mode 0700
+ * (private_dir.h), made here if absent; anything else -- a symlink, another
+ * user's directory, one others can write -- is refused with one line and
+ * exit 1 before any benchmark runs. "off": no cache, the file is made in the
+ * scratch directory and deleted at exit.
+ */
+std::string cache_path()
+{
+	const char *c = std::getenv("MMF_BENCH_CACHE");
+	return c && *c ? c : "/var/tmp/mmf-bench-cache-" + std::to_string(geteuid());
+}
+
+int &cache_fd()
+{
+	static int fd = -1;
+	return fd;
+}
+
+void open_cache_or_exit()
+{
+	char why[512];
+	std::string path = cache_path();
+
+	if (path == "off")
+		return;
+	cache_fd() = mmf_private_dir(path.c_str(), true, why, sizeof(why));
+	if (cache_fd() < 0) {
+		std::fprintf(stderr, "bench_ltm: refusing the cache directory %s "
+			     "(set MMF_BENCH_CACHE to a private directory, or off)\n", why);
+		std::exit(1);
+	}
+}
+
+/* The cached file, opened relative to the checked directory: a regular file
+ * of this user of the right size, or -1 (then it is rewritten). */
+int open_cached(int dfd, const std::string &leaf)
+{
+	struct stat st;
+	int fd = openat(dfd, leaf.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    size_t(st.st_size) == file_size())
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* Write the file as leaf.part in dfd and rename it to leaf: a partial file
+ * never passes for a cached one. Then open it. fd or -errno. */
+int write_cached(int dfd, const std::string &leaf)
+{
+	std::string part = leaf + ".part";
+	int fd = openat(dfd, part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			0600);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	std::fprintf(stderr, "bench_ltm: writing %s/%s (%zu MiB), once\n", cache_path().c_str(),
+		     leaf.c_str(), file_size() / MiB);
+	rc = write_fd(fd, file_size(), 99, nullptr);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && renameat(dfd, part.c_str(), dfd, leaf.c_str()) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlinkat(dfd, part.c_str(), 0);
+		return rc;
+	}
+	fd = open_cached(dfd, leaf);
+	return fd < 0 ? -EIO : fd;
+}
+
+/* The big file: cached in the cache directory, or a scratch file. */
 struct BigFile {
 	BigFile()
 	{
-		const char *c = std::getenv("MMF_BENCH_CACHE");
-		std::string cache = c && *c ? c : "/var/tmp/mmf-bench-cache";
 		std::string leaf = "ltm-" + mib(file_size()) + ".dat";
-		struct stat st;
+		int fd;
 
-		if (cache == "off") {
+		if (cache_fd() < 0) {
 			tmp.reset(new TempPath(leaf));
-			path = tmp->c_str();
+			err = write_file(tmp->c_str(), file_size(), 99, nullptr);
+			fd = err ? err : open(tmp->c_str(), O_RDONLY | O_CLOEXEC);
+			if (fd < 0 && !err)
+				fd = -errno;
 		} else {
-			mkdir(cache.c_str(), 0755);
-			path = cache + "/" + leaf;
+			fd = open_cached(cache_fd(), leaf);
+			if (fd < 0)
+				fd = write_cached(cache_fd(), leaf);
 		}
-		if (stat(path.c_str(), &st) != 0 || size_t(st.st_size) != file_size()) {
-			/* Written under another name and renamed: a partial file
-			 * never passes for a cached one. */
-			std::string part = path + ".part";
-			std::fprintf(stderr, "bench_ltm: writing %s (%zu MiB), once\n",
-				     path.c_str(), file_size() / MiB);
-			err = write_file(part.c_str(), file_size(), 99, nullptr);
-			if (err == 0 && rename(part.c_str(), path.c_str()) < 0)
-				err = -errno;
-			if (err)
-				unlink(part.c_str());
+		if (fd < 0) {
+			err = fd;
+			return;
 		}
-		if (err == 0)
-			err = mmf_open(path.c_str(), O_RDONLY, 0, nullptr, &f);
+		err = mmf_open_fd(fd, 0, false, nullptr, &f);
+		if (err)
+			close(fd);
 	}
 	~BigFile() { mmf_close(f); }
 	std::unique_ptr<TempPath> tmp;
-	std::string path;
 	mmf_file *f = nullptr;
 	int err = 0;
 };
@@ -223,8 +266,11 @@ void bm_ltm(benchmark::State &st, Api api)
 	mmf_file *f = w.file.f;
 	unsigned char *base = static_cast<unsigned char *>(mmf_data(f));
 	size_t size = mmf_size(f);
-	int madv = api == Api::mmap_normal ? MADV_NORMAL : MADV_RANDOM;
-	int rc = madvise(base, size, madv) < 0 ? -errno : evict(mmf_fd(f), base, size);
+	/* The advice through the library (kept across growth; issue 11). */
+	int rc = mmf_advise(f, api == Api::mmap_normal ? MMF_ADVICE_NORMAL
+						   : MMF_ADVICE_RANDOM);
+	if (rc == 0)
+		rc = evict(mmf_fd(f), base, size);
 	double before = resident_pct(base, size);
 	if (rc != 0 || before > 5) {
 		st.SkipWithError(rc ? errstr("evict", rc).c_str() : "cold cache not established");
@@ -238,6 +284,7 @@ void bm_ltm(benchmark::State &st, Api api)
 	w.limit.reset_peak();
 	Faults f0 = Faults::now();
 	long long io0 = io_read_bytes();
+	DevIO d0 = devio_now();
 	for (auto _ : st) {
 		size_t off = pick(rng) * kRec;
 		uint64_t t0 = now_ns(), sum;
@@ -255,6 +302,7 @@ void bm_ltm(benchmark::State &st, Api api)
 	}
 	long long io1 = io_read_bytes();
 	double bytes = double(st.iterations()) * double(kRec);
+	device_counters(st, d0, 0, bytes);
 	fault_counters(st, f0);
 	latency_counters(st, lat);
 	st.counters["io_amplification"] = io0 < 0 || bytes == 0 ? -1 : double(io1 - io0) / bytes;
@@ -269,6 +317,7 @@ void bm_ltm(benchmark::State &st, Api api)
 
 void register_ltm()
 {
+	open_cache_or_exit();
 	struct {
 		Api api;
 		const char *name, *madv;

@@ -177,8 +177,10 @@ std::string prepare(const ReadCase &c, ReadFile &rf)
 	size_t size = mmf_size(rf.f);
 	int rc;
 
-	if (madvise(base, size, c.madv) < 0)
-		return errstr("madvise", -errno);
+	rc = mmf_advise(rf.f, c.madv == MADV_RANDOM ? MMF_ADVICE_RANDOM
+						     : MMF_ADVICE_NORMAL);
+	if (rc < 0)
+		return errstr("mmf_advise", rc);
 	if (!c.cold) {
 		benchmark::DoNotOptimize(prefault(base, size));
 		return "";
@@ -211,6 +213,7 @@ void bm_read(benchmark::State &st, ReadCase c)
 	double before = resident_pct(mmf_data(rf.f), mmf_size(rf.f));
 	Faults f0 = Faults::now();
 	long long io0 = io_read_bytes();
+	DevIO d0 = devio_now();
 	for (auto _ : st) {
 		uint64_t sum = 0;
 		int rc = pass(rf, ps, buf.data(), &sum);
@@ -223,6 +226,7 @@ void bm_read(benchmark::State &st, ReadCase c)
 	}
 	long long io1 = io_read_bytes();
 	double bytes = double(st.iterations()) * double(ps.n) * double(c.rec);
+	device_counters(st, d0, 0, bytes);
 	fault_counters(st, f0);
 	st.counters["minflt"] = benchmark::Counter(st.counters["minflt"], benchmark::Counter::kAvgIterations);
 	st.counters["majflt"] = benchmark::Counter(st.counters["majflt"], benchmark::Counter::kAvgIterations);

@@ -21,6 +21,7 @@
 #include "bench_fixture.h"
 
 #include <memory>
+#include <random>
 
 namespace {
 
@@ -43,13 +44,31 @@ const char *call_name(Call c)
 	return "?";
 }
 
-/* The shared file: made once, deleted at exit. */
+/* Compact memory when allowed (root); true when it was done. */
+bool compact_memory()
+{
+	int fd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, "1", 1) == 1;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The shared file (keep: opened with MMF_KEEP_FOLIOS, its own file): made
+ * once with write(2), so its page cache starts in large folios; deleted at
+ * exit. */
 struct SyncFile {
-	SyncFile() : path("sync.dat")
+	explicit SyncFile(bool keep) : path(keep ? "sync-keep.dat" : "sync.dat")
 	{
+		mmf_options o;
+		mmf_options_init(&o);
+		if (keep)
+			o.flags |= MMF_KEEP_FOLIOS;
+		(void)compact_memory();	/* so write(2) can get large folios */
 		err = write_file(path.c_str(), kFileSize, 7, nullptr);
 		if (err == 0)
-			err = mmf_open(path.c_str(), O_RDWR, 0, nullptr, &f);
+			err = mmf_open(path.c_str(), O_RDWR, 0, &o, &f);
 	}
 	~SyncFile() { mmf_close(f); }
 	TempPath path;
@@ -57,10 +76,10 @@ struct SyncFile {
 	int err = 0;
 };
 
-SyncFile &sync_file()
+SyncFile &sync_file(bool keep)
 {
-	static std::unique_ptr<SyncFile> s(new SyncFile);
-	return *s;
+	static std::unique_ptr<SyncFile> s(new SyncFile(false)), k(new SyncFile(true));
+	return keep ? *k : *s;
 }
 
 int do_sync(Call c, mmf_file *f, size_t off, size_t len)
@@ -84,9 +103,9 @@ size_t iterations_of(size_t dirty)
 	return dirty <= 1 ? 200 : dirty <= 16 ? 100 : dirty <= 256 ? 40 : 8;
 }
 
-void bm_sync(benchmark::State &st, Call c, size_t dirty)
+void bm_sync(benchmark::State &st, Call c, size_t dirty, bool keep)
 {
-	SyncFile &sf = sync_file();
+	SyncFile &sf = sync_file(keep);
 	if (sf.err) {
 		st.SkipWithError(errstr("creating the file", sf.err).c_str());
 		return;
@@ -103,6 +122,7 @@ void bm_sync(benchmark::State &st, Call c, size_t dirty)
 	lat.reserve(size_t(st.max_iterations));
 	uint64_t stamp = 0;
 	size_t slot = 0;
+	DevIO d0 = devio_now();
 	Faults f0 = Faults::now();
 	for (auto _ : st) {
 		size_t off = (slot++ % slots) * span;
@@ -118,6 +138,7 @@ void bm_sync(benchmark::State &st, Call c, size_t dirty)
 			break;
 		}
 	}
+	device_counters(st, d0, double(st.iterations()) * double(span), 0);
 	fault_counters(st, f0);
 	latency_counters(st, lat);
 	st.counters["dirty_pages"] = double(dirty);
@@ -127,16 +148,249 @@ void bm_sync(benchmark::State &st, Call c, size_t dirty)
 		(void)mmf_sync(f);	/* leave no dirty pages to the next row */
 }
 
+/*
+ * Record scenarios (issue 12 section 2): per-record syncs of `rec` bytes,
+ * each record appended (mmf_append_buffer) then made durable with
+ * mmf_sync_range of just that record, into
+ *   fresh:        a new file sized 1 MiB by the library;
+ *   reused_write: a 16 MiB segment written with write(2) in 1 MiB chunks
+ *                 and fdatasync'ed (the page cache holds its large folios),
+ *                 reopened through the library and overwritten from 0;
+ *   reused_pread: the same segment dropped from the cache, read back with
+ *                 pread in 1 MiB chunks (readahead's large folios), reopened,
+ *                 overwritten from 0;
+ *   replayed:     a WAL of 8 MiB of records in a 16 MiB segment, opened
+ *                 writable, replayed (checksummed through the mapping from
+ *                 0 to the end of the records, as crash recovery does), then
+ *                 appended after its last record;
+ *   redirty:      a 16 MiB file, fully synced through the handle, then one
+ *                 record stored at the start of a random page and that page
+ *                 synced, each iteration.
+ * folios:small is the default (SMALL WRITES in mmapfile.h); folios:keep opens
+ * with MMF_KEEP_FOLIOS (the library before the fix), interleaved in the same
+ * run. Before each repetition memory is compacted when the process may
+ * (root: /proc/sys/vm/compact_memory), so the kernel can hand out large
+ * folios, and the filesystem is synced (syncfs) before the window opens.
+ */
+enum class Scenario { fresh, reused_write, reused_pread, replayed, redirty };
+
+const char *scenario_name(Scenario s)
+{
+	switch (s) {
+	case Scenario::fresh: return "fresh";
+	case Scenario::reused_write: return "reused_write";
+	case Scenario::reused_pread: return "reused_pread";
+	case Scenario::replayed: return "replayed";
+	case Scenario::redirty: return "redirty";
+	}
+	return "?";
+}
+
+constexpr size_t kSegment = 16 * MiB, kReplayed = 8 * MiB, kRecords = 128;
+
+/* Read path from 0 with pread in 1 MiB chunks. 0 or -errno. */
+int pread_all(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	std::vector<unsigned char> buf(MiB);
+
+	if (fd < 0)
+		return -errno;
+	if (posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
+		rc = -EIO;
+	for (size_t off = 0; rc == 0 && off < kSegment; off += MiB)
+		if (pread(fd, buf.data(), MiB, off_t(off)) != ssize_t(MiB))
+			rc = errno ? -errno : -EIO;
+	close(fd);
+	return rc;
+}
+
+/* Make the scenario's file and open it; *start = the first record's offset. */
+int scenario_open(Scenario s, bool keep, const char *path, mmf_file **f, size_t *start)
+{
+	mmf_options o;
+	int rc = 0;
+
+	mmf_options_init(&o);
+	if (keep)
+		o.flags |= MMF_KEEP_FOLIOS;
+	*start = s == Scenario::replayed ? kReplayed : 0;
+	if (s == Scenario::fresh)
+		return mmf_open(path, O_RDWR | O_CREAT | O_TRUNC, MiB, &o, f);
+	rc = write_file(path, kSegment, 11, nullptr);
+	if (rc == 0 && s == Scenario::reused_pread)
+		rc = pread_all(path);
+	if (rc == 0)
+		rc = mmf_open(path, O_RDWR, 0, &o, f);
+	if (rc == 0 && s == Scenario::replayed) {
+		const void *p;
+		rc = mmf_bytes(*f, 0, kReplayed, &p);
+		if (rc == 0)
+			benchmark::DoNotOptimize(checksum(p, kReplayed));
+	}
+	if (rc == 0 && s == Scenario::redirty)
+		rc = mmf_sync(*f);
+	return rc;
+}
+
+/*
+ * Folios of [base, base + len) as the kernel holds them (needs root:
+ * /proc/self/pagemap's PFNs and /proc/kpageflags; bit 15 compound head, 16
+ * compound tail). *large_pct = % of resident pages in large folios,
+ * *max_kib = the largest folio met. false when unreadable.
+ */
+bool folio_sizes(const void *base, size_t len, double *large_pct, double *max_kib)
+{
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int kf = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	size_t resident = 0, large = 0, maxp = 0;
+	bool ok = pm >= 0 && kf >= 0;
+	auto flags = [kf](uint64_t pfn) {
+		uint64_t v = 0;
+		return pread(kf, &v, 8, off_t(pfn * 8)) == 8 ? v : 0;
+	};
+
+	for (size_t i = 0; ok && i < len / kPage; i++) {
+		uint64_t e = 0, vpn = (uintptr_t(base) / kPage) + i;
+		if (pread(pm, &e, 8, off_t(vpn * 8)) != 8) {
+			ok = false;
+			break;
+		}
+		uint64_t pfn = e & ((uint64_t(1) << 55) - 1);
+		if (!(e >> 63 & 1) || pfn == 0)
+			continue;	/* not mapped here, or PFN hidden */
+		resident++;
+		uint64_t fl = flags(pfn);
+		if (fl & (3u << 15))
+			large++;
+		if (fl & (1u << 15)) {
+			size_t n = 1;
+			while (n < 512 && (flags(pfn + n) & (1u << 16)))
+				n++;
+			maxp = std::max(maxp, n);
+		} else if (!(fl & (1u << 16))) {
+			maxp = std::max<size_t>(maxp, 1);
+		}
+	}
+	if (pm >= 0)
+		close(pm);
+	if (kf >= 0)
+		close(kf);
+	if (!ok || resident == 0)
+		return false;
+	*large_pct = 100.0 * double(large) / double(resident);
+	*max_kib = double(maxp) * 4;
+	return true;
+}
+
+void bm_scenario(benchmark::State &st, Scenario s, size_t rec, bool keep)
+{
+	TempPath path("scenario.dat");
+	mmf_file *f = nullptr;
+	size_t off, first;
+	bool compacted = compact_memory();
+	int rc = scenario_open(s, keep, path.c_str(), &f, &off);
+	if (rc != 0) {
+		st.SkipWithError(errstr("making the scenario's file", rc).c_str());
+		if (f)
+			mmf_delete(f);
+		return;
+	}
+	first = off;
+	std::vector<unsigned char> buf(rec);
+	fill_pattern(buf.data(), rec, rec);
+	std::vector<uint64_t> lat;
+	lat.reserve(kRecords);
+	std::mt19937_64 rng(rec);
+	settle_scratch();
+	DevIO d0 = devio_now();
+	Faults f0 = Faults::now();
+	for (auto _ : st) {
+		if (s == Scenario::redirty)
+			off = (rng() % (kSegment / kPage)) * kPage;
+		rc = mmf_append_buffer(f, off, buf.data(), rec);
+		uint64_t t0 = now_ns();
+		if (rc == 0)
+			rc = mmf_sync_range(f, off, rec);
+		lat.push_back(now_ns() - t0);
+		if (rc != 0) {
+			st.SkipWithError(errstr("append + mmf_sync_range", rc).c_str());
+			break;
+		}
+		off += rec;
+	}
+	const double n = double(st.iterations());
+	device_counters(st, d0, n * double(rec), 0);
+	fault_counters(st, f0);
+	latency_counters(st, lat);
+	for (const char *k : {"p50_ns", "p99_ns", "p999_ns", "max_ns", "mean_ns", "samples"}) {
+		st.counters[std::string("sync_") + k] = st.counters[k];
+		st.counters.erase(k);
+	}
+	const double pages = double((rec + kPage - 1) / kPage * kPage);
+	st.counters["dev_write_bytes_per_sync"] = st.counters["dev_write_bytes"] / n;
+	st.counters["dirtied_bytes_per_sync"] = st.counters["proc_dirtied_bytes"] / n;
+	st.counters["own_write_bytes_per_sync"] = st.counters["own_write_bytes"] / n;
+	st.counters["goal_ratio"] = st.counters["own_write_bytes"] < 0
+					    ? st.counters["dev_write_bytes"] / n / pages
+					    : st.counters["own_write_bytes"] / n / pages;
+	st.counters["dirty_goal_ratio"] = st.counters["proc_dirtied_bytes"] / n / pages;
+	double pct = -1, kib = -1;
+	size_t lo = s == Scenario::redirty ? 0 : first - first % kPage;
+	size_t hi = s == Scenario::redirty ? kSegment : std::min(mmf_size(f), off + kPage - 1);
+	if (folio_sizes(static_cast<unsigned char *>(mmf_data(f)) + lo, (hi - lo) / kPage * kPage,
+			&pct, &kib)) {
+		st.counters["folio_large_pct"] = pct;
+		st.counters["folio_max_kib"] = kib;
+	}
+	st.counters["compacted"] = compacted ? 1 : 0;
+	st.counters["rec"] = double(rec);
+	st.SetItemsProcessed(int64_t(n));
+	st.SetBytesProcessed(int64_t(n) * int64_t(rec));
+	rc = mmf_delete(f);
+	if (rc != 0)
+		st.SkipWithError(errstr("mmf_delete", rc).c_str());
+}
+
+void register_scenarios()
+{
+	const Scenario all[] = {Scenario::fresh, Scenario::reused_write, Scenario::reused_pread,
+				Scenario::replayed, Scenario::redirty};
+	std::vector<size_t> recs = {1024};
+	if (full())
+		recs = {64, 1024, 4096};
+	for (size_t rec : recs)
+		for (Scenario s : all)
+			for (bool keep : {false, true})
+				add(name("BM_Sync", {{"scenario", scenario_name(s)},
+						     {"rec", num(rec)},
+						     {"folios", keep ? "keep" : "small"}}),
+				    [s, rec, keep](benchmark::State &st) {
+					    bm_scenario(st, s, rec, keep);
+				    })
+					->Iterations(int64_t(kRecords));
+}
+
 void register_sync()
 {
 	const Call calls[] = {Call::mmf_sync, Call::mmf_sync_range, Call::msync,
 			      Call::msync_async, Call::fdatasync, Call::fsync};
 
-	for (size_t dirty : {1, 16, 256, 4096})
+	for (size_t dirty : {1, 16, 256, 4096}) {
 		for (Call c : calls)
 			add(name("BM_Sync", {{"call", call_name(c)}, {"dirty", num(dirty)}}),
-			    [c, dirty](benchmark::State &st) { bm_sync(st, c, dirty); })
+			    [c, dirty](benchmark::State &st) { bm_sync(st, c, dirty, false); })
 				->Iterations(int64_t(iterations_of(dirty)));
+		/* the same file and call before the fix (MMF_KEEP_FOLIOS) */
+		add(name("BM_Sync", {{"call", "mmf_sync_range"},
+				     {"dirty", num(dirty)},
+				     {"folios", "keep"}}),
+		    [dirty](benchmark::State &st) {
+			    bm_sync(st, Call::mmf_sync_range, dirty, true);
+		    })
+			->Iterations(int64_t(iterations_of(dirty)));
+	}
+	register_scenarios();
 }
 
 } /* namespace */

@@ -39,6 +39,7 @@ bool is_lib(Api a) { return a == Api::allocate_slice || a == Api::append_buffer;
 struct WriteCase {
 	Api api;
 	bool seed;		/* mmf_options_seed instead of the defaults */
+	bool keep = false;	/* + MMF_KEEP_FOLIOS (the library before small writes) */
 	size_t sync_every;	/* 0: never */
 	size_t rec;
 };
@@ -53,6 +54,8 @@ size_t records_of(const WriteCase &c)
 	 * each grow: every record costs a sync (~0.4 ms here). */
 	if (c.api == Api::append_buffer && c.seed)
 		return 512;
+	if (c.rec >= 256 * KiB)	/* 64 MiB, 128 MiB with syncs: two of them */
+		return c.sync_every ? 2 * c.sync_every : 64;
 	if (c.sync_every == 1)
 		return 256;
 	if (c.sync_every > 1)
@@ -77,6 +80,8 @@ struct Target {
 			mmf_options_seed(&o);
 		else
 			mmf_options_init(&o);
+		if (c.keep)
+			o.flags |= MMF_KEEP_FOLIOS;
 		if (c.api == Api::memcpy_limit)
 			o.flags |= MMF_POPULATE;	/* prefault the final size */
 		err = mmf_open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC,
@@ -154,6 +159,8 @@ void bm_write(benchmark::State &st, WriteCase c)
 	std::vector<uint64_t> sync_lat;
 	sync_lat.reserve(c.sync_every ? records / c.sync_every + 1 : 0);
 	size_t off = 0, i = 0;
+	settle_scratch();
+	DevIO d0 = devio_now();
 	Faults f0 = Faults::now();
 	for (auto _ : st) {
 		int rc = append_one(c, t, buf.data(), &off);
@@ -167,6 +174,7 @@ void bm_write(benchmark::State &st, WriteCase c)
 			break;
 		}
 	}
+	device_counters(st, d0, double(off), 0);
 	fault_counters(st, f0);
 	if (t.f) {
 		mmf_stats s;
@@ -181,19 +189,141 @@ void bm_write(benchmark::State &st, WriteCase c)
 	}
 	st.counters["records"] = double(records);
 	st.counters["rec"] = double(c.rec);
+	st.counters["faults_per_mib"] = (st.counters["minflt"] + st.counters["majflt"]) /
+					(double(off) / double(MiB));
 	st.SetItemsProcessed(int64_t(st.iterations()));
 	st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(c.rec));
 }
 
 void add_case(const WriteCase &c)
 {
-	std::string opts = !is_lib(c.api) ? "none" : c.seed ? "seed_compat" : "default";
+	std::string opts = !is_lib(c.api) ? "none"
+			   : c.seed   ? "seed_compat"
+			   : c.keep   ? "keep_folios"
+				      : "default";
 	add(name("BM_Write", {{"api", api_name(c.api)},
 			      {"opts", opts},
 			      {"sync", c.sync_every ? num(c.sync_every) : "never"},
 			      {"rec", num(c.rec)}}),
 	    [c](benchmark::State &st) { bm_write(st, c); })
 		->Iterations(int64_t(records_of(c)));
+}
+
+/*
+ * Calibration (issue 12 section 4): what one 4 KiB page costs on this
+ * machine, per way of making it. One repetition = a fresh 16 MiB file
+ * (4096 pages), mapped; the op is timed alone and ns_per_page is its time
+ * per page:
+ *   fault_ftruncate  first write fault (one 8-byte store per page) after
+ *                    ftruncate (holes)
+ *   fault_fallocate  the same after posix_fallocate (unwritten extents)
+ *   populate_write   MADV_POPULATE_WRITE of the fallocated file
+ *   store_populated  memcpy of 4 KiB into each page populated just before
+ *   populate_read    MADV_POPULATE_READ of the fallocated file (clean pages)
+ *   fault_after_read the first write (write-protect) fault of a page
+ *                    populated for read
+ *   write_4k         write(2) of 4 KiB at the end of an empty file
+ * The summary turns faults_per_mib of the BM_Write rows into time in faults
+ * with fault_fallocate (the library's default reserves with fallocate).
+ */
+enum class Calib { fault_ftruncate, fault_fallocate, populate_write, store_populated,
+		   populate_read, fault_after_read, write_4k };
+
+const char *calib_name(Calib c)
+{
+	switch (c) {
+	case Calib::fault_ftruncate: return "fault_ftruncate";
+	case Calib::fault_fallocate: return "fault_fallocate";
+	case Calib::populate_write: return "populate_write";
+	case Calib::store_populated: return "store_populated";
+	case Calib::populate_read: return "populate_read";
+	case Calib::fault_after_read: return "fault_after_read";
+	case Calib::write_4k: return "write_4k";
+	}
+	return "?";
+}
+
+/* The timed op of one repetition; ns of it, or 0 with *err set. */
+uint64_t calib_once(Calib c, const char *path, int *err)
+{
+	const size_t size = 16 * MiB, pages = size / kPage;
+	std::vector<unsigned char> page(kPage);
+	fill_pattern(page.data(), kPage, 3);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	uint64_t t0 = 0, ns = 0;
+	unsigned char *m = nullptr;
+
+	*err = fd < 0 ? -errno : 0;
+	if (*err == 0 && c == Calib::write_4k) {
+		t0 = now_ns();
+		for (size_t i = 0; i < pages && *err == 0; i++)
+			if (write(fd, page.data(), kPage) != ssize_t(kPage))
+				*err = -EIO;
+		ns = now_ns() - t0;
+	} else if (*err == 0) {
+		int rc = c == Calib::fault_ftruncate ? ftruncate(fd, off_t(size))
+						      : posix_fallocate(fd, 0, off_t(size));
+		*err = rc < 0 ? -errno : -rc;
+		void *p = *err ? MAP_FAILED
+			       : mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (*err == 0 && p == MAP_FAILED)
+			*err = -errno;
+		m = p == MAP_FAILED ? nullptr : static_cast<unsigned char *>(p);
+	}
+	if (m && (c == Calib::store_populated || c == Calib::fault_after_read))
+		*err = madvise(m, size, c == Calib::store_populated ? MADV_POPULATE_WRITE
+								    : MADV_POPULATE_READ)
+			       ? -errno : 0;
+	if (m && *err == 0) {
+		t0 = now_ns();
+		switch (c) {
+		case Calib::fault_ftruncate:
+		case Calib::fault_fallocate:
+		case Calib::fault_after_read:
+			for (size_t i = 0; i < pages; i++)
+				std::memcpy(m + i * kPage, &t0, sizeof(t0));
+			break;
+		case Calib::populate_write:
+		case Calib::populate_read:
+			if (madvise(m, size, c == Calib::populate_write ? MADV_POPULATE_WRITE
+									: MADV_POPULATE_READ))
+				*err = -errno;
+			break;
+		case Calib::store_populated:
+			for (size_t i = 0; i < pages; i++)
+				std::memcpy(m + i * kPage, page.data(), kPage);
+			break;
+		case Calib::write_4k:
+			break;
+		}
+		ns = now_ns() - t0;
+		benchmark::DoNotOptimize(m[0]);
+	}
+	if (m)
+		munmap(m, size);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return ns;
+}
+
+void bm_calib(benchmark::State &st, Calib c)
+{
+	TempPath path("calib.dat");
+	std::vector<double> per;
+	int err = 0;
+
+	for (auto _ : st) {
+		uint64_t ns = calib_once(c, path.c_str(), &err);
+		if (err) {
+			st.SkipWithError(errstr(calib_name(c), err).c_str());
+			return;
+		}
+		per.push_back(double(ns) / double(16 * MiB / kPage));
+	}
+	std::sort(per.begin(), per.end());
+	st.counters["ns_per_page"] = per.empty() ? 0 : per[per.size() / 2];
+	st.counters["pages"] = double(16 * MiB / kPage);
 }
 
 void register_write()
@@ -204,13 +334,34 @@ void register_write()
 	const size_t syncs[] = {1, 64, 0};
 	const Api raw[] = {Api::write, Api::pwrite, Api::memcpy_limit};
 
+	for (Calib c : {Calib::fault_ftruncate, Calib::fault_fallocate, Calib::populate_write,
+			Calib::store_populated, Calib::populate_read, Calib::fault_after_read,
+			Calib::write_4k})
+		add(name("BM_Calib", {{"op", calib_name(c)}}),
+		    [c](benchmark::State &st) { bm_calib(st, c); })
+			->Iterations(3);
+	/* issue 17: every record size against write(2); the quick profile
+	 * carries 64 KiB, the full one 1 MiB too (the rest of 64 KiB's rows
+	 * are in the loop below) */
+	std::vector<size_t> more = {65536};
+	if (full())
+		more = {1048576};
+	for (size_t rec : more)
+		for (size_t n : {size_t(64), size_t(0)}) {
+			add_case({Api::allocate_slice, false, false, n, rec});
+			add_case({Api::append_buffer, false, false, n, rec});
+			add_case({Api::append_buffer, false, true, n, rec});
+			add_case({Api::write, false, false, n, rec});
+		}
+
 	for (size_t rec : recs)
 		for (size_t n : syncs) {
 			for (Api a : {Api::allocate_slice, Api::append_buffer})
 				for (bool seed : {false, true})
-					add_case({a, seed, n, rec});
+					add_case({a, seed, false, n, rec});
+			add_case({Api::append_buffer, false, true, n, rec});
 			for (Api a : raw)
-				add_case({a, false, n, rec});
+				add_case({a, false, false, n, rec});
 		}
 }
 

@@ -110,7 +110,9 @@ kill_tree() {
 mmf__on_signal() {
   local sig=$1 code=$2
   trap '' INT TERM
-  printf '%s: interrupted (SIG%s)\n' "$(basename "$0")" "$sig" >&2
+  # To the stderr the script started with: a redirection around the
+  # command that was running (mmf_run cmd >log 2>&1) must not swallow it.
+  printf '%s: interrupted (SIG%s)\n' "$(basename "$0")" "$sig" >&"${MMF_STDERR:-2}"
   kill_tree TERM
   if [ -n "${MMF_RUN_DIR_OWNED:-}" ]; then run_dir_interrupted "$MMF_RUN_DIR_OWNED" "SIG$sig"; fi
   mmf__cleanup
@@ -119,6 +121,7 @@ mmf__on_signal() {
 }
 # mmf_traps: install the INT/TERM/EXIT handling (call once, near the top).
 mmf_traps() {
+  exec {MMF_STDERR}>&2
   trap 'mmf__on_signal INT 130' INT
   trap 'mmf__on_signal TERM 143' TERM
   trap 'mmf__on_signal HUP 129' HUP
@@ -147,6 +150,11 @@ run_dir_begin() {
   local d=$1 m="$1/INCOMPLETE"
   if [ -f "$m" ] && [ -n "${MMF_RUN_TOKEN:-}" ] && grep -qx "token=$MMF_RUN_TOKEN" "$m" 2>/dev/null; then
     return 0
+  fi
+  # Another run's marker: a run still writing here, or one cut short whose
+  # folder must keep looking incomplete. Never take it over.
+  if [ -e "$m" ]; then
+    die "$d: holds another run's INCOMPLETE marker ($(head -1 "$m" 2>/dev/null)): use a new folder" 2
   fi
   MMF_RUN_TOKEN=$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')
   export MMF_RUN_TOKEN

@@ -16,15 +16,19 @@
  * mapping (mmf_bytes + checksum) or pread(2) + checksum. It stops after
  * --seconds or --files rolled files, whichever comes first.
  *
+ * The file options: --options default|seed_compat (mmf_options_init or
+ * mmf_options_seed), then --grow, --flags, --chunk, --max-step override the
+ * set's values one by one; the words are those of mmf_cli.h. --help lists
+ * every option.
+ *
  * Output: one JSON object on stdout (see print_result): counts, rates, sync
  * latency percentiles, CPU seconds, and the figures of every rolled file.
  * Exit status 0, or 1 with a message on stderr when any library or system
- * call fails (2 for bad usage).
+ * call fails, 2 for bad usage (one line on stderr, before any work).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,14 +42,16 @@
 #include <unistd.h>
 
 #include "mmapfile.h"
+#include "mmf_cli.h"
 
 #define MAX_FILES 64
 #define PAGE 4096u
 
 struct args {
 	const char *dir;
-	size_t rec, init, roll, chunk, max_step, read_rec, read_set;
-	const char *api, *grow, *flags, *read_api, *read_order;
+	size_t rec, init, roll, read_rec, read_set;
+	const char *api, *read_api, *read_order;
+	mmf_options opt;	/* of every file it opens */
 	uint64_t sync_every, sync_interval_us;
 	double rate_bps, seconds, reads_per_record;
 	int files;
@@ -139,119 +145,93 @@ static uint64_t resident_bytes(void *base, size_t len)
 	return (uint64_t)n * PAGE;
 }
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: loadgen --dir DIR --rec BYTES --roll BYTES [options]\n"
-		"  --api allocate_slice|append_buffer   (default allocate_slice)\n"
-		"  --grow double|exact|chunk|seed       (default double)\n"
-		"  --chunk BYTES --max-step BYTES       (policy parameters)\n"
-		"  --flags LIST   comma list of reserve,populate,sync_before_grow, or\n"
-		"                 'seed' for mmf_options_seed, 'none' (default: the defaults)\n"
-		"  --init BYTES   size a new file is opened with (default 1 MiB)\n"
-		"  --sync-every N | --sync-interval-us U   (neither: sync only at roll)\n"
-		"  --rate BYTES_PER_S   pace the appends (default 0: as fast as possible)\n"
-		"  --seconds S --files N   stop after S seconds or N rolled files\n"
-		"  --truncate-on-roll      cut each file to its data before closing it\n"
-		"  --reads-per-record R --read-rec BYTES --read-set BYTES\n"
-		"  --read-api bytes|pread --read-order rand|seq\n"
-		"Prints one JSON object with what it measured.\n");
-}
+static const char *const read_apis[] = { "bytes", "pread", NULL };
+static const char *const read_orders[] = { "rand", "seq", NULL };
 
-static size_t parse_size(const char *s)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	if (end == s || *end) {
-		fprintf(stderr, "loadgen: not a byte count: '%s'\n", s);
-		exit(2);
-	}
-	return (size_t)v;
-}
-
+/* Parse argv into *a (mmf_cli.h); exits 0 after --help, 2 on a usage error
+ * (one line on stderr, before any work). */
 static void parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{"dir", 1, 0, 'd'}, {"rec", 1, 0, 'r'}, {"init", 1, 0, 'i'},
-		{"roll", 1, 0, 'R'}, {"chunk", 1, 0, 'c'}, {"max-step", 1, 0, 'm'},
-		{"api", 1, 0, 'a'}, {"grow", 1, 0, 'g'}, {"flags", 1, 0, 'f'},
-		{"sync-every", 1, 0, 'n'}, {"sync-interval-us", 1, 0, 'u'},
-		{"rate", 1, 0, 'p'}, {"seconds", 1, 0, 's'}, {"files", 1, 0, 'F'},
-		{"truncate-on-roll", 0, 0, 't'}, {"reads-per-record", 1, 0, 'x'},
-		{"read-rec", 1, 0, 'y'}, {"read-set", 1, 0, 'z'}, {"read-api", 1, 0, 'A'},
-		{"read-order", 1, 0, 'O'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-	int c;
+	uint64_t rec = 0, init = 1 << 20, roll = 0, chunk = 0, max_step = 0,
+		 read_rec = 4096, read_set = 0, files = MAX_FILES;
+	int api = 0, read_api = 0, read_order = 0, rc;
+	mmf_options base, over;
+	struct mmf_cli_opt opts[] = {
+		MMF_CLI_STRING("dir", &a->dir, "DIR", "where the files go (required)"),
+		MMF_CLI_U64("rec", &rec, 8, 1u << 30, "BYTES", "record size (required)"),
+		MMF_CLI_U64("roll", &roll, 8, UINT64_MAX / 2, "BYTES",
+			    "roll to a new file at this much data (required, >= --rec)"),
+		MMF_CLI_CHOICE("api", &api, mmf_cli_append_apis,
+			       "the append call (default allocate_slice)"),
+		MMF_CLI_OPTION_SET_OPT("options", &base,
+				       "the option set to start from (default default)"),
+		MMF_CLI_GROWTH_OPT("grow", &over.grow, "growth policy (default: the set's)"),
+		MMF_CLI_FLAGS_OPT("flags", &over.flags, "flags (default: the set's)"),
+		MMF_CLI_U64("chunk", &chunk, 1, UINT64_MAX / 2, "BYTES",
+			    "step of the chunk policy (default: the set's)"),
+		MMF_CLI_U64("max-step", &max_step, 1, UINT64_MAX / 2, "BYTES",
+			    "cap of one doubling step (default: the set's)"),
+		MMF_CLI_U64("init", &init, 0, UINT64_MAX / 2, "BYTES",
+			    "size a new file is opened with (default 1 MiB)"),
+		MMF_CLI_U64("sync-every", &a->sync_every, 1, UINT64_MAX, "N",
+			    "sync every N records"),
+		MMF_CLI_U64("sync-interval-us", &a->sync_interval_us, 1, UINT64_MAX / 1000,
+			    "U", "sync every U microseconds (neither: only at roll)"),
+		MMF_CLI_REAL("rate", &a->rate_bps, 0, 1e15, "BYTES_PER_S",
+			     "pace the appends (default 0: as fast as possible)"),
+		MMF_CLI_REAL("seconds", &a->seconds, 0.001, 1e6, "S",
+			     "stop after S seconds (default 10)"),
+		MMF_CLI_U64("files", &files, 1, MAX_FILES, "N", "or after N rolled files"),
+		MMF_CLI_SWITCH("truncate-on-roll", &a->truncate_on_roll,
+			       "cut each file to its data before closing it"),
+		MMF_CLI_REAL("reads-per-record", &a->reads_per_record, 0, 1e6, "R",
+			     "random reads per appended record (default 0)"),
+		MMF_CLI_U64("read-rec", &read_rec, 8, 1u << 30, "BYTES",
+			    "size of one read (default 4096)"),
+		MMF_CLI_U64("read-set", &read_set, 0, UINT64_MAX / 2, "BYTES",
+			    "size of the warm read set"),
+		MMF_CLI_CHOICE("read-api", &read_api, read_apis,
+			       "read through the mapping or pread(2) (default bytes)"),
+		MMF_CLI_CHOICE("read-order", &read_order, read_orders,
+			       "random or sequential records (default rand)"),
+	};
+	struct mmf_cli cli = {
+		.prog = "loadgen", .synopsis = "--dir DIR --rec BYTES --roll BYTES [options]",
+		.about = "Runs a capacity-planning workload for real; prints one JSON "
+			 "object with what it measured.",
+		.opts = opts, .nopts = sizeof(opts) / sizeof(opts[0]),
+	};
 
-	*a = (struct args){.init = 1 << 20, .chunk = 64u << 20, .max_step = 1u << 30,
-			   .api = "allocate_slice", .grow = "double", .flags = "default",
-			   .read_api = "bytes", .read_order = "rand", .read_rec = 4096,
-			   .seconds = 10, .files = MAX_FILES};
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': a->dir = optarg; break;
-		case 'r': a->rec = parse_size(optarg); break;
-		case 'i': a->init = parse_size(optarg); break;
-		case 'R': a->roll = parse_size(optarg); break;
-		case 'c': a->chunk = parse_size(optarg); break;
-		case 'm': a->max_step = parse_size(optarg); break;
-		case 'a': a->api = optarg; break;
-		case 'g': a->grow = optarg; break;
-		case 'f': a->flags = optarg; break;
-		case 'n': a->sync_every = parse_size(optarg); break;
-		case 'u': a->sync_interval_us = parse_size(optarg); break;
-		case 'p': a->rate_bps = atof(optarg); break;
-		case 's': a->seconds = atof(optarg); break;
-		case 'F': a->files = atoi(optarg); break;
-		case 't': a->truncate_on_roll = true; break;
-		case 'x': a->reads_per_record = atof(optarg); break;
-		case 'y': a->read_rec = parse_size(optarg); break;
-		case 'z': a->read_set = parse_size(optarg); break;
-		case 'A': a->read_api = optarg; break;
-		case 'O': a->read_order = optarg; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
-		}
-	}
-	if (!a->dir || a->rec < 8 || a->roll < a->rec || a->files < 1 || a->files > MAX_FILES) {
-		usage(stderr);
-		exit(2);
-	}
-	if (a->reads_per_record > 0 && a->read_set < a->read_rec) {
-		fprintf(stderr, "loadgen: --read-set must hold at least one --read-rec\n");
-		exit(2);
-	}
-}
-
-static void make_options(const struct args *a, mmf_options *o)
-{
-	char buf[256], *tok, *save = NULL;
-
-	if (strcmp(a->flags, "seed") == 0) {
-		mmf_options_seed(o);
-		return;
-	}
-	mmf_options_init(o);
-	if (strcmp(a->grow, "double") == 0) o->grow = MMF_GROW_DOUBLE;
-	else if (strcmp(a->grow, "exact") == 0) o->grow = MMF_GROW_EXACT;
-	else if (strcmp(a->grow, "chunk") == 0) o->grow = MMF_GROW_CHUNK;
-	else if (strcmp(a->grow, "seed") == 0) o->grow = MMF_GROW_SEED;
-	else { fprintf(stderr, "loadgen: unknown --grow %s\n", a->grow); exit(2); }
-	o->grow_chunk = a->chunk;
-	o->grow_max_step = a->max_step;
-	if (strcmp(a->flags, "default") == 0)
-		return;
-	o->flags = 0;
-	snprintf(buf, sizeof(buf), "%s", a->flags);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (strcmp(tok, "reserve") == 0) o->flags |= MMF_RESERVE;
-		else if (strcmp(tok, "populate") == 0) o->flags |= MMF_POPULATE;
-		else if (strcmp(tok, "sync_before_grow") == 0) o->flags |= MMF_SYNC_BEFORE_GROW;
-		else if (strcmp(tok, "none") != 0) {
-			fprintf(stderr, "loadgen: unknown flag %s\n", tok);
-			exit(2);
-		}
-	}
+	*a = (struct args){.seconds = 10};
+	mmf_options_init(&base);
+	mmf_options_init(&over);
+	rc = mmf_cli_parse(&cli, argc, argv);
+	if (rc != MMF_CLI_OK)
+		exit(mmf_cli_exit(rc));
+	if (!a->dir || !rec || !roll)
+		exit(mmf_cli_usage_error(&cli, "--dir, --rec and --roll are required"));
+	if (roll < rec)
+		exit(mmf_cli_usage_error(&cli, "--roll must be >= --rec"));
+	if (a->reads_per_record > 0 && read_set < read_rec)
+		exit(mmf_cli_usage_error(&cli, "--read-set must hold at least one --read-rec"));
+	if (mmf_cli_find(&cli, "grow")->seen)
+		base.grow = over.grow;
+	if (mmf_cli_find(&cli, "flags")->seen)
+		base.flags = over.flags;
+	if (chunk)
+		base.grow_chunk = (size_t)chunk;
+	if (max_step)
+		base.grow_max_step = (size_t)max_step;
+	a->opt = base;
+	a->rec = (size_t)rec;
+	a->init = (size_t)init;
+	a->roll = (size_t)roll;
+	a->read_rec = (size_t)read_rec;
+	a->read_set = (size_t)read_set;
+	a->files = (int)files;
+	a->api = mmf_cli_append_apis[api];
+	a->read_api = read_apis[read_api];
+	a->read_order = read_orders[read_order];
 }
 
 /* The warm read set: a file of read_set pattern bytes, mapped, read once. */
@@ -272,7 +252,7 @@ static void read_set_open(const struct args *a, struct read_set *rs)
 	int fd, rc;
 
 	snprintf(path, sizeof(path), "%s/read-set.dat", a->dir);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || !chunk)
 		die("creating the read set", -errno);
 	for (size_t off = 0; off < a->read_set; off += 1 << 20) {
@@ -419,13 +399,11 @@ static void pace(const struct args *a, uint64_t t0, uint64_t bytes)
 static mmf_file *open_next(const struct args *a, int n)
 {
 	char path[4096];
-	mmf_options o;
 	mmf_file *f;
 	int rc;
 
-	make_options(a, &o);
 	snprintf(path, sizeof(path), "%s/seg-%03d.log", a->dir, n);
-	rc = mmf_open(path, O_RDWR | O_CREAT | O_TRUNC, a->init, &o, &f);
+	rc = mmf_open(path, O_RDWR | O_CREAT | O_TRUNC, a->init, &a->opt, &f);
 	if (rc < 0)
 		die("mmf_open", rc);
 	return f;

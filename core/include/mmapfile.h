@@ -47,10 +47,21 @@
  * - mmf_delete() returning 0: the file stays gone after a power cut.
  * - Nothing else is promised: bytes written but not synced may or may not
  *   survive.
- * With MMF_RESERVE (the default) new space is allocated with
- * posix_fallocate(3) when the file grows, so a full disk is -ENOSPC at grow
- * time instead of a SIGBUS on a later store. That holds on ext4 and xfs;
- * copy-on-write filesystems and NFS cannot promise it.
+ * With MMF_RESERVE (the default) a writable handle never maps a byte that
+ * has no disk block: mmf_open/mmf_open_fd allocate every hole of an existing
+ * file (posix_fallocate(3) over the whole file: files sized by ftruncate,
+ * sparse copies, the seed's files), and every grow (appends, mmf_truncate)
+ * allocates the new range, including holes another process left there by
+ * extending the file. So a full disk is -ENOSPC from the open or the grow,
+ * never a SIGBUS on a later store. That holds on ext4 (tested), tmpfs
+ * (tested) and xfs; copy-on-write filesystems and NFS cannot promise it,
+ * nor can anything hold when another process shrinks the file or punches
+ * holes in it while it is mapped. The cost is one posix_fallocate over the
+ * whole file per writable open (measured: 16 us for a 1 GiB file on ext4,
+ * 7.6 ms for 256 MiB on tmpfs, which walks every page).
+ * Growth assumes one process grows a file:
+ * a grow that fails after extending the file cuts it back to the handle's
+ * old size, and a grow without MMF_RESERVE sets the size with ftruncate.
  *
  * LIFETIME OF POINTERS
  * Pointers from mmf_data(), mmf_bytes(), mmf_slice() and mmf_allocate_slice()
@@ -58,11 +69,85 @@
  * (mmf_allocate_slice, mmf_append_buffer, mmf_truncate) or until
  * mmf_close()/mmf_delete(): growing may move the mapping. An mmf_reader holds
  * no pointer into the mapping and stays valid across growth.
+ * With MMF_STABLE they stay valid across growth too (see STABLE).
+ *
+ * STABLE (MMF_STABLE in mmf_options.flags)
+ * The handle reserves mmf_options.max_size bytes of address space at open
+ * (PROT_NONE, no memory or swap is committed; default 64 GiB) and maps the
+ * file at its start; growth maps the new pages in place. mmf_data() is the
+ * same non-NULL address for the life of the handle (even while the size is
+ * 0), and every pointer the library returned stays valid until a shrink
+ * below it, mmf_close or mmf_delete. The file never grows past max_size
+ * through the handle: a policy step is cut to max_size, and a write or
+ * mmf_truncate that needs more is -EFBIG with the handle unchanged; opening
+ * a file larger than max_size (or a new one with size > max_size) is
+ * -EFBIG. Works with every growth policy and flag, mmf_open and
+ * mmf_open_fd. stats.moves stays 0.
+ * Concurrency contract of a stable handle: ONE writer thread (appends,
+ * allocations, growing mmf_truncate, syncs, mmf_advise) and any number of
+ * reader threads at the same time (mmf_bytes, mmf_slice, mmf_reader_read,
+ * mmf_size, mmf_data). The writer publishes a new size (release) only after
+ * the mapping covers it; a reader's call loads it (acquire) once, so it
+ * never touches an unmapped byte and sees a size no larger than published.
+ * The bytes themselves are the caller's to publish: a reader must not read
+ * a record before the writer has published it (e.g. an atomic end offset
+ * stored with release after the record is written). Shrinking, mmf_close,
+ * mmf_delete and mmf_stats_get need exclusive use. Without MMF_STABLE the
+ * THREADS rule below holds.
+ *
+ * SMALL WRITES (default; MMF_KEEP_FOLIOS in mmf_options.flags turns it off)
+ * A store through the mapping dirties the whole page-cache folio it hits,
+ * and writeback writes whole folios: on Linux >= 6.16 ext4 caches regular
+ * files in folios up to 2 MiB, so a 1 KiB record + mmf_sync_range wrote up
+ * to 1 MiB (measured, issue 12; xfs tracks dirty blocks per folio). So a
+ * writable handle of a non-empty file, at open, writes back the file's dirty
+ * pages (sync_file_range: no device flush, no durability promise) and drops
+ * its clean, unmapped page cache (POSIX_FADV_DONTNEED): the next reads
+ * through any handle fault from the disk. And before appends
+ * (mmf_allocate_slice, mmf_append_buffer) into the bytes the file had at
+ * open reach a 2 MiB-aligned window, the window and the next lose their
+ * clean cache past the append point, read back at once in 4 KiB folios
+ * (POSIX_FADV_WILLNEED); space the handle grows keeps the kernel's
+ * readahead (it made 4 KiB folios there in every measurement). Raw stores elsewhere
+ * through mmf_data() fault with the handle's advice (mmf_advise) into
+ * whatever the cache holds. Advisory: failures are ignored. Measured
+ * figures: bench/README.md, "Small writes".
  *
  * THREADS
  * A handle is not thread-safe for mutation. Any number of threads may read
  * (mmf_bytes, mmf_slice, readers, mmf_data, mmf_size) while nobody mutates.
- * Different handles are independent.
+ *
+ * SEVERAL HANDLES OF ONE FILE (in one process or several)
+ * Each handle maps the size the file had when it opened it (or its own
+ * grows). mmf_delete through one handle never takes bytes from another:
+ * the others keep reading (and writing) them until they close, as with
+ * unlink(2). The one call that does: mmf_truncate shrinking the file, after
+ * which another handle's access past the new end is a SIGBUS (the kernel's
+ * rule for shared mappings): shrink only a file no other handle maps.
+ *
+ * NAMES
+ * A handle remembers the file's directory (an open descriptor, kept until
+ * close) and its last name component at open time. The directory fsync of
+ * mmf_open and mmf_delete, and mmf_delete's unlink, act on that directory
+ * even after the process changed directory or the directory was renamed;
+ * mmf_delete removes the name only if it still is the opened file (same
+ * device and inode), else it returns -ESTALE and removes nothing. So each
+ * handle with a known name holds two file descriptors.
+ *
+ * ABI
+ * libmmapfile.so.0. mmf_stats and mmf_reader keep their 0.1 layout.
+ * mmf_options grew in 0.2 (max_size, at its end): the shared library has
+ * symbol versions, and binaries built against 0.1 call the MMAPFILE_0.1
+ * versions of mmf_options_init/_seed, mmf_open and mmf_open_fd, which take
+ * the 0.1 struct (core/src/compat.c, mmapfile.map); binaries built against
+ * this header take the MMAPFILE_0.2 ones. Changed in 0.2 without a new
+ * SONAME, as fixes of what 0.1 already
+ * promised (handles independent, no SIGBUS, read-only never changes a
+ * file): mmf_delete no longer truncates and refuses a name that is no longer
+ * its file (-ESTALE); mmf_open refuses flags 0.1 did not list (and
+ * O_RDONLY | O_TRUNC); a writable MMF_RESERVE open allocates the file's
+ * holes. The test unit.abi runs a program built against 0.1's header and
+ * library on the current one.
  */
 #ifndef MMAPFILE_H
 #define MMAPFILE_H
@@ -102,7 +187,22 @@ enum mmf_grow {
 #define MMF_RESERVE          (1u << 0)	/* posix_fallocate new space */
 #define MMF_POPULATE         (1u << 1)	/* prefault new space (MADV_POPULATE_WRITE) */
 #define MMF_SYNC_BEFORE_GROW (1u << 2)	/* msync the whole mapping before each grow */
+/* Every growth flag (as in 0.1; MMF_STABLE is not one). */
 #define MMF_FLAGS_ALL        (MMF_RESERVE | MMF_POPULATE | MMF_SYNC_BEFORE_GROW)
+#define MMF_STABLE           (1u << 3)	/* reserve max_size of address space at
+					 * open, grow in place: see STABLE */
+#define MMF_KEEP_FOLIOS      (1u << 4)	/* keep large page-cache folios for
+					 * writes: see SMALL WRITES */
+
+/* Access advice (madvise(2)): how the mapping will be read. */
+enum mmf_advice {
+	MMF_ADVICE_NORMAL = 0,	/* the kernel's default readahead */
+	MMF_ADVICE_RANDOM = 1,	/* no readahead: random reads (MADV_RANDOM) */
+	MMF_ADVICE_SEQUENTIAL = 2,	/* aggressive readahead */
+	MMF_ADVICE_WILLNEED = 3,	/* read the pages in now */
+	MMF_ADVICE_DONTNEED = 4,	/* drop the pages from this mapping now
+					 * (written bytes stay in the file) */
+};
 
 /*
  * Options of a handle. Caller-declared: fill with mmf_options_init() or
@@ -117,6 +217,10 @@ typedef struct mmf_options {
 	size_t grow_chunk;	/* step of MMF_GROW_CHUNK; default 64 MiB */
 	unsigned flags;		/* default MMF_RESERVE; seed MMF_SYNC_BEFORE_GROW */
 	mode_t mode;		/* permissions of a created file; default 0666 */
+	/* Since 0.2: with MMF_STABLE, the address space reserved at open, in
+	 * bytes (rounded up to pages), and the size the file may reach through
+	 * this handle; default 64 GiB; ignored without MMF_STABLE. */
+	size_t max_size;
 } mmf_options;
 
 /* Counters of one handle since it was opened. Caller-declared. */
@@ -139,7 +243,7 @@ typedef struct mmf_reader {
 } mmf_reader;
 
 /* Fill *o with the defaults: DOUBLE, 1 GiB step cap, 64 MiB chunk,
- * MMF_RESERVE, mode 0666. */
+ * MMF_RESERVE, mode 0666, max_size 64 GiB. */
 void mmf_options_init(mmf_options *o);
 
 /* Fill *o with the seed's behaviour: MMF_GROW_SEED, 1 GiB step cap,
@@ -148,19 +252,38 @@ void mmf_options_seed(mmf_options *o);
 
 /*
  * Open (and with O_CREAT create) path and map it whole.
- * oflags: O_RDONLY or O_RDWR, plus O_CREAT, O_EXCL, O_TRUNC as for open(2).
- * A non-empty file keeps its own size and `size` is ignored. A file found empty
- * is sized to `size` bytes by a writable handle (0 leaves it empty and
- * unmapped), and its directory is fsynced before mmf_open returns (writable
- * or O_CREAT), so its creation is durable. A read-only handle never changes
- * the file.
+ * oflags: O_RDONLY or O_RDWR, plus
+ *   O_CREAT, O_EXCL           as for open(2); O_EXCL only with O_CREAT. A
+ *                             read-only O_CREAT open creates an empty file
+ *                             (durably) and leaves it empty;
+ *   O_TRUNC                   as for open(2), with O_RDWR only (a read-only
+ *                             handle never changes a file's bytes);
+ *   O_NOFOLLOW                the last component must not be a symlink (-ELOOP);
+ *   O_NOATIME, O_NOCTTY, O_NONBLOCK, O_CLOEXEC, O_LARGEFILE
+ *                             accepted, no effect on the handle (the
+ *                             descriptor is always close-on-exec).
+ * Every other flag is -EINVAL before anything is opened: O_WRONLY, O_APPEND,
+ * O_SYNC/O_DSYNC (they act on write(2), not on stores into a mapping: use
+ * mmf_sync), O_DIRECT, O_PATH, O_TMPFILE, O_DIRECTORY, O_ASYNC.
+ * A non-empty file keeps its own size and `size` is ignored; a writable
+ * handle with MMF_RESERVE allocates its holes first (see DURABILITY). A file
+ * found empty (created, emptied by O_TRUNC, or empty before) is sized to
+ * `size` bytes by a writable handle (0 leaves it empty and unmapped), its
+ * directory is fsynced before mmf_open returns (writable or O_CREAT), so its
+ * creation is durable, and mmf_created() is true (writable). A read-only
+ * handle never changes the file.
+ * The directory of path is opened first (read access to it is needed) and
+ * kept (see NAMES); the file is opened in it.
  * opt may be NULL for the defaults. On success *out is the handle.
- * Errors: -EINVAL (NULL path/out, O_WRONLY, bad options), -EISDIR (a
+ * Errors: -EINVAL (NULL path/out, refused flags, bad options: also
+ * MMF_STABLE with max_size 0 or past INT64_MAX), -EFBIG (MMF_STABLE: the
+ * file, or `size` for an empty one, larger than max_size), -EISDIR (a
  * directory), -ENODEV (not a regular file: FIFO, device, socket), any errno of
  * open/fstat/ftruncate/posix_fallocate/mmap/fsync (-ENOENT, -EACCES, -ENOSPC,
  * -ENOMEM, -EIO, ...), -EFBIG (size too large for the platform).
  * After an error nothing is open; a file that was created stays (empty or
- * partly sized).
+ * partly sized); allocating an existing file's holes may have allocated
+ * part of them (its size and bytes are unchanged).
  * Durable after 0: the directory entry, if the file was empty.
  */
 int mmf_open(const char *path, int oflags, size_t size,
@@ -171,14 +294,26 @@ int mmf_open(const char *path, int oflags, size_t size,
  * (mmf_close closes it); on error the caller still owns fd. `size` and
  * `writable` as in mmf_open (writable needs fd opened O_RDWR). The path, used
  * by mmf_delete and for the directory fsync of an empty file, is looked up
- * from /proc/self/fd; mmf_path() is NULL when it cannot be found.
- * Errors: as mmf_open, plus -EBADF (fd < 0).
+ * from /proc/self/fd and its directory opened; the name is kept only if it
+ * still is fd's file (device and inode), else mmf_path() is NULL, as when it
+ * cannot be found (an unlinked file, no /proc): then mmf_delete is -EINVAL
+ * and an empty file's creation is not made durable (call mmf_sync_dir).
+ * Holes and empty files as in mmf_open.
+ * Errors: as mmf_open, plus -EBADF (fd < 0; or writable, MMF_RESERVE and fd
+ * not open for writing: without MMF_RESERVE that is -EACCES), errors of
+ * opening the directory (-EACCES, ...).
  */
 int mmf_open_fd(int fd, size_t size, bool writable,
 		const mmf_options *opt, mmf_file **out);
 
+/* True when this handle found its file empty and, being writable, sized it
+ * (a file just created, or emptied by O_TRUNC): the caller writes a fresh
+ * header. False for read-only handles and files that had bytes. */
+bool mmf_created(const mmf_file *f);
+
 /* The mapping (NULL while the size is 0), its size (= the file size), the file
- * descriptor, the path given to mmf_open (NULL if unknown). mmf_data is
+ * descriptor, the path given to mmf_open (NULL if unknown; as given, so a
+ * relative path or a renamed file's old name: for messages). mmf_data is
  * invalidated by any call that can grow or shrink. */
 void *mmf_data(const mmf_file *f);
 size_t mmf_size(const mmf_file *f);
@@ -205,7 +340,8 @@ int mmf_slice(const mmf_file *f, size_t off, const void **out, uint32_t *len);
  * off, grow by the policy if off + 4 + len passes the end, and return the
  * payload pointer in *out (the caller fills it) and off + 4 + len in *next.
  * Errors: -EBADF (read-only), -EINVAL (len > UINT32_MAX, NULL out/next),
- * -EFBIG (the end overflows), the poison error, any grow error (-ENOSPC,
+ * -EFBIG (the end overflows, or passes max_size with MMF_STABLE), the
+ * poison error, any grow error (-ENOSPC,
  * -ENOMEM, -EIO from SYNC_BEFORE_GROW, which poisons). After a grow error the
  * handle keeps its old size and mapping and nothing was written.
  * Durable after 0: nothing new (call mmf_sync).
@@ -262,12 +398,25 @@ int mmf_sync_range(mmf_file *f, size_t off, size_t len);
 int mmf_close(mmf_file *f);
 
 /*
- * Unmap, truncate to 0, close, unlink, fsync the directory; frees f whatever
- * happens (NULL is fine). A poisoned handle is only closed: the file stays
- * for recovery and the poison error is returned.
- * Errors: the poison error, -EINVAL (path unknown), munmap/ftruncate/close/
- * unlink/fsync errors. The file is unlinked only if unmapping and truncating
- * succeeded.
+ * Check that the name the handle was opened by still is its file, unmap,
+ * close, unlink the name in the directory of open time, fsync that
+ * directory; frees f whatever happens (NULL is fine). Read-only handles
+ * delete too (the directory's permissions decide). Nothing is synced.
+ * The file is not truncated: other handles and processes that have it open
+ * keep every byte until they close; its disk space is freed when the last
+ * of them closes (at once when there is none). The seed truncated to 0
+ * first, freeing the space at once but killing their next read by SIGBUS.
+ * Measured (ext4, a 256 MiB file): alone, delete takes 45 ms either way
+ * (the space is freed inside it); with a second handle open, the seed's
+ * delete freed the 256 MiB at once (44 ms), this one takes 0.9 ms and the
+ * 256 MiB are freed by that handle's mmf_close (51 ms).
+ * Errors: the poison error (a poisoned handle is only closed: the file stays
+ * for recovery); -ESTALE when the name is gone or now names another file
+ * (renamed, replaced; a symlink named at open is not the file): the handle
+ * is closed and nothing is removed; -EINVAL (name unknown, see
+ * mmf_open_fd); fstatat/munmap/close/unlink/fsync errors. The name is
+ * unlinked only if the check and the unmap succeeded. A rename racing the
+ * call itself is not covered.
  * Durable after 0: the file stays gone after a power cut.
  */
 int mmf_delete(mmf_file *f);
@@ -288,6 +437,26 @@ void mmf_reader_init(mmf_reader *r, const mmf_file *f, size_t off);
  * current size and mapping, even after the file grew and moved.
  */
 ssize_t mmf_reader_read(mmf_reader *r, void *buf, size_t len);
+
+/*
+ * Tell the kernel how the whole mapping will be read. NORMAL, RANDOM and
+ * SEQUENTIAL are the handle's access pattern: kept, and applied again to the
+ * whole mapping after every grow, shrink and move (and to the first mapping
+ * of an empty file); re-applying is advisory (a failure there leaves the
+ * grow's result). WILLNEED and DONTNEED act once, on what is mapped now.
+ * Errors: -EINVAL (unknown advice), errors of madvise (the pattern is then
+ * not changed).
+ */
+int mmf_advise(mmf_file *f, enum mmf_advice advice);
+
+/*
+ * The same advice for [off, off + len) only (rounded out to pages), once:
+ * nothing is kept (growth does not re-apply it).
+ * Errors: -EINVAL (unknown advice), MMF_EOF (range past the end), errors of
+ * madvise.
+ */
+int mmf_advise_range(mmf_file *f, size_t off, size_t len,
+		     enum mmf_advice advice);
 
 /* A message for any return code of this library (0, MMF_E*, -errno). */
 const char *mmf_strerror(int err);

@@ -7,7 +7,13 @@
  * returning an error.
  */
 #define _GNU_SOURCE
+/* Only the public API is exported from the shared library (built with
+ * -fvisibility=hidden): the declarations of mmapfile.h give its functions
+ * default visibility, the seam (os.h) stays hidden. */
+#include "abi.h"
+#pragma GCC visibility push(default)
 #include "mmapfile.h"
+#pragma GCC visibility pop
 #include "os.h"
 
 #include <errno.h>
@@ -46,10 +52,25 @@ static void inject_slowdown(void)
 struct mmf_file {
 	int fd;
 	bool writable;
-	void *base;		/* NULL while size == 0 */
-	size_t size;
+	bool created;		/* found empty by this writable handle */
+	void *base;		/* NULL while size == 0 (MMF_STABLE: the
+				 * reservation's start, fixed at open) */
+	size_t size;		/* readers: size_now(); writer: publish_size() */
+	size_t reserved;	/* address space reserved at base (MMF_STABLE),
+				 * else 0 */
 	int poison;		/* 0, or the error of the first failed sync */
 	char *path;		/* NULL when unknown (mmf_open_fd) */
+	int dirfd;		/* the directory the file had its name in at
+				 * open, -1 when unknown (then name is NULL) */
+	char *name;		/* the file's name in dirfd */
+	dev_t dev;		/* the file's identity (fstat at open) */
+	ino_t ino;
+	enum mmf_advice advice;	/* the kept access pattern */
+	size_t small_end;	/* appends below it land in small folios
+				 * (SMALL WRITES); 0: none prepared */
+	size_t old_data;	/* bytes the file had at a writable open
+				 * (SMALL WRITES: the part readahead may cache
+				 * in large folios); 0 for a new file */
 	mmf_options opt;
 	mmf_stats stats;
 };
@@ -62,6 +83,7 @@ void mmf_options_init(mmf_options *o)
 	o->grow_chunk = 64 * MIB;
 	o->flags = MMF_RESERVE;
 	o->mode = 0666;
+	o->max_size = 64 * GIB;
 }
 
 void mmf_options_seed(mmf_options *o)
@@ -80,11 +102,40 @@ static int options_resolve(const mmf_options *opt, size_t size, mmf_options *o)
 		mmf_options_init(o);
 	else
 		*o = *opt;
-	if ((unsigned)o->grow > MMF_GROW_SEED || (o->flags & ~MMF_FLAGS_ALL))
+	if ((unsigned)o->grow > MMF_GROW_SEED ||
+	    (o->flags & ~(MMF_FLAGS_ALL | MMF_STABLE | MMF_KEEP_FOLIOS)))
 		return -EINVAL;
 	if (o->grow == MMF_GROW_CHUNK && o->grow_chunk == 0)
 		return -EINVAL;
+	if ((o->flags & MMF_STABLE) && (o->max_size == 0 || o->max_size > MAX_FILE))
+		return -EINVAL;
 	return 0;
+}
+
+/* The size readers see. The writer publishes a new size (release) only once
+ * the mapping covers it, so a reader that loads it (acquire) may touch every
+ * byte below it, even while a stable handle grows. */
+static size_t size_now(const mmf_file *f)
+{
+	return __atomic_load_n(&f->size, __ATOMIC_ACQUIRE);
+}
+
+static void publish_size(mmf_file *f, size_t size)
+{
+	__atomic_store_n(&f->size, size, __ATOMIC_RELEASE);
+}
+
+static size_t page_up(size_t n)
+{
+	size_t page = mmf__os_page_size();
+
+	return (n + page - 1) / page * page;
+}
+
+/* The length mapped (or reserved) at base, for munmap. */
+static size_t map_len(const mmf_file *f)
+{
+	return f->reserved ? f->reserved : f->size;
 }
 
 /* Release what f holds; safe on a half-built handle and idempotent.
@@ -94,7 +145,7 @@ static int teardown(mmf_file *f)
 	int rc = 0, e;
 
 	if (f->base) {
-		rc = mmf__os_munmap(f->base, f->size);
+		rc = mmf__os_munmap(f->base, map_len(f));
 		f->base = NULL;
 	}
 	if (f->fd >= 0) {
@@ -103,8 +154,15 @@ static int teardown(mmf_file *f)
 			rc = e;
 		f->fd = -1;
 	}
+	if (f->dirfd >= 0) {
+		e = mmf__os_close(f->dirfd);
+		if (rc == 0)
+			rc = e;
+		f->dirfd = -1;
+	}
 	free(f->path);
-	f->path = NULL;
+	free(f->name);
+	f->path = f->name = NULL;
 	return rc;
 }
 
@@ -127,10 +185,11 @@ static size_t sat_add(size_t a, size_t b)
 	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
 }
 
-/* The size a grow to at least `end` goes to. `need` is the bytes the write
- * needs (len + 4 for a slice, len for a buffer), as in the seed's step. */
+/* The size a grow to at least `end` goes to, at most cap unless end is
+ * past it. `need` is the bytes the write needs (len + 4 for a slice, len
+ * for a buffer), as in the seed's step. */
 static size_t grow_target(const mmf_options *o, size_t size, size_t end,
-			  size_t need, bool append)
+			  size_t need, bool append, size_t cap)
 {
 	enum mmf_grow g = o->grow;
 	size_t t = end, step;
@@ -144,9 +203,18 @@ static size_t grow_target(const mmf_options *o, size_t size, size_t end,
 		t = sat_add(end, o->grow_chunk - 1);
 		t -= t % o->grow_chunk;
 	}
-	if (t > MAX_FILE)
-		t = MAX_FILE;
+	if (t > cap)
+		t = cap;
 	return t < end ? end : t;	/* never short of the needed end */
+}
+
+/* Re-apply the handle's access pattern to the whole mapping after a remap
+ * (a first mapping, or a move, starts with none). Advisory: a failure leaves
+ * a good mapping with the kernel's default readahead. */
+static void keep_advice(mmf_file *f)
+{
+	if (f->advice != MMF_ADVICE_NORMAL && f->size)
+		(void)mmf__os_advise(f->base, f->size, f->advice);
 }
 
 /* Extend the file from old to new bytes: posix_fallocate with RESERVE (a
@@ -166,6 +234,25 @@ static int extend_file(mmf_file *f, size_t old, size_t new_size)
 	return 0;
 }
 
+/* Map the grown file up to new_size: in place inside the reservation
+ * (MMF_STABLE: the pages past the old last page, which stay as they are),
+ * else by mremap (may move), or a first mmap of an empty file. *addr = the
+ * mapping's start. */
+static int map_grown(mmf_file *f, size_t old, size_t new_size, void **addr)
+{
+	size_t from = page_up(old), to = page_up(new_size);
+	void *p;
+
+	if (!f->reserved)
+		return f->base ? mmf__os_mremap(f->base, old, new_size, addr)
+			       : mmf__os_mmap(f->fd, new_size, 1, addr);
+	*addr = f->base;
+	if (to == from)
+		return 0;
+	return mmf__os_mmap_at(f->fd, from, to - from, 1, (char *)f->base + from,
+			       &p);
+}
+
 /* Grow file and mapping to new_size > f->size, by the flags. On error the
  * file is cut back and the handle keeps its old size and mapping. */
 static int grow_to(mmf_file *f, size_t new_size)
@@ -175,9 +262,9 @@ static int grow_to(mmf_file *f, size_t new_size)
 	void *addr;
 	int rc;
 
-	if (new_size > MAX_FILE)
+	if (new_size > MAX_FILE || (f->reserved && new_size > f->opt.max_size))
 		return -EFBIG;
-	if ((f->opt.flags & MMF_SYNC_BEFORE_GROW) && f->base) {
+	if ((f->opt.flags & MMF_SYNC_BEFORE_GROW) && f->size) {
 		rc = sync_mapping(f, f->base, f->size);
 		if (rc < 0)
 			return rc;
@@ -185,16 +272,17 @@ static int grow_to(mmf_file *f, size_t new_size)
 	rc = extend_file(f, old, new_size);
 	if (rc < 0)
 		return rc;
-	rc = f->base ? mmf__os_mremap(f->base, old, new_size, &addr)
-		     : mmf__os_mmap(f->fd, new_size, 1, &addr);
+	rc = map_grown(f, old, new_size, &addr);
 	if (rc < 0) {
 		(void)mmf__os_ftruncate(f->fd, old);
 		return rc;
 	}
 	f->stats.remaps++;
 	f->stats.moves += f->base && addr != f->base;
-	f->base = addr;
-	f->size = new_size;
+	if (addr != f->base)	/* never written for a stable handle */
+		f->base = addr;
+	publish_size(f, new_size);
+	keep_advice(f);
 	if (f->opt.flags & MMF_POPULATE) {
 		/* Advisory: a failed prefault leaves a good, larger file. */
 		head = old - old % page;
@@ -203,6 +291,30 @@ static int grow_to(mmf_file *f, size_t new_size)
 	f->stats.grows++;
 	f->stats.bytes_grown += new_size - old;
 	f->stats.grow_ns += mmf__os_now_ns() - t0;
+	return 0;
+}
+
+/* shrink_to of a stable handle: the pages past the new last page go back
+ * to the reservation; base stays. */
+static int shrink_stable(mmf_file *f, size_t new_size)
+{
+	size_t old = f->size, from = page_up(new_size), to = page_up(old);
+	char *at = (char *)f->base + from;
+	void *p;
+	int rc = to == from ? 0 : mmf__os_reserve(at, to - from, &p), e;
+
+	if (rc < 0)
+		return rc;
+	publish_size(f, new_size);
+	rc = mmf__os_ftruncate(f->fd, new_size);
+	if (rc < 0) {
+		e = to == from ? 0 : mmf__os_mmap_at(f->fd, from, to - from, 1,
+						     at, &p);
+		if (e == 0)
+			publish_size(f, old);
+		return rc;
+	}
+	f->stats.shrinks++;
 	return 0;
 }
 
@@ -215,12 +327,17 @@ static int shrink_to(mmf_file *f, size_t new_size)
 	void *addr = NULL, *back;
 	int rc;
 
+	if (f->old_data > new_size)
+		f->old_data = new_size;	/* space grown again later is new */
+	if (f->reserved)
+		return shrink_stable(f, new_size);
 	rc = new_size ? mmf__os_mremap(f->base, old, new_size, &addr)
 		      : mmf__os_munmap(f->base, old);
 	if (rc < 0)
 		return rc;
 	f->base = addr;
 	f->size = new_size;
+	keep_advice(f);
 	rc = mmf__os_ftruncate(f->fd, new_size);
 	if (rc < 0) {
 		int e = addr ? mmf__os_mremap(addr, new_size, old, &back)
@@ -241,18 +358,67 @@ static int check_mutable(const mmf_file *f)
 	return f->writable ? f->poison : -EBADF;
 }
 
-/* Make sure [0, end) is in the file, growing by the policy. */
-static int ensure_end(mmf_file *f, size_t end, size_t need, bool append)
+/*
+ * SMALL WRITES (header: MMF_KEEP_FOLIOS). A store dirties the whole folio
+ * it hits, and writeback writes whole folios (ext4 on Linux >= 6.16 keeps
+ * regular files in folios up to 2 MiB): a small sync inside a large folio
+ * writes all of it. Readahead of data the file already had (its old_data)
+ * makes such folios; faults in space the library grew (unwritten extents,
+ * holes) made 4 KiB ones in every measurement (bench/README.md). So before
+ * appends below old_data reach a 2 MiB-aligned window, the window and the
+ * next one (cut at old_data) lose, from the append's first whole page on,
+ * their clean, unmapped cache (large folios readahead may have made there;
+ * the bytes before it are the caller's, maybe dirty, and fadvise would
+ * start their writeback), which is read back at once in 4 KiB folios by
+ * large reads (POSIX_FADV_WILLNEED sets no readahead mark, so faults there
+ * find small folios and start no readahead). No madvise: advice on a part
+ * of the mapping splits it, and mremap cannot grow a split mapping
+ * (EFAULT, found by fault.soak). Dirty folios are left alone. Advisory.
+ */
+#define SMALL_WINDOW (2 * MIB)
+
+static void prepare_small(mmf_file *f, size_t off, size_t end)
 {
-	if (end <= f->size)
-		return 0;
-	return grow_to(f, grow_target(&f->opt, f->size, end, need, append));
+	size_t from = off - off % SMALL_WINDOW, drop = page_up(off), to;
+
+	if ((f->opt.flags & MMF_KEEP_FOLIOS) || end <= f->small_end ||
+	    off >= f->old_data)
+		return;
+	to = from + 2 * SMALL_WINDOW;
+	if (to > page_up(f->old_data))
+		to = page_up(f->old_data);
+	if (drop < to) {
+		mmf__os_drop_cache(f->fd, drop, to - drop, 0);
+		mmf__os_prefetch(f->fd, drop, to - drop);
+	}
+	f->small_end = to;
 }
 
-static char *dir_of(const char *path)
+/* Make sure [off, end) is in the file, growing by the policy, and ready for
+ * small writes. */
+static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
+		      bool append)
+{
+	size_t cap = f->reserved ? f->opt.max_size : MAX_FILE;
+	int rc = 0;
+
+	if (end > f->size)
+		rc = grow_to(f, grow_target(&f->opt, f->size, end, need, append,
+					    cap));
+	if (rc == 0)
+		prepare_small(f, off, end);
+	return rc;
+}
+
+/* The directory part of path (malloc'd; "." for a bare name) and, in
+ * *name, its last component ("." when path ends with '/'). */
+static char *split_path(const char *path, const char **name)
 {
 	const char *slash = strrchr(path, '/');
 
+	*name = slash ? slash + 1 : path;
+	if (**name == '\0')
+		*name = ".";
 	if (!slash)
 		return strdup(".");
 	if (slash == path)
@@ -260,61 +426,150 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-/* fsync the directory that holds f's file. */
-static int sync_parent(const char *path)
+/* Remember the directory and name the file has: the directory is opened
+ * now and the name checked against the file (st) when check is set; a name
+ * that is not (or no longer) this file leaves the handle without one.
+ * Takes ownership of dirfd. */
+static int set_name(mmf_file *f, int dirfd, const char *name,
+		    const struct stat *st, bool check)
 {
-	char *dir = dir_of(path);
-	int rc;
+	struct stat nst;
+	int rc = 0;
 
-	if (!dir)
+	f->dirfd = dirfd;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->name = strdup(name);
+	if (!f->name)
 		return -ENOMEM;
-	rc = mmf_sync_dir(dir);
-	free(dir);
+	if (check)
+		rc = mmf__os_fstatat(dirfd, name, &nst);
+	if (check && (rc == -ENOENT || (rc == 0 && (nst.st_dev != st->st_dev ||
+						   nst.st_ino != st->st_ino)))) {
+		free(f->path);
+		f->path = NULL;
+		rc = 0;
+		(void)mmf__os_close(f->dirfd);
+		f->dirfd = -1;
+		free(f->name);
+		f->name = NULL;
+	}
 	return rc;
 }
 
-/* The file is empty: size it (writable), and make its creation durable. */
+/* mmf_open_fd: the name /proc/self/fd gives, if it still is fd's file. */
+static int find_name(mmf_file *f, const struct stat *st)
+{
+	const char *name;
+	char *dir;
+	int dirfd = -1, rc;
+
+	f->path = mmf__os_fd_path(f->fd);
+	if (!f->path)
+		return 0;	/* unknown: no delete, no durable create */
+	dir = split_path(f->path, &name);
+	if (!dir)
+		return -ENOMEM;
+	rc = mmf__os_open(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0, &dirfd);
+	free(dir);
+	if (rc < 0)
+		return rc;
+	return set_name(f, dirfd, name, st, true);
+}
+
+/* The file is empty: size it (writable), and make its creation durable
+ * (writable, or created by a read-only O_CREAT open). */
 static int size_new_file(mmf_file *f, size_t size, bool creating)
 {
 	int rc = 0;
 
+	f->created = f->writable;
 	if (f->writable && size > 0)
 		rc = grow_to(f, size);
-	if (rc == 0 && f->path && (f->writable || creating))
-		rc = sync_parent(f->path);
+	if (rc == 0 && f->dirfd >= 0 && (f->writable || creating))
+		rc = mmf__os_fsync(f->dirfd);
 	return rc;
 }
 
-/* Build a handle around fd. On error fd is left open for the caller. */
-static int map_fd(int fd, const char *path, size_t size, bool writable,
-		  const mmf_options *o, bool creating, mmf_file **out)
+/* Map a non-empty file. A writable handle with MMF_RESERVE first allocates
+ * every block of it (holes of a sparse file, of an ftruncate-sized one):
+ * no store through the mapping can then need a block the disk lacks. */
+static int map_existing(mmf_file *f, size_t size)
+{
+	void *p;
+	int rc;
+
+	if (f->writable && (f->opt.flags & MMF_RESERVE)) {
+		rc = mmf__os_fallocate(f->fd, 0, size);
+		if (rc < 0)
+			return rc;
+	}
+	/* SMALL WRITES: large folios cached before this open (write(2),
+	 * pread, readahead) go, so stores fault in small ones. */
+	if (f->writable && !(f->opt.flags & MMF_KEEP_FOLIOS))
+		mmf__os_drop_cache(f->fd, 0, 0, 1);
+	f->old_data = f->writable ? size : 0;
+	if (f->reserved)
+		rc = mmf__os_mmap_at(f->fd, 0, size, f->writable, f->base, &p);
+	else
+		rc = mmf__os_mmap(f->fd, size, f->writable, &f->base);
+	if (rc == 0)
+		publish_size(f, size);
+	return rc;
+}
+
+/* MMF_STABLE: reserve max_size bytes of address space at open. The file is
+ * mapped at its start and grows in place: base never changes. */
+static int reserve_space(mmf_file *f, size_t file_size)
+{
+	size_t len = page_up(f->opt.max_size);
+	int rc;
+
+	if (file_size > f->opt.max_size)
+		return -EFBIG;
+	rc = mmf__os_reserve(NULL, len, &f->base);
+	if (rc == 0)
+		f->reserved = len;
+	return rc;
+}
+
+/* Build a handle around fd, whose name is `name` in dirfd (dirfd < 0:
+ * look it up through /proc). On error fd is left open for the caller;
+ * dirfd is always taken. */
+static int map_fd(int fd, int dirfd, const char *path, const char *name,
+		  size_t size, bool writable, bool creating,
+		  const mmf_options *o, mmf_file **out)
 {
 	mmf_file *f = calloc(1, sizeof(*f));
 	struct stat st;
 	int rc = -ENOMEM;
 
-	if (!f)
+	if (!f) {
+		if (dirfd >= 0)
+			(void)mmf__os_close(dirfd);
 		return -ENOMEM;
+	}
 	f->fd = fd;
+	f->dirfd = dirfd;
 	f->writable = writable;
 	f->opt = *o;
-	f->path = path ? strdup(path) : mmf__os_fd_path(fd);
+	f->path = path ? strdup(path) : NULL;
 	if (path && !f->path)
 		goto fail;
 	rc = mmf__os_fstat(fd, &st);
 	if (rc < 0)
 		goto fail;
 	rc = S_ISDIR(st.st_mode) ? -EISDIR : S_ISREG(st.st_mode) ? 0 : -ENODEV;
+	if (rc == 0)
+		rc = dirfd >= 0 ? set_name(f, dirfd, name, &st, false)
+				: find_name(f, &st);
+	if (rc == 0 && (o->flags & MMF_STABLE))
+		rc = reserve_space(f, (size_t)st.st_size);
+	if (rc == 0)
+		rc = st.st_size > 0 ? map_existing(f, (size_t)st.st_size)
+				    : size_new_file(f, size, creating);
 	if (rc < 0)
 		goto fail;
-	if (st.st_size > 0)
-		rc = mmf__os_mmap(fd, (size_t)st.st_size, writable, &f->base);
-	else
-		rc = size_new_file(f, size, creating);
-	if (rc < 0)
-		goto fail;
-	if (st.st_size > 0)
-		f->size = (size_t)st.st_size;
 	*out = f;
 	return 0;
 fail:
@@ -324,22 +579,51 @@ fail:
 	return rc;
 }
 
+/* The flags mmf_open accepts (header: mmf_open). */
+#define OPEN_FLAGS (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_NOATIME | \
+		    O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_LARGEFILE)
+
+static int check_oflags(int oflags)
+{
+	int acc = oflags & O_ACCMODE;
+
+	if ((acc != O_RDONLY && acc != O_RDWR) || (oflags & ~OPEN_FLAGS))
+		return -EINVAL;
+	if ((oflags & O_EXCL) && !(oflags & O_CREAT))
+		return -EINVAL;
+	if (acc == O_RDONLY && (oflags & O_TRUNC))
+		return -EINVAL;	/* a read-only handle never changes a file */
+	return 0;
+}
+
 int mmf_open(const char *path, int oflags, size_t size,
 	     const mmf_options *opt, mmf_file **out)
 {
-	int acc = oflags & O_ACCMODE, fd = -1, rc;
+	int dirfd = -1, fd = -1, rc;
+	const char *name;
 	mmf_options o;
+	char *dir;
 
-	if (!path || !out || (acc != O_RDONLY && acc != O_RDWR))
+	if (!path || !out || check_oflags(oflags) < 0)
 		return -EINVAL;
 	rc = options_resolve(opt, size, &o);
 	if (rc < 0)
 		return rc;
-	/* O_NONBLOCK: opening a FIFO must not hang before fstat refuses it. */
-	rc = mmf__os_open(path, oflags | O_NONBLOCK, o.mode, &fd);
+	dir = split_path(path, &name);
+	if (!dir)
+		return -ENOMEM;
+	rc = mmf__os_open(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0, &dirfd);
+	free(dir);
 	if (rc < 0)
 		return rc;
-	rc = map_fd(fd, path, size, acc == O_RDWR, &o, oflags & O_CREAT, out);
+	/* O_NONBLOCK: opening a FIFO must not hang before fstat refuses it. */
+	rc = mmf__os_open(dirfd, name, oflags | O_NONBLOCK, o.mode, &fd);
+	if (rc < 0) {
+		(void)mmf__os_close(dirfd);
+		return rc;
+	}
+	rc = map_fd(fd, dirfd, path, name, size, (oflags & O_ACCMODE) == O_RDWR,
+		    oflags & O_CREAT, &o, out);
 	if (rc < 0)
 		(void)mmf__os_close(fd);
 	return rc;
@@ -358,7 +642,12 @@ int mmf_open_fd(int fd, size_t size, bool writable,
 	rc = options_resolve(opt, size, &o);
 	if (rc < 0)
 		return rc;
-	return map_fd(fd, NULL, size, writable, &o, false, out);
+	return map_fd(fd, -1, NULL, NULL, size, writable, false, &o, out);
+}
+
+bool mmf_created(const mmf_file *f)
+{
+	return f->created;
 }
 
 void *mmf_data(const mmf_file *f)
@@ -368,7 +657,7 @@ void *mmf_data(const mmf_file *f)
 
 size_t mmf_size(const mmf_file *f)
 {
-	return f->size;
+	return size_now(f);
 }
 
 int mmf_fd(const mmf_file *f)
@@ -384,12 +673,14 @@ const char *mmf_path(const mmf_file *f)
 /* Is [off, off + len) inside the file? Overflow-proof. */
 static bool in_file(const mmf_file *f, size_t off, size_t len)
 {
-	return off <= f->size && len <= f->size - off;
+	size_t size = size_now(f);
+
+	return off <= size && len <= size - off;
 }
 
 int mmf_bytes(const mmf_file *f, size_t off, size_t len, const void **out)
 {
-	if (f->size == 0 || !in_file(f, off, len))
+	if (size_now(f) == 0 || !in_file(f, off, len))
 		return MMF_EOF;
 	*out = (const char *)f->base + off;
 	return 0;
@@ -425,7 +716,7 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
 		return -EINVAL;
 	if (off > MAX_FILE - 4 || len > MAX_FILE - 4 - off)
 		return -EFBIG;
-	rc = ensure_end(f, off + 4 + len, len + 4, false);
+	rc = ensure_end(f, off, off + 4 + len, len + 4, false);
 	if (rc < 0)
 		return rc;
 	p = (unsigned char *)f->base + off;
@@ -451,7 +742,7 @@ int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 		return -EFBIG;
 	if (len == 0)
 		return 0;
-	rc = ensure_end(f, off + len, len, true);
+	rc = ensure_end(f, off, off + len, len, true);
 	if (rc < 0)
 		return rc;
 	memcpy((char *)f->base + off, buf, len);
@@ -477,7 +768,7 @@ int mmf_sync(mmf_file *f)
 		return 0;
 	if (f->poison)
 		return f->poison;
-	return sync_mapping(f, f->base, f->size);
+	return sync_mapping(f, f->size ? f->base : NULL, f->size);
 }
 
 int mmf_sync_range(mmf_file *f, size_t off, size_t len)
@@ -506,45 +797,46 @@ int mmf_close(mmf_file *f)
 	return rc < 0 ? rc : e;
 }
 
-/* Delete's first half: unmap, then truncate to 0 (releases the space even
- * if another process still holds the file open). */
-static int discard_contents(mmf_file *f)
+/* Is the name the handle was opened by still its file? 0, -ESTALE (gone,
+ * or another file), or the error of fstatat. */
+static int same_file(const mmf_file *f)
 {
-	int rc;
+	struct stat st;
+	int rc = mmf__os_fstatat(f->dirfd, f->name, &st);
 
-	if (f->base) {
-		rc = mmf__os_munmap(f->base, f->size);
-		if (rc < 0)
-			return rc;
-		f->base = NULL;
-		f->size = 0;
-	}
-	return f->writable ? mmf__os_ftruncate(f->fd, 0) : 0;
+	if (rc == -ENOENT)
+		return -ESTALE;
+	if (rc < 0)
+		return rc;
+	return st.st_dev == f->dev && st.st_ino == f->ino ? 0 : -ESTALE;
 }
 
 int mmf_delete(mmf_file *f)
 {
-	char *path;
-	int rc, e;
+	int rc, e = 0;
 
 	if (!f)
 		return 0;
-	rc = f->poison ? f->poison : f->path ? 0 : -EINVAL;
+	rc = f->poison ? f->poison : f->dirfd < 0 ? -EINVAL : same_file(f);
+	if (rc == 0 && f->base) {
+		rc = mmf__os_munmap(f->base, map_len(f));
+		if (rc == 0)
+			f->base = NULL;
+	}
+	if (rc == 0) {
+		/* No truncation: other handles and processes keep reading
+		 * their bytes; the space is freed when the last one closes. */
+		e = mmf__os_close(f->fd);
+		f->fd = -1;
+		rc = mmf__os_unlink(f->dirfd, f->name);
+		if (rc == 0)
+			rc = mmf__os_fsync(f->dirfd);
+	}
 	if (rc == 0)
-		rc = discard_contents(f);
-	path = f->path;
-	f->path = NULL;
+		rc = e;
 	e = teardown(f);
 	free(f);
-	if (rc == 0) {
-		rc = mmf__os_unlink(path);
-		if (rc == 0)
-			rc = sync_parent(path);
-		if (rc == 0)
-			rc = e;
-	}
-	free(path);
-	return rc;
+	return rc < 0 ? rc : e;
 }
 
 int mmf_sync_dir(const char *dir)
@@ -553,7 +845,7 @@ int mmf_sync_dir(const char *dir)
 
 	if (!dir)
 		return -EINVAL;
-	rc = mmf__os_open(dir, O_RDONLY | O_DIRECTORY, 0, &fd);
+	rc = mmf__os_open(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0, &fd);
 	if (rc < 0)
 		return rc;
 	rc = mmf__os_fsync(fd);
@@ -570,13 +862,13 @@ void mmf_reader_init(mmf_reader *r, const mmf_file *f, size_t off)
 ssize_t mmf_reader_read(mmf_reader *r, void *buf, size_t len)
 {
 	const mmf_file *f = r->mmf__file;
-	size_t n;
+	size_t size = size_now(f), n;
 
 	if (!buf && len > 0)
 		return -EINVAL;
-	if (r->mmf__off >= f->size)
+	if (r->mmf__off >= size)
 		return 0;
-	n = f->size - r->mmf__off;
+	n = size - r->mmf__off;
 	if (n > len)
 		n = len;
 	if (n > SSIZE_MAX)
@@ -603,3 +895,50 @@ void mmf_stats_get(const mmf_file *f, mmf_stats *out)
 {
 	*out = f->stats;
 }
+
+/* madvise [off, off + len) rounded out to pages; nothing mapped: 0. */
+static int advise_range(mmf_file *f, size_t off, size_t len,
+			enum mmf_advice advice)
+{
+	size_t start = off - off % mmf__os_page_size();
+
+	if (f->size == 0 || len == 0)
+		return 0;
+	return mmf__os_advise((char *)f->base + start, off + len - start,
+			      advice);
+}
+
+int mmf_advise(mmf_file *f, enum mmf_advice advice)
+{
+	int rc;
+
+	if ((unsigned)advice > MMF_ADVICE_DONTNEED)
+		return -EINVAL;
+	rc = advise_range(f, 0, f->size, advice);
+	if (rc == 0 && advice <= MMF_ADVICE_SEQUENTIAL)
+		f->advice = advice;
+	return rc;
+}
+
+int mmf_advise_range(mmf_file *f, size_t off, size_t len,
+		     enum mmf_advice advice)
+{
+	if ((unsigned)advice > MMF_ADVICE_DONTNEED)
+		return -EINVAL;
+	if (!in_file(f, off, len))
+		return MMF_EOF;
+	return advise_range(f, off, len, advice);
+}
+
+/*
+ * In libmmapfile.so these are the default versions of the calls whose
+ * mmf_options grew in 0.2; compat.c holds their MMAPFILE_0.1 versions for
+ * binaries built against 0.1 (see mmapfile.map). The static libraries have
+ * one version of everything.
+ */
+#ifdef MMF_SHARED_ABI
+__asm__(".symver mmf__options_init_v02, mmf_options_init@@MMAPFILE_0.2\n\t"
+	".symver mmf__options_seed_v02, mmf_options_seed@@MMAPFILE_0.2\n\t"
+	".symver mmf__open_v02, mmf_open@@MMAPFILE_0.2\n\t"
+	".symver mmf__open_fd_v02, mmf_open_fd@@MMAPFILE_0.2");
+#endif

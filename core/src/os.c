@@ -45,12 +45,13 @@ static inline int fail_errno(int dflt)
 #define POINT(call) \
 	fiu_do_on(MMF_OS_POINT_PREFIX #call, return -fail_errno(DEFAULT_##call))
 
-int mmf__os_open(const char *path, int oflags, mode_t mode, int *fd)
+int mmf__os_open(int dirfd, const char *path, int oflags, mode_t mode,
+		 int *fd)
 {
 	int rc;
 
 	POINT(open);
-	rc = open(path, oflags | O_CLOEXEC, mode);
+	rc = openat(dirfd, path, oflags | O_CLOEXEC, mode);
 	if (rc < 0)
 		return -errno;
 	*fd = rc;
@@ -61,6 +62,12 @@ int mmf__os_fstat(int fd, struct stat *st)
 {
 	POINT(fstat);
 	return fstat(fd, st) < 0 ? -errno : 0;
+}
+
+int mmf__os_fstatat(int dirfd, const char *name, struct stat *st)
+{
+	POINT(fstat);	/* the same point: fstat is fstatat of the fd itself */
+	return fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 int mmf__os_ftruncate(int fd, size_t size)
@@ -78,11 +85,31 @@ int mmf__os_fallocate(int fd, size_t off, size_t len)
 
 int mmf__os_mmap(int fd, size_t len, int writable, void **addr)
 {
+	return mmf__os_mmap_at(fd, 0, len, writable, NULL, addr);
+}
+
+int mmf__os_mmap_at(int fd, size_t off, size_t len, int writable, void *at,
+		    void **addr)
+{
 	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
 	void *p;
 
 	POINT(mmap);
-	p = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+	p = mmap(at, len, prot, MAP_SHARED | (at ? MAP_FIXED : 0), fd,
+		 (off_t)off);
+	if (p == MAP_FAILED)
+		return -errno;
+	*addr = p;
+	return 0;
+}
+
+int mmf__os_reserve(void *at, size_t len, void **addr)
+{
+	void *p;
+
+	POINT(reserve);
+	p = mmap(at, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		 MAP_NORESERVE | (at ? MAP_FIXED : 0), -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	*addr = p;
@@ -119,6 +146,20 @@ int mmf__os_madvise_populate(void *addr, size_t len)
 	return madvise(addr, len, MADV_POPULATE_WRITE) < 0 ? -errno : 0;
 }
 
+int mmf__os_advise(void *addr, size_t len, enum mmf_advice advice)
+{
+	static const int madv[] = {
+		[MMF_ADVICE_NORMAL] = MADV_NORMAL,
+		[MMF_ADVICE_RANDOM] = MADV_RANDOM,
+		[MMF_ADVICE_SEQUENTIAL] = MADV_SEQUENTIAL,
+		[MMF_ADVICE_WILLNEED] = MADV_WILLNEED,
+		[MMF_ADVICE_DONTNEED] = MADV_DONTNEED,
+	};
+
+	POINT(advise);
+	return madvise(addr, len, madv[advice]) < 0 ? -errno : 0;
+}
+
 int mmf__os_fsync(int fd)
 {
 	POINT(fsync);
@@ -142,10 +183,25 @@ int mmf__os_close(int fd)
 	return rc;
 }
 
-int mmf__os_unlink(const char *path)
+int mmf__os_unlink(int dirfd, const char *name)
 {
 	POINT(unlink);
-	return unlink(path) < 0 ? -errno : 0;
+	return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+}
+
+void mmf__os_drop_cache(int fd, size_t off, size_t len, int writeback)
+{
+	if (writeback)
+		(void)sync_file_range(fd, (off_t)off, (off_t)len,
+				      SYNC_FILE_RANGE_WAIT_BEFORE |
+				      SYNC_FILE_RANGE_WRITE |
+				      SYNC_FILE_RANGE_WAIT_AFTER);
+	(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+}
+
+void mmf__os_prefetch(int fd, size_t off, size_t len)
+{
+	(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
 }
 
 char *mmf__os_fd_path(int fd)

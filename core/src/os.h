@@ -10,23 +10,46 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "mmapfile.h"
+
 struct stat;
 
-int mmf__os_open(const char *path, int oflags, mode_t mode, int *fd);
+/* openat(dirfd, ...): AT_FDCWD for a path as given. */
+int mmf__os_open(int dirfd, const char *path, int oflags, mode_t mode,
+		 int *fd);
 int mmf__os_fstat(int fd, struct stat *st);
+/* fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW); the point "fstat" too. */
+int mmf__os_fstatat(int dirfd, const char *name, struct stat *st);
 int mmf__os_ftruncate(int fd, size_t size);
 int mmf__os_fallocate(int fd, size_t off, size_t len);
 int mmf__os_mmap(int fd, size_t len, int writable, void **addr);
+/* mmap [off, off + len) of fd; at: MAP_FIXED there (NULL: anywhere). */
+int mmf__os_mmap_at(int fd, size_t off, size_t len, int writable, void *at,
+		    void **addr);
+/* Reserve address space: anonymous PROT_NONE MAP_NORESERVE (at: MAP_FIXED
+ * there, replacing what was mapped). Point "reserve". */
+int mmf__os_reserve(void *at, size_t len, void **addr);
 int mmf__os_mremap(void *old, size_t old_len, size_t new_len, void **addr);
 int mmf__os_msync(void *addr, size_t len);
 int mmf__os_munmap(void *addr, size_t len);
 int mmf__os_madvise_populate(void *addr, size_t len);
+/* madvise with the MADV_* of advice (point "advise"). */
+int mmf__os_advise(void *addr, size_t len, enum mmf_advice advice);
 int mmf__os_fsync(int fd);
 int mmf__os_fdatasync(int fd);
 int mmf__os_close(int fd);
-int mmf__os_unlink(const char *path);
+int mmf__os_unlink(int dirfd, const char *name);	/* unlinkat */
 
 /* No failure points: these cannot fail in a way the library must handle. */
+/* Advisory: drop the clean, unmapped page cache of [off, off + len) of fd
+ * (len 0: to the end; POSIX_FADV_DONTNEED), after writing back its dirty
+ * pages without a device flush when writeback is set (sync_file_range), so
+ * they are clean and go too. Errors are ignored. */
+void mmf__os_drop_cache(int fd, size_t off, size_t len, int writeback);
+/* Advisory: start reading [off, off + len) of fd into the page cache
+ * (POSIX_FADV_WILLNEED: large reads, folios of the mapping's minimum order,
+ * 4 KiB on ext4). Errors are ignored. */
+void mmf__os_prefetch(int fd, size_t off, size_t len);
 char *mmf__os_fd_path(int fd);	/* malloc'd path of an open fd, or NULL */
 size_t mmf__os_page_size(void);
 uint64_t mmf__os_now_ns(void);	/* CLOCK_MONOTONIC */

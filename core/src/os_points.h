@@ -20,10 +20,12 @@
 	X(ftruncate, ENOSPC)		\
 	X(fallocate, ENOSPC)		\
 	X(mmap, ENOMEM)			\
+	X(reserve, ENOMEM)		\
 	X(mremap, ENOMEM)		\
 	X(msync, EIO)			\
 	X(munmap, EINVAL)		\
 	X(madvise, EINVAL)		\
+	X(advise, EINVAL)		\
 	X(fsync, EIO)			\
 	X(fdatasync, EIO)		\
 	X(close, EIO)			\

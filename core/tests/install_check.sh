@@ -20,6 +20,22 @@ for f in include/mmapfile.h lib/libmmapfile.a lib/libmmapfile.so lib/pkgconfig/m
   [ -e "$prefix/$f" ] || { echo "install_check: missing $prefix/$f"; exit 1; }
 done
 
+# The installed shared library exports the public API only: every dynamic
+# symbol it defines is declared in the installed header, none is internal.
+exports=$(nm -D --defined-only "$prefix/lib/libmmapfile.so" |
+  awk '$2 != "A" {sub(/@.*/, "", $3); print $3}' | sort -u)
+[ -n "$exports" ] || { echo "install_check: libmmapfile.so exports nothing"; exit 1; }
+for sym in $exports; do
+  grep -Eq "[ *]$sym\(" "$prefix/include/mmapfile.h" ||
+    { echo "install_check: libmmapfile.so exports $sym, not in mmapfile.h"; exit 1; }
+done
+# ... and every function the header declares is exported (mmapfile.map).
+for sym in $(grep -Eo '^[a-z].*[ *](mmf_[a-z_]+)\(' "$prefix/include/mmapfile.h" |
+             grep -Eo 'mmf_[a-z_]+\($' | tr -d '('); do
+  grep -qx "$sym" <<<"$exports" || { echo "install_check: $sym not exported"; exit 1; }
+done
+echo "install_check: libmmapfile.so exports $(wc -w <<<"$exports") symbols, all of mmapfile.h"
+
 cmake -S "$src/core/tests/consumer" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/consumer" >/dev/null
 "$work/consumer/consumer_static" "$work/a.log"

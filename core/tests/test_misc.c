@@ -59,6 +59,104 @@ static void test_misc_stats_start_at_zero(void **state)
 	assert_int_equal(mmf_close(f), 0);
 }
 
+/* The VmFlags line of /proc/self/smaps for the mapping holding addr. */
+static void vm_flags(const void *addr, char *out, size_t n)
+{
+	FILE *fp = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+
+	assert_non_null(fp);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ') &&
+		    line[strspn(line, "0123456789abcdef")] == '-')
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			size_t len = strnlen(line, n - 1);	/* cut to fit */
+
+			memcpy(out, line, len);
+			out[len] = '\0';
+			break;
+		}
+	}
+	fclose(fp);
+	assert_true(out[0] != '\0');
+}
+
+/* Does the mapping at addr carry the kernel flag ("rr" random, "sr"
+ * sequential)? */
+static bool has_vm_flag(const void *addr, const char *flag)
+{
+	char flags[256], want[8];
+
+	vm_flags(addr, flags, sizeof(flags));
+	snprintf(want, sizeof(want), " %s", flag);
+	return strstr(flags, want) != NULL;
+}
+
+/* Issue 11, API gap: access advice through the library, kept across growth
+ * and moves, and for the first mapping of an empty file. */
+static void test_misc_advice_is_kept_across_growth(void **state)
+{
+	mmf_file *f = open_rw(FX->path, 0, NULL);
+	char *big = malloc(1 << 20);
+	mmf_stats st;
+
+	assert_non_null(big);
+	memset(big, 'g', 1 << 20);
+	assert_int_equal(mmf_advise(f, MMF_ADVICE_RANDOM), 0);	/* nothing mapped */
+	assert_int_equal(mmf_append_buffer(f, 0, "a", 1), 0);
+	assert_true(has_vm_flag(mmf_data(f), "rr"));
+	for (size_t off = 1; off < (8u << 20); off += 1 << 20)
+		assert_int_equal(mmf_append_buffer(f, off, big, 1 << 20), 0);
+	mmf_stats_get(f, &st);
+	assert_true(st.remaps >= 3);
+	assert_true(has_vm_flag(mmf_data(f), "rr"));
+	assert_int_equal(mmf_truncate(f, 4096), 0);		/* shrink */
+	assert_true(has_vm_flag(mmf_data(f), "rr"));
+	assert_int_equal(mmf_advise(f, MMF_ADVICE_SEQUENTIAL), 0);
+	assert_int_equal(mmf_truncate(f, 1 << 20), 0);
+	assert_true(has_vm_flag(mmf_data(f), "sr"));
+	assert_false(has_vm_flag(mmf_data(f), "rr"));
+	assert_int_equal(mmf_advise(f, MMF_ADVICE_NORMAL), 0);
+	assert_false(has_vm_flag(mmf_data(f), "sr"));
+	assert_int_equal(mmf_close(f), 0);
+	free(big);
+}
+
+/* WILLNEED / DONTNEED act once and keep the pattern; DONTNEED loses no
+ * written byte; ranges are checked; unknown advice is -EINVAL; a failing
+ * madvise is returned and leaves the kept pattern. */
+static void test_misc_advice_once_and_errors(void **state)
+{
+	mmf_file *f = open_rw(FX->path, 8192, NULL);
+	const void *p;
+
+	assert_int_equal(mmf_advise(f, MMF_ADVICE_RANDOM), 0);
+	memset(mmf_data(f), 'w', 8192);
+	assert_int_equal(mmf_advise(f, MMF_ADVICE_DONTNEED), 0);
+	assert_int_equal(mmf_advise_range(f, 4095, 2, MMF_ADVICE_WILLNEED), 0);
+	assert_int_equal(mmf_advise_range(f, 100, 0, MMF_ADVICE_DONTNEED), 0);
+	assert_true(has_vm_flag(mmf_data(f), "rr"));
+	assert_int_equal(mmf_bytes(f, 8191, 1, &p), 0);
+	assert_int_equal(*(const char *)p, 'w');
+	assert_int_equal(mmf_advise(f, (enum mmf_advice)5), -EINVAL);
+	assert_int_equal(mmf_advise_range(f, 0, 1, (enum mmf_advice)-1), -EINVAL);
+	assert_int_equal(mmf_advise_range(f, 8192, 1, MMF_ADVICE_RANDOM), MMF_EOF);
+	assert_int_equal(mmf_advise_range(f, SIZE_MAX, 2, MMF_ADVICE_RANDOM), MMF_EOF);
+	fail_on("mmf/os/advise", EAGAIN);
+	assert_int_equal(mmf_advise(f, MMF_ADVICE_SEQUENTIAL), -EAGAIN);
+	/* a failing re-application after a grow is advisory */
+	assert_int_equal(mmf_truncate(f, 3 << 20), 0);
+	fail_off("mmf/os/advise");
+	assert_int_equal(mmf_truncate(f, 4 << 20), 0);
+	assert_true(has_vm_flag(mmf_data(f), "rr"));
+	assert_int_equal(mmf_close(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -66,6 +164,8 @@ int main(void)
 		cmocka_unit_test(test_misc_options_seed),
 		cmocka_unit_test(test_misc_strerror_names_every_code),
 		FIXTURE_TEST(test_misc_stats_start_at_zero),
+		FIXTURE_TEST(test_misc_advice_is_kept_across_growth),
+		FIXTURE_TEST(test_misc_advice_once_and_errors),
 	};
 
 	return cmocka_run_group_tests_name("misc", tests, NULL, NULL);

@@ -54,7 +54,8 @@ static void test_open_zero_length_file_is_unmapped(void **state)
 	assert_int_equal(file_size(FX->path), (long long)7);
 }
 
-/* Reopen after close sees the bytes written and synced by close. */
+/* Reopen after close sees the bytes written and synced by close (and close
+ * did sync: counted, as the reopen reads the same page cache). */
 static void test_open_reopen_sees_bytes(void **state)
 {
 	const void *p;
@@ -65,7 +66,7 @@ static void test_open_reopen_sees_bytes(void **state)
 
 	assert_int_equal(mmf_allocate_slice(f, 5, 0, &out, &next), 0);
 	memcpy(out, "first", 5);
-	assert_int_equal(mmf_close(f), 0);
+	close_synced(f);
 	assert_int_equal(mmf_open(FX->path, O_RDONLY, 0, NULL, &f), 0);
 	assert_int_equal(mmf_size(f), 4096);
 	assert_int_equal(mmf_slice(f, 0, &p, &n), 0);
@@ -231,16 +232,20 @@ static void test_open_fd_leaves_fd_open_on_error(void **state)
 	assert_int_equal(mmf_open_fd(-1, 0, false, NULL, &f), -EBADF);
 }
 
-/* A writable handle on a read-only fd fails with the kernel's error. */
+/* A writable handle on a read-only fd fails with the kernel's error: -EBADF
+ * from reserving the file's blocks (MMF_RESERVE), -EACCES from mmap. */
 static void test_open_fd_writable_on_readonly_fd_fails(void **state)
 {
+	mmf_options o;
 	int fd;
 	mmf_file *f = NULL;
 
 	file_write(FX->path, "data", 4);
 	fd = open(FX->path, O_RDONLY);
 	assert_true(fd >= 0);
-	assert_int_equal(mmf_open_fd(fd, 0, true, NULL, &f), -EACCES);
+	assert_int_equal(mmf_open_fd(fd, 0, true, NULL, &f), -EBADF);
+	o = opts(MMF_GROW_DOUBLE, 0);
+	assert_int_equal(mmf_open_fd(fd, 0, true, &o, &f), -EACCES);
 	assert_null(f);
 	assert_int_equal(close(fd), 0);
 }
@@ -276,6 +281,120 @@ static void test_open_mmap_failure_closes_everything(void **state)
 	assert_int_equal(file_size(FX->path), 4);
 }
 
+/* Issue 11, kind 3 (smallest): O_RDONLY | O_TRUNC would empty the file
+ * through a read-only handle (Linux truncates). Refused; the bytes stay. */
+static void test_open_rdonly_trunc_is_einval_and_keeps_bytes(void **state)
+{
+	char buf[4096];
+	mmf_file *f = NULL;
+
+	memset(buf, 'k', sizeof(buf));
+	file_write(FX->path, buf, sizeof(buf));
+	assert_int_equal(mmf_open(FX->path, O_RDONLY | O_TRUNC, 0, NULL, &f), -EINVAL);
+	assert_null(f);
+	assert_int_equal(file_size(FX->path), 4096);
+	file_read(FX->path, 0, buf, sizeof(buf));
+	assert_int_equal(buf[0], 'k');
+	assert_int_equal(buf[4095], 'k');
+}
+
+/* Every flag mmf_open refuses (header: "oflags"), on an existing file and
+ * on a missing one: -EINVAL, nothing opened, created or changed. */
+static void test_open_refused_flags_change_nothing(void **state)
+{
+	static const int refused[] = {
+		O_RDONLY | O_TRUNC, O_RDONLY | O_CREAT | O_TRUNC, O_RDWR | O_EXCL, O_RDONLY | O_EXCL, O_RDWR | O_APPEND,
+		O_RDWR | O_DIRECT, O_RDONLY | O_DIRECT, O_PATH, O_RDWR | O_PATH,
+		O_RDWR | O_TMPFILE, O_RDWR | O_SYNC, O_RDWR | O_DSYNC,
+		O_RDONLY | O_SYNC, O_RDWR | O_ASYNC, O_RDONLY | O_DIRECTORY,
+		O_RDWR | O_CREAT | O_APPEND, O_RDWR | O_CREAT | O_SYNC,
+		O_RDWR | O_CREAT | O_DIRECT, O_WRONLY | O_CREAT, O_WRONLY,
+		O_RDWR | O_WRONLY,
+	};
+	char missing[160];
+	mmf_file *f = NULL;
+
+	snprintf(missing, sizeof(missing), "%s/missing", FX->dir);
+	file_write(FX->path, "abcd", 4);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(mmf_open(FX->path, refused[i], 8192, NULL, &f), -EINVAL);
+		assert_int_equal(mmf_open(missing, refused[i], 8192, NULL, &f), -EINVAL);
+		assert_null(f);
+		assert_int_equal(file_size(FX->path), 4);
+		assert_int_equal(file_size(missing), -1);
+	}
+	/* O_TMPFILE names a directory: refused there too, nothing made. */
+	assert_int_equal(mmf_open(FX->dir, O_RDWR | O_TMPFILE, 8192, NULL, &f), -EINVAL);
+}
+
+/* The flags accepted besides O_RDONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC:
+ * they change nothing a handle does. */
+static void test_open_accepted_flags(void **state)
+{
+	static const int accepted[] = {
+		O_RDWR | O_NOATIME, O_RDONLY | O_NOATIME, O_RDWR | O_NOFOLLOW,
+		O_RDWR | O_CLOEXEC, O_RDWR | O_NONBLOCK, O_RDWR | O_NOCTTY,
+		O_RDONLY | O_LARGEFILE,
+	};
+	mmf_file *f = NULL;
+
+	file_write(FX->path, "abcd", 4);
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		assert_int_equal(mmf_open(FX->path, accepted[i], 8192, NULL, &f), 0);
+		assert_int_equal(mmf_size(f), 4);
+		assert_int_equal(mmf_close(f), 0);
+	}
+	/* O_RDONLY | O_CREAT (| O_EXCL) creates an empty file, durably (its
+	 * directory fsynced), and leaves it empty. */
+	unlink(FX->path);
+	fail_on("mmf/os/fsync", EIO);
+	assert_int_equal(mmf_open(FX->path, O_RDONLY | O_CREAT, 8192, NULL, &f), -EIO);
+	fail_off("mmf/os/fsync");
+	unlink(FX->path);
+	assert_int_equal(mmf_open(FX->path, O_RDONLY | O_CREAT | O_EXCL, 8192, NULL, &f), 0);
+	assert_int_equal(mmf_size(f), 0);
+	assert_false(mmf_created(f));
+	assert_int_equal(mmf_close(f), 0);
+	assert_int_equal(file_size(FX->path), 0);
+	file_write(FX->path, "abcd", 4);
+	/* O_RDWR | O_TRUNC empties the file; it is then sized like a new one. */
+	assert_int_equal(mmf_open(FX->path, O_RDWR | O_TRUNC, 8192, NULL, &f), 0);
+	assert_int_equal(mmf_size(f), 8192);
+	assert_int_equal(mmf_close(f), 0);
+	assert_int_equal(file_size(FX->path), 8192);
+}
+
+/* Issue 11, API gap: was the file just created and sized (Badger's
+ * z.NewFile)? True for a new file, an O_TRUNC'd one and an empty one found
+ * by a writable handle; false for a file with bytes and for read-only. */
+static void test_open_created_tells_a_fresh_file(void **state)
+{
+	mmf_file *f = open_rw(FX->path, 4096, NULL);
+	int fd;
+
+	assert_true(mmf_created(f));
+	assert_int_equal(mmf_close(f), 0);
+	f = open_rw(FX->path, 4096, NULL);
+	assert_false(mmf_created(f));
+	assert_int_equal(mmf_close(f), 0);
+	assert_int_equal(mmf_open(FX->path, O_RDONLY, 0, NULL, &f), 0);
+	assert_false(mmf_created(f));
+	assert_int_equal(mmf_close(f), 0);
+	assert_int_equal(mmf_open(FX->path, O_RDWR | O_TRUNC, 100, NULL, &f), 0);
+	assert_true(mmf_created(f));
+	assert_int_equal(mmf_close(f), 0);
+	file_write(FX->path, "", 0);
+	assert_int_equal(mmf_open(FX->path, O_RDONLY, 100, NULL, &f), 0);
+	assert_false(mmf_created(f));	/* read-only: left empty */
+	assert_int_equal(mmf_close(f), 0);
+	fd = open(FX->path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(mmf_open_fd(fd, 100, true, NULL, &f), 0);
+	assert_true(mmf_created(f));
+	assert_int_equal(mmf_size(f), 100);
+	assert_int_equal(mmf_close(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +418,10 @@ int main(void)
 		FIXTURE_TEST(test_open_fd_writable_on_readonly_fd_fails),
 		FIXTURE_TEST(test_open_create_fsyncs_directory_before_returning),
 		FIXTURE_TEST(test_open_mmap_failure_closes_everything),
+		FIXTURE_TEST(test_open_rdonly_trunc_is_einval_and_keeps_bytes),
+		FIXTURE_TEST(test_open_refused_flags_change_nothing),
+		FIXTURE_TEST(test_open_accepted_flags),
+		FIXTURE_TEST(test_open_created_tells_a_fresh_file),
 	};
 
 	return cmocka_run_group_tests_name("open", tests, NULL, NULL);

@@ -71,7 +71,7 @@ static void test_read_allocate_slice_writes_big_endian_prefix(void **state)
 	assert_int_equal(mmf_allocate_slice(f, 0x010203, 8, &out, &next), 0);
 	assert_int_equal(next, 8 + 4 + 0x010203);
 	assert_ptr_equal(out, (char *)mmf_data(f) + 12);
-	assert_int_equal(mmf_close(f), 0);
+	close_synced(f);
 	file_read(FX->path, 8, head, 4);
 	assert_int_equal(head[0], 0x00);
 	assert_int_equal(head[1], 0x01);

@@ -100,17 +100,37 @@ static void test_sync_before_grow_failure_poisons(void **state)
 	assert_int_equal(file_size(FX->path), 64);
 }
 
-/* close syncs: the bytes are on disk after it (checked without the library). */
+/* close syncs: one msync (counted through its failure point: a pread of the
+ * same page cache would pass without it), then the bytes read back without
+ * the library; an empty handle syncs with fdatasync. */
 static void test_sync_close_writes_back(void **state)
 {
 	mmf_file *f = open_rw(FX->path, 4096, NULL);
 	char buf[5];
 
 	assert_int_equal(mmf_append_buffer(f, 100, "hello", 5), 0);
-	assert_int_equal(mmf_close(f), 0);
+	close_synced(f);
 	file_read(FX->path, 100, buf, 5);
 	assert_memory_equal(buf, "hello", 5);
 	assert_int_equal(mmf_close(NULL), 0);
+	assert_int_equal(mmf_open(FX->path, O_RDWR | O_TRUNC, 0, NULL, &f), 0);
+	close_synced(f);
+}
+
+/* close reports its sync's failure (and still frees the handle). */
+static void test_sync_close_reports_sync_failure(void **state)
+{
+	mmf_file *f = open_rw(FX->path, 4096, NULL);
+
+	assert_int_equal(mmf_append_buffer(f, 0, "x", 1), 0);
+	fail_on("mmf/os/msync", EIO);
+	assert_int_equal(mmf_close(f), -EIO);
+	fail_off("mmf/os/msync");
+	f = open_rw(FX->path, 0, NULL);
+	assert_int_equal(mmf_truncate(f, 0), 0);
+	fail_on("mmf/os/fdatasync", ENOSPC);
+	assert_int_equal(mmf_close(f), -ENOSPC);
+	fail_off("mmf/os/fdatasync");
 }
 
 /* close frees the handle and reports the first failure of its steps. */
@@ -137,6 +157,7 @@ int main(void)
 		FIXTURE_TEST(test_sync_poison_keeps_the_first_errno),
 		FIXTURE_TEST(test_sync_before_grow_failure_poisons),
 		FIXTURE_TEST(test_sync_close_writes_back),
+		FIXTURE_TEST(test_sync_close_reports_sync_failure),
 		FIXTURE_TEST(test_sync_close_reports_munmap_and_close_errors),
 	};
 

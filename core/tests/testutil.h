@@ -130,4 +130,43 @@ static inline void fail_off(const char *point)
 	assert_int_equal(fiu_disable(point), 0);
 }
 
+/* The syncs seen by count_sync (fiu external callback: counts, never fails). */
+static inline unsigned *sync_counter(void)
+{
+	static unsigned n;
+
+	return &n;
+}
+
+static inline int count_sync(const char *name, int *failnum, void **failinfo,
+			     unsigned int *flags)
+{
+	(void)name;
+	(void)failnum;
+	(void)failinfo;
+	(void)flags;
+	++*sync_counter();
+	return 0;
+}
+
+/*
+ * mmf_close of a writable handle whose bytes the test reads back after it:
+ * it returns 0 and must have synced exactly once (one msync, or fdatasync
+ * when nothing is mapped). Reading back through the same page cache cannot
+ * tell a close that forgot to sync; this can.
+ */
+static inline void close_synced(mmf_file *f)
+{
+	int rc;
+
+	*sync_counter() = 0;
+	assert_int_equal(fiu_enable_external("mmf/os/msync", 1, NULL, 0, count_sync), 0);
+	assert_int_equal(fiu_enable_external("mmf/os/fdatasync", 1, NULL, 0, count_sync), 0);
+	rc = mmf_close(f);
+	fail_off("mmf/os/msync");
+	fail_off("mmf/os/fdatasync");
+	assert_int_equal(rc, 0);
+	assert_int_equal(*sync_counter(), 1);
+}
+
 #endif

@@ -13,10 +13,11 @@
 #   mmf.action=verify mmf.per=M
 #       the disk with serial `pack` holds the crash states side by side, the
 #       one with serial `states` their list, a line each (then NUL padding):
-#       `NAME OFFSET VERIFIER-OPTIONS...`; for each: a loop device at OFFSET
-#       of the pack, mount (replays the journal), run the verifier with
-#       those options, umount, detach; prints `MMF-STATE NAME CRASH-VERIFY ...`
-#       once the state is unmounted
+#       `NAME OFFSET VERIFIER-OPTIONS...` (mmf_crash_verify's --acked
+#       --created --deleted --deleting --marks --shrunk); for each: a loop
+#       device at OFFSET of the pack, mount (replays the journal), run the
+#       verifier with those options, umount, detach; prints
+#       `MMF-STATE NAME CRASH-VERIFY ...` once the state is unmounted
 # then powers off. First of all it prints `MMF-NET IF...`, the network
 # interfaces the kernel sees (the host refuses any but lo: the guest has no
 # network device). Every line the host reads starts with MMF-, ACK, CREATE,

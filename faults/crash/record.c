@@ -107,3 +107,8 @@ int crash_file_name(char *buf, size_t n, const char *dir, unsigned k)
 {
 	return snprintf(buf, n, "%s/wal-%06u.log", dir, k);
 }
+
+int crash_mark_name(char *buf, size_t n, const char *dir, unsigned k)
+{
+	return snprintf(buf, n, "%s/mark-%06u", dir, k);
+}

@@ -57,4 +57,8 @@ unsigned crash_file_of(uint64_t seq, unsigned per_file);
 /* buf = DIR/wal-NNNNNN.log; returns snprintf's count. */
 int crash_file_name(char *buf, size_t n, const char *dir, unsigned k);
 
+/* buf = DIR/mark-NNNNNN, the empty marker the writer makes before creating
+ * file k and makes durable with mmf_sync_dir; returns snprintf's count. */
+int crash_mark_name(char *buf, size_t n, const char *dir, unsigned k);
+
 #endif /* MMF_CRASH_RECORD_H */

@@ -1,7 +1,8 @@
 /*
  * test_verify.c - the crash verifier passes what it must pass (any garbage
  * after the last acknowledged record) and catches what it must catch (an
- * acknowledged record, creation or deletion that did not survive).
+ * acknowledged record, creation, deletion, directory marker or shrunk size
+ * that did not survive).
  */
 #define _GNU_SOURCE
 #include "record.h"
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -44,6 +46,8 @@ static int teardown(void **state)
 
 	for (k = 1; k <= 64; k++) {
 		crash_file_name(path, sizeof(path), x->dir, k);
+		(void)unlink(path);
+		crash_mark_name(path, sizeof(path), x->dir, k);
 		(void)unlink(path);
 	}
 	assert_int_equal(rmdir(x->dir), 0);
@@ -90,7 +94,8 @@ static void write_log(const struct fx *x, uint64_t n)
 static int verify(const struct fx *x, uint64_t acked, unsigned created,
 		  unsigned deleted, struct crash_report *r)
 {
-	struct crash_expect e = { acked, created, deleted, deleted, PER_FILE };
+	struct crash_expect e = { acked, created, deleted, deleted, PER_FILE,
+				  0, 0, 0 };
 	FILE *devnull = fopen("/dev/null", "w");
 	int rc = crash_verify(x->dir, &e, r);
 
@@ -293,7 +298,7 @@ static void test_verify_deleted_files_gone_ok(void **state)
  * fine once its deletion began (DELETING), a violation before. */
 static void test_verify_deletion_begun_file_may_be_empty(void **state)
 {
-	struct crash_expect e = { 45, 3, 0, 1, PER_FILE };
+	struct crash_expect e = { 45, 3, 0, 1, PER_FILE, 0, 0, 0 };
 	struct fx *x = *state;
 	struct crash_report r;
 	char path[PATH_MAX];
@@ -320,9 +325,58 @@ static void test_verify_ack_before_create_is_violation(void **state)
 	assert_non_null(strstr(r.detail, "before-its-file-was-created"));
 }
 
+/* Markers 1..marks (DIR k: mmf_sync_dir returned 0) must exist. */
+static void test_verify_acked_marker_missing_is_violation(void **state)
+{
+	struct crash_expect e = { 45, 3, 0, 0, PER_FILE, 3, 0, 0 };
+	struct fx *x = *state;
+	struct crash_report r;
+	char path[PATH_MAX];
+	unsigned k;
+	FILE *f;
+
+	write_log(x, 45);
+	for (k = 1; k <= 2; k++) {
+		crash_mark_name(path, sizeof(path), x->dir, k);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		assert_int_equal(fclose(f), 0);
+	}
+	assert_int_equal(crash_verify(x->dir, &e, &r), 1);
+	assert_non_null(strstr(r.detail, "mark=3:acked-sync-dir:missing"));
+	e.marks = 2;
+	assert_int_equal(crash_verify(x->dir, &e, &r), 0);
+	assert_int_equal(r.acks_checked, 45 + 3 + 2);
+}
+
+/* ACK truncate k size: file k is exactly size bytes, unless its deletion
+ * began. */
+static void test_verify_acked_shrink_size(void **state)
+{
+	struct crash_expect e = { 45, 3, 0, 0, PER_FILE, 0, 2, 0 };
+	struct fx *x = *state;
+	struct crash_report r;
+	char path[PATH_MAX];
+	unsigned char zeros[4096] = {0};
+	struct stat st;
+
+	write_log(x, 45);
+	crash_file_name(path, sizeof(path), x->dir, 2);
+	assert_int_equal(stat(path, &st), 0);
+	e.shrunk_size = (uint64_t)st.st_size;
+	assert_int_equal(crash_verify(x->dir, &e, &r), 0);
+	assert_int_equal(r.acks_checked, 45 + 3 + 1);
+	/* the shrink was lost: the old, larger size (zeros after the records) */
+	append_bytes(x, 2, zeros, sizeof(zeros));
+	assert_int_equal(crash_verify(x->dir, &e, &r), 1);
+	assert_non_null(strstr(r.detail, "acked-shrink-size="));
+	e.deleting = 2;		/* its deletion began: anything goes */
+	assert_int_equal(crash_verify(x->dir, &e, &r), 0);
+}
+
 static void test_verify_bad_expectation_einval(void **state)
 {
-	struct crash_expect e = { 1, 1, 0, 0, 0 };
+	struct crash_expect e = { 1, 1, 0, 0, 0, 0, 0, 0 };
 	struct crash_report r;
 	struct fx *x = *state;
 
@@ -348,6 +402,8 @@ int main(void)
 		T(test_verify_deleted_files_gone_ok),
 		T(test_verify_deletion_begun_file_may_be_empty),
 		T(test_verify_ack_before_create_is_violation),
+		T(test_verify_acked_marker_missing_is_violation),
+		T(test_verify_acked_shrink_size),
 		T(test_verify_bad_expectation_einval),
 #undef T
 	};

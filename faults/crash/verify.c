@@ -97,6 +97,42 @@ static bool exists(const char *dir, unsigned k)
 	return lstat(path, &st) == 0;
 }
 
+/* Markers 1..marks exist (made durable by mmf_sync_dir). */
+static void check_marks(const char *dir, const struct crash_expect *e,
+			struct crash_report *r)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	unsigned k;
+
+	for (k = 1; k <= e->marks; k++) {
+		r->acks_checked++;
+		crash_mark_name(path, sizeof(path), dir, k);
+		if (lstat(path, &st) < 0)
+			violate(r, "mark=%u:acked-sync-dir:missing", k);
+	}
+}
+
+/* The last acknowledged shrink: the file is exactly that size, unless its
+ * deletion began (or a missing file, reported by the caller's walk). */
+static void check_shrunk(const char *dir, const struct crash_expect *e,
+			 struct crash_report *r)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (e->shrunk_file == 0 || e->shrunk_file <= e->deleting ||
+	    e->shrunk_file > e->created)
+		return;
+	crash_file_name(path, sizeof(path), dir, e->shrunk_file);
+	if (lstat(path, &st) < 0)
+		return;
+	r->acks_checked++;
+	if ((uint64_t)st.st_size != e->shrunk_size)
+		violate(r, "file=%s:acked-shrink-size=%llu:size=%lld", path,
+			(unsigned long long)e->shrunk_size, (long long)st.st_size);
+}
+
 int crash_verify(const char *dir, const struct crash_expect *e,
 		 struct crash_report *r)
 {
@@ -121,6 +157,8 @@ int crash_verify(const char *dir, const struct crash_expect *e,
 		else
 			check_file(dir, k, e, r);
 	}
+	check_marks(dir, e, r);
+	check_shrunk(dir, e, r);
 	return r->violations ? 1 : 0;
 }
 
@@ -129,11 +167,13 @@ void crash_report_print(const struct crash_expect *e,
 {
 	fprintf(stream,
 		"CRASH-VERIFY status=%s violations=%u acked=%llu created=%u "
-		"deleted=%u deleting=%u per_file=%u files=%u acks_checked=%llu "
-		"present=%llu detail=%s\n",
+		"deleted=%u deleting=%u marks=%u shrunk=%u.%llu per_file=%u "
+		"files=%u acks_checked=%llu present=%llu detail=%s\n",
 		r->violations ? "violation" : "ok", r->violations,
 		(unsigned long long)e->acked, e->created, e->deleted,
-		e->deleting, e->per_file, r->files, (unsigned long long)r->acks_checked,
+		e->deleting, e->marks, e->shrunk_file,
+		(unsigned long long)e->shrunk_size, e->per_file, r->files,
+		(unsigned long long)r->acks_checked,
 		(unsigned long long)r->present, r->detail);
 	fflush(stream);
 }

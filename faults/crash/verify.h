@@ -2,11 +2,17 @@
  * verify.h - the crash verifier: does a log directory hold everything the
  * writer acknowledged?
  *
- * What the writer acknowledged is summed up by three numbers (the largest of
- * each kind of line it printed): `ACK s` (records 1..s synced), `CREATE k`
- * (files 1..k created), `DELETE k` (files 1..k deleted), and a fourth,
- * `DELETING k` (the writer decided to drop files 1..k and may have started
- * deleting them: their contents are no longer needed). crash_verify checks
+ * What the writer acknowledged is summed up by these numbers (the largest of
+ * each kind of line it printed): `ACK ... s` (records 1..s durable, whatever
+ * call made them so: mmf_sync, mmf_sync_range, mmf_close), `CREATE k` (files
+ * 1..k created), `DELETE k` (files 1..k deleted), `DELETING k` (the writer
+ * decided to drop files 1..k and may have started deleting them: their
+ * contents are no longer needed), `DIR k` (markers 1..k made durable by
+ * mmf_sync_dir) and the last `ACK truncate k size` (file k shrunk to size,
+ * then synced). crash_verify checks
+ *   - markers 1..marks exist;
+ *   - file shrunk_file is exactly shrunk_size bytes (unless its deletion
+ *     began);
  *   - files 1..deleted are gone;
  *   - files deleting+1..created exist (deleted+1..deleting: anything goes);
  *   - in each of those, walking the slices from offset 0 and stopping at the
@@ -29,11 +35,15 @@ struct crash_expect {
 	unsigned deleted;	/* last file whose deletion was acknowledged */
 	unsigned deleting;	/* last file whose deletion began (>= deleted) */
 	unsigned per_file;	/* records per file (> 0) */
+	unsigned marks;		/* last marker made durable (0: none) */
+	unsigned shrunk_file;	/* file of the last acknowledged shrink (0: none) */
+	uint64_t shrunk_size;	/* its size in bytes */
 };
 
 struct crash_report {
 	unsigned violations;
-	uint64_t acks_checked;	/* acknowledged records, creates, deletes checked */
+	uint64_t acks_checked;	/* acknowledged records, creates, deletes,
+				 * markers and shrinks checked */
 	uint64_t present;	/* valid records found (acknowledged or not) */
 	unsigned files;		/* files walked */
 	char detail[256];	/* the first violation, or "-" */

@@ -1,72 +1,92 @@
 /*
  * mmf_crash_verify DIR --acked S --created C --deleted D [--deleting D2]
- *                  --per-file M
+ *                  --per-file M [--marks N] [--shrunk FILE.SIZE]
  *
  * Checks that DIR holds everything the crash writer acknowledged (verify.h)
  * and prints one line `CRASH-VERIFY status=ok|violation key=value ...`.
- * Exit: 0 ok, 1 violation, 2 usage error.
+ * Exit: 0 ok, 1 violation, 2 usage error (mmf_cli.h: one line on stderr).
  */
 #include "verify.h"
 
+#include "mmf_cli.h"
+
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-static int usage(void)
+/* --shrunk FILE.SIZE (one word of the crash-vm guest's list of states). */
+static int parse_shrunk(const char *s, struct crash_expect *e)
 {
-	fputs("usage: mmf_crash_verify DIR --acked SEQ --created N "
-	      "--deleted N [--deleting N] --per-file M\n", stderr);
-	return 2;
-}
+	const char *dot = strchr(s, '.');
+	char file[24];
+	uint64_t k, size;
 
-static int parse_u64(const char *s, unsigned long long max,
-		     unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!s || !*s)
+	if (!dot || (size_t)(dot - s) >= sizeof(file))
 		return -1;
-	v = strtoull(s, &end, 10);
-	if (*end || v > max)
+	memcpy(file, s, (size_t)(dot - s));
+	file[dot - s] = '\0';
+	if (mmf_cli_u64(file, 0, UINT32_MAX, &k) != 0 ||
+	    mmf_cli_u64(dot + 1, 0, INT64_MAX, &size) != 0)
 		return -1;
-	*out = v;
+	e->shrunk_file = (unsigned)k;
+	e->shrunk_size = size;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct crash_expect e = {0};
-	int deleting = 0;
 	struct crash_report r;
-	unsigned long long v;
-	int i, rc;
+	uint64_t acked = 0, created = 0, deleted = 0, deleting = 0, per_file = 0;
+	uint64_t marks = 0;
+	const char *pos[1], *shrunk = NULL;
+	int rc;
+	struct mmf_cli_opt opts[] = {
+		MMF_CLI_U64("acked", &acked, 0, UINT64_MAX / 2, "SEQ",
+			    "last sequence number the writer acknowledged"),
+		MMF_CLI_U64("created", &created, 0, UINT32_MAX, "N",
+			    "last file the writer printed CREATE for"),
+		MMF_CLI_U64("deleted", &deleted, 0, UINT32_MAX, "N",
+			    "last file the writer printed DELETE for"),
+		MMF_CLI_U64("deleting", &deleting, 0, UINT32_MAX, "N",
+			    "last file it printed DELETING for (default: --deleted)"),
+		MMF_CLI_U64("per-file", &per_file, 1, UINT32_MAX, "M",
+			    "records per file (the writer's --per-file)"),
+		MMF_CLI_U64("marks", &marks, 0, UINT32_MAX, "N",
+			    "last marker the writer printed DIR for (default 0)"),
+		MMF_CLI_STRING("shrunk", &shrunk, "FILE.SIZE",
+			       "its last `ACK truncate FILE SIZE` (default none)"),
+	};
+	struct mmf_cli cli = {
+		.prog = "mmf_crash_verify", .synopsis = "DIR --acked SEQ --created N "
+			"--deleted N [--deleting N] --per-file M [--marks N] "
+			"[--shrunk FILE.SIZE]",
+		.about = "Checks that DIR holds every record the crash writer "
+			 "acknowledged; prints one CRASH-VERIFY line.\nExit 0 ok, "
+			 "1 violation, 2 usage.",
+		.opts = opts, .nopts = sizeof(opts) / sizeof(opts[0]),
+		.min_pos = 1, .max_pos = 1, .pos = pos,
+	};
 
-	if (argc < 2 || argv[1][0] == '-')
-		return usage();
-	for (i = 2; i + 1 < argc; i += 2) {
-		if (parse_u64(argv[i + 1], 0xffffffffull * 1000, &v) < 0)
-			return usage();
-		if (!strcmp(argv[i], "--acked"))
-			e.acked = v;
-		else if (!strcmp(argv[i], "--created") && v <= 0xffffffffu)
-			e.created = (unsigned)v;
-		else if (!strcmp(argv[i], "--deleted") && v <= 0xffffffffu)
-			e.deleted = (unsigned)v;
-		else if (!strcmp(argv[i], "--deleting") && v <= 0xffffffffu)
-			e.deleting = (unsigned)v, deleting = 1;
-		else if (!strcmp(argv[i], "--per-file") && v <= 0xffffffffu)
-			e.per_file = (unsigned)v;
-		else
-			return usage();
-	}
-	if (!deleting)
-		e.deleting = e.deleted;
-	if (i != argc || e.per_file == 0)
-		return usage();
-	rc = crash_verify(argv[1], &e, &r);
-	if (rc < 0)
-		return usage();
+	rc = mmf_cli_parse(&cli, argc, argv);
+	if (rc != MMF_CLI_OK)
+		return mmf_cli_exit(rc);
+	for (size_t i = 0; i < cli.nopts; i++)
+		if (!opts[i].seen && i != 3 && i < 5)
+			return mmf_cli_usage_error(&cli, "--%s is required", opts[i].name);
+	e.acked = acked;
+	e.created = (unsigned)created;
+	e.deleted = (unsigned)deleted;
+	e.deleting = (unsigned)(opts[3].seen ? deleting : deleted);
+	e.per_file = (unsigned)per_file;
+	e.marks = (unsigned)marks;
+	if (shrunk && parse_shrunk(shrunk, &e) < 0)
+		return mmf_cli_usage_error(&cli, "--shrunk must be FILE.SIZE, got '%s'",
+					   shrunk);
+	if (e.deleting < e.deleted)
+		return mmf_cli_usage_error(&cli, "--deleting must be >= --deleted");
+	rc = crash_verify(pos[0], &e, &r);
+	if (rc < 0)	/* only a bad expectation (verify.h), refused above */
+		return mmf_cli_usage_error(&cli, "bad expectation: %d", rc);
 	crash_report_print(&e, &r, stdout);
 	return rc;
 }

@@ -1,18 +1,45 @@
 /*
  * mmf_crash_writer - a write-ahead-log workload for crash tests.
  *
- * Appends records (record.h) to DIR/wal-NNNNNN.log with mmf_allocate_slice,
- * syncs every K records and then prints `ACK <last seq>` (flushed). Every
- * per_file records it rolls to a new file: syncs the old one (ACK), creates
- * the next with mmf_open and prints `CREATE k` once that returned, and when
- * more than `keep` files are live deletes the oldest: prints `DELETING k`
- * (from here on its records are no longer needed: a WAL deletes a file only
- * when it decided to drop it), calls mmf_delete, prints `DELETE k`. Old files stay open until deleted, so nothing but the
- * sync below ever makes their bytes durable.
+ * Appends records (record.h) to DIR/wal-NNNNNN.log with mmf_allocate_slice
+ * and exercises every call of mmapfile.h that promises durability, each
+ * followed by an acknowledgement line (flushed) that the verifier holds the
+ * crash state to:
+ *   in turn:
+ *     every K records, mmf_sync     ACK s
+ *     as soon as the records since the last sync reach into the next page,
+ *     mmf_sync_range over them (it starts mid-page and ends mid-page of the
+ *     next page)                    ACK range k off len s
+ *   a grow (mmf_allocate_slice grew the file), then at once, in turn
+ *     mmf_sync or mmf_sync_range over the records since the last sync
+ *                                   ACK grow k size s
+ *   every per_file records it rolls file k to k+1; file k ends, by k % 3:
+ *     0  mmf_sync, stays open       ACK s
+ *     1  mmf_close (no sync before) ACK close k s
+ *     2  mmf_sync (ACK s), a shrink by mmf_truncate to its used end, mmf_sync
+ *                                   ACK truncate k size
+ *   then an empty marker DIR/mark-NNNNNN (k+1) made with open(2)/close(2) and
+ *     mmf_sync_dir(DIR)             DIR k+1
+ *   then mmf_open creating file k+1 CREATE k+1
+ *   and when more than `keep` files are live, the oldest j (reopened if it
+ *   was closed): DELETING j (from here on its records are no longer needed:
+ *   a WAL deletes a file only when it decided to drop it), mmf_delete,
+ *     DELETE j
+ * `s` is always the last record acknowledged: every record up to it is
+ * durable. After the acknowledgement of a roll's step (close, truncate, DIR,
+ * CREATE, DELETE) the writer waits until the console has sent the line
+ * (tcdrain: the guest's serial port lags behind the writer) and ACK_PAUSE_US
+ * more, so that the host reads it before the next device flush: a crash
+ * state cut just before that flush must then hold it (crash-vm). Open files
+ * stay open until deleted (unless closed by the roll), so nothing but the
+ * calls above makes bytes durable. With --deleting-handshake 1 the writer
+ * waits after each `DELETING j` for a line on stdin (crash-vm sends it once
+ * it has noted the line) before it deletes file j.
  *
  * The sync is a build option (CRASH_SYNC_MODE), giving the negative controls
- * of the crash tests from this one source:
- *   0  mmf_sync                    (the real thing)
+ * of the crash tests from this one source (a control uses it for every
+ * mmf_sync and mmf_sync_range above):
+ *   0  mmf_sync / mmf_sync_range   (the real thing)
  *   1  nothing                     (never syncs)
  *   2  msync(MS_ASYNC)             (schedules, does not wait)
  *   3  sync_file_range(WAIT|WRITE|WAIT): data written, no device cache flush
@@ -24,16 +51,20 @@
  * timer that sends SIGKILL U microseconds after the N-th grow or sync
  * starts, so a kill test can cut the process inside the library.
  *
- * Output lines: START ..., CREATE k, ACK s, DELETING k, DELETE k, KILLARM,
- * DONE, ERR what rc (after a failed sync also `POISON sync R allocate R`:
- * what a later sync and mutation of the handle returned; mode 4: `RETRY sync
- * rc`). Exit 0 after --max-records, 3 on a library error,
- * 2 on a usage error.
+ * Output lines: START ..., CREATE k, ACK ..., DIR k, DELETING k, DELETE k,
+ * KILLARM, DONE, ERR what rc (after a failed sync, whole, range or after a
+ * grow or shrink, `ERR sync rc ...` then `POISON sync R allocate R`: what a
+ * later sync and mutation of the handle returned; mode 4: `RETRY sync rc`).
+ * Exit 0 after --max-records, 3 on a library error, 2 on a usage error
+ * (mmf_cli.h: one line on stderr, before any work).
+ * --help lists the options; values use the words of mmf_cli.h
+ * (--flags reserve,populate,sync_before_grow | none).
  */
 #define _GNU_SOURCE
 #include "record.h"
 
 #include "mmapfile.h"
+#include "mmf_cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,13 +74,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef CRASH_SYNC_MODE
 #define CRASH_SYNC_MODE 0
 #endif
 
 #define MAX_KEEP 16
+#define ACK_PAUSE_US 50000	/* after a roll's acknowledgement (see above) */
 
 enum kill_in { KILL_NONE, KILL_GROW, KILL_SYNC };
 
@@ -65,10 +99,14 @@ struct cfg {
 };
 
 struct state {
-	mmf_file *live[MAX_KEEP + 1];	/* live[0] oldest ... live[n-1] current */
+	mmf_file *live[MAX_KEEP + 1];	/* live[0] oldest ... live[n-1] current;
+					 * NULL: closed by its roll */
 	unsigned nlive, first;		/* first = number of live[0] */
 	size_t off;			/* end of the current file's records */
-	unsigned long grows, syncs;
+	size_t synced;			/* end of its records synced so far */
+	unsigned long grows, syncs;	/* every grow, every sync (--kill-at) */
+	unsigned long periodic;		/* the syncs every K records */
+	unsigned long grow_syncs;	/* the syncs right after a grow */
 };
 
 #if CRASH_SYNC_MODE == 0
@@ -76,6 +114,10 @@ static const char *const sync_name = "mmf_sync";
 static int do_sync(mmf_file *f)
 {
 	return mmf_sync(f);
+}
+static int do_sync_range(mmf_file *f, size_t off, size_t len)
+{
+	return mmf_sync_range(f, off, len);
 }
 #elif CRASH_SYNC_MODE == 1
 static const char *const sync_name = "none";
@@ -119,6 +161,15 @@ static int do_sync(mmf_file *f)
 }
 #else
 #error "CRASH_SYNC_MODE must be 0..4"
+#endif
+#if CRASH_SYNC_MODE != 0
+/* A control's range sync is its whole-file sync: as broken. */
+static int do_sync_range(mmf_file *f, size_t off, size_t len)
+{
+	(void)off;
+	(void)len;
+	return do_sync(f);
+}
 #endif
 
 static void die_rc(const char *what, int rc)
@@ -174,15 +225,110 @@ static void maybe_arm(const struct cfg *c, enum kill_in what, unsigned long n)
 		arm_kill(what == KILL_GROW ? "grow" : "sync", n, c->kill_delay_us);
 }
 
+/* The number of the current file (the last of live[]). */
+static unsigned current(const struct state *s)
+{
+	return s->first + s->nlive - 1;
+}
+
+/* Let the host read the line just printed before the next device flush:
+ * wait until the console (the guest's serial port) has sent it, then a
+ * little more for the host to read it. Not a terminal (crash-kill): the
+ * pause only. */
+static void pause_after_ack(void)
+{
+	fflush(stdout);
+	(void)tcdrain(STDOUT_FILENO);
+	usleep(ACK_PAUSE_US);
+}
+
+/* Is a sync due after `since` unsynced records? A full sync every K
+ * records; a range sync (every other one) as soon as the unsynced records
+ * reach into the next page: its range then starts mid-page and ends
+ * mid-page of the next one, the case a range sync rounding short loses. */
+static int sync_due(const struct cfg *c, const struct state *s,
+		    unsigned since)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (s->periodic % 2 == 0)
+		return since >= c->sync_every;
+	return (s->off - 1) / page > s->synced / page;
+}
+
+/* Make the current file's records up to seq durable: every other sync is
+ * mmf_sync_range over the records since the last sync (it starts and ends
+ * mid-page), the others mmf_sync. */
 static void sync_current(const struct cfg *c, struct state *s, uint64_t seq)
 {
-	int rc;
+	mmf_file *f = s->live[s->nlive - 1];
+	size_t off = s->synced, len = s->off - s->synced;
+	int rc, by_range = s->periodic++ % 2 == 1;
 
 	maybe_arm(c, KILL_SYNC, ++s->syncs);
-	rc = do_sync(s->live[s->nlive - 1]);
+	rc = by_range ? do_sync_range(f, off, len) : do_sync(f);
 	if (rc < 0)
-		die_poisoned(s->live[s->nlive - 1], s->off, rc);
-	say("ACK %llu\n", seq);
+		die_poisoned(f, s->off, rc);
+	s->synced = s->off;
+	if (by_range)
+		printf("ACK range %u %zu %zu %llu\n", current(s), off, len,
+		       (unsigned long long)seq);
+	else
+		printf("ACK %llu\n", (unsigned long long)seq);
+	fflush(stdout);
+}
+
+/* End the current file (records up to seq, `since` of them unsynced) by
+ * its roll style: stays open synced, closed, or shrunk to its used end. */
+static void end_file(const struct cfg *c, struct state *s, uint64_t seq,
+		     unsigned since)
+{
+	unsigned k = current(s);
+	mmf_file **f = &s->live[s->nlive - 1];
+	int rc;
+
+	if (k % 3 == 1) {
+		rc = mmf_close(*f);
+		*f = NULL;
+		if (rc < 0)
+			die_rc("close", rc);
+		printf("ACK close %u %llu\n", k, (unsigned long long)seq);
+		fflush(stdout);
+		pause_after_ack();
+		return;
+	}
+	if (since)
+		sync_current(c, s, seq);
+	if (k % 3 == 0)
+		return;
+	rc = mmf_truncate(*f, s->off);
+	if (rc < 0)
+		die_rc("truncate", rc);
+	maybe_arm(c, KILL_SYNC, ++s->syncs);
+	rc = do_sync(*f);
+	if (rc < 0)
+		die_poisoned(*f, s->off, rc);
+	printf("ACK truncate %u %zu\n", k, mmf_size(*f));
+	fflush(stdout);
+	pause_after_ack();
+}
+
+/* An empty marker DIR/mark-NNNNNN made by open(2)/close(2) (no fsync of
+ * its own), then mmf_sync_dir(DIR). */
+static void mark(const struct cfg *c, unsigned k)
+{
+	char path[PATH_MAX];
+	int fd, rc;
+
+	crash_mark_name(path, sizeof(path), c->dir, k);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || close(fd) < 0)
+		die_rc("marker", -errno);
+	rc = mmf_sync_dir(c->dir);
+	if (rc < 0)
+		die_rc("sync_dir", rc);
+	say("DIR %llu\n", k);
+	pause_after_ack();
 }
 
 /* --deleting-handshake: after `DELETING k`, wait for a line on stdin. The
@@ -198,6 +344,30 @@ static void wait_for_host(void)
 		die_rc("handshake", -EIO);
 }
 
+/* Delete the oldest live file (reopened first if its roll closed it). */
+static void delete_oldest(const struct cfg *c, struct state *s)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	say("DELETING %llu\n", s->first);
+	if (c->deleting_handshake)
+		wait_for_host();
+	if (!s->live[0]) {
+		crash_file_name(path, sizeof(path), c->dir, s->first);
+		rc = mmf_open(path, O_RDWR, 0, &c->opt, &s->live[0]);
+		if (rc < 0)
+			die_rc("reopen", rc);
+	}
+	rc = mmf_delete(s->live[0]);
+	if (rc < 0)
+		die_rc("delete", rc);
+	say("DELETE %llu\n", (unsigned long long)s->first);
+	pause_after_ack();
+	memmove(s->live, s->live + 1, --s->nlive * sizeof(s->live[0]));
+	s->first++;
+}
+
 /* Create file k (the new current one), then delete the oldest if needed. */
 static void roll(const struct cfg *c, struct state *s, unsigned k)
 {
@@ -205,39 +375,48 @@ static void roll(const struct cfg *c, struct state *s, unsigned k)
 	mmf_file *f;
 	int rc;
 
+	mark(c, k);
 	crash_file_name(path, sizeof(path), c->dir, k);
 	rc = mmf_open(path, O_RDWR | O_CREAT | O_EXCL, c->initial, &c->opt, &f);
 	if (rc < 0)
 		die_rc("open", rc);
 	say("CREATE %llu\n", (unsigned long long)k);
+	pause_after_ack();
 	s->live[s->nlive++] = f;
-	s->off = 0;
-	if (s->nlive <= c->keep)
-		return;
-	say("DELETING %llu\n", s->first);
-	if (c->deleting_handshake)
-		wait_for_host();
-	rc = mmf_delete(s->live[0]);
-	if (rc < 0)
-		die_rc("delete", rc);
-	say("DELETE %llu\n", (unsigned long long)s->first);
-	memmove(s->live, s->live + 1, --s->nlive * sizeof(s->live[0]));
-	s->first++;
+	s->off = s->synced = 0;
+	if (s->nlive > c->keep)
+		delete_oldest(c, s);
 }
 
-static void append(const struct cfg *c, struct state *s, uint64_t seq)
+/* Append record seq; if that grew the file, sync at once (ACK grow).
+ * Returns 1 when it synced. */
+static int append(const struct cfg *c, struct state *s, uint64_t seq)
 {
 	mmf_file *f = s->live[s->nlive - 1];
-	size_t len = crash_payload_len(seq);
+	size_t len = crash_payload_len(seq), size = mmf_size(f);
 	void *p;
 	int rc;
 
-	if (s->off + 4 + len > mmf_size(f))
+	if (s->off + 4 + len > size)
 		maybe_arm(c, KILL_GROW, ++s->grows);
 	rc = mmf_allocate_slice(f, len, s->off, &p, &s->off);
 	if (rc < 0)
 		die_rc("allocate_slice", rc);
 	crash_record_fill(seq, p);
+	if (mmf_size(f) == size)
+		return 0;
+	maybe_arm(c, KILL_SYNC, ++s->syncs);
+	if (s->grow_syncs++ % 2 == 0)
+		rc = do_sync(f);
+	else
+		rc = do_sync_range(f, s->synced, s->off - s->synced);
+	if (rc < 0)
+		die_poisoned(f, s->off, rc);
+	s->synced = s->off;
+	printf("ACK grow %u %zu %llu\n", current(s), mmf_size(f),
+	       (unsigned long long)seq);
+	fflush(stdout);
+	return 1;
 }
 
 static int run(const struct cfg *c)
@@ -253,13 +432,13 @@ static int run(const struct cfg *c)
 	for (seq = 1; seq <= c->max_records; seq++) {
 		if (seq > 1 && crash_file_of(seq, c->per_file) !=
 			       crash_file_of(seq - 1, c->per_file)) {
-			if (since)
-				sync_current(c, &s, seq - 1);
+			end_file(c, &s, seq - 1, since);
 			since = 0;
 			roll(c, &s, crash_file_of(seq, c->per_file));
 		}
-		append(c, &s, seq);
-		if (++since == c->sync_every) {
+		if (append(c, &s, seq))
+			since = 0;
+		else if (sync_due(c, &s, ++since)) {
 			sync_current(c, &s, seq);
 			since = 0;
 		}
@@ -272,126 +451,65 @@ static int run(const struct cfg *c)
 	return 0;
 }
 
-static int usage(void)
-{
-	fputs("usage: mmf_crash_writer DIR [--sync-every K] [--per-file M] "
-	      "[--keep N]\n"
-	      "       [--initial BYTES] [--grow double|exact|chunk|seed] "
-	      "[--chunk BYTES]\n"
-	      "       [--flags reserve,populate,sync-before-grow|none] "
-	      "[--max-records N]\n"
-	      "       [--kill-in grow|sync --kill-at N --kill-delay-us U]\n"
-	      "       [--deleting-handshake 0|1]\n",
-	      stderr);
-	return 2;
-}
-
-static int parse_flags(const char *s, unsigned *out)
-{
-	char buf[128], *tok, *save = NULL;
-	unsigned fl = 0;
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "reserve"))
-			fl |= MMF_RESERVE;
-		else if (!strcmp(tok, "populate"))
-			fl |= MMF_POPULATE;
-		else if (!strcmp(tok, "sync-before-grow"))
-			fl |= MMF_SYNC_BEFORE_GROW;
-		else if (strcmp(tok, "none"))
-			return -1;
-	}
-	*out = fl;
-	return 0;
-}
-
-static int parse_grow(const char *s, enum mmf_grow *g)
-{
-	static const char *const names[] = { "double", "exact", "chunk", "seed" };
-	unsigned i;
-
-	for (i = 0; i < 4; i++)
-		if (!strcmp(s, names[i])) {
-			*g = (enum mmf_grow)i;
-			return 0;
-		}
-	return -1;
-}
-
-static int parse_kill(const char *s, enum kill_in *k)
-{
-	if (!strcmp(s, "grow"))
-		*k = KILL_GROW;
-	else if (!strcmp(s, "sync"))
-		*k = KILL_SYNC;
-	else
-		return -1;
-	return 0;
-}
-
-static int parse_num(const char *s, unsigned long long *v)
-{
-	char *end;
-
-	*v = strtoull(s, &end, 10);
-	return (*s && !*end) ? 0 : -1;
-}
-
-/* One option with its value; -1 on an unknown option or bad value. */
-static int parse_opt(struct cfg *c, const char *k, const char *v)
-{
-	unsigned long long n = 0;
-	int num = parse_num(v, &n);
-
-	if (!strcmp(k, "--grow"))
-		return parse_grow(v, &c->opt.grow);
-	if (!strcmp(k, "--flags"))
-		return parse_flags(v, &c->opt.flags);
-	if (!strcmp(k, "--kill-in"))
-		return parse_kill(v, &c->kill_in);
-	if (num < 0)
-		return -1;
-	if (!strcmp(k, "--sync-every") && n >= 1 && n <= 1000000)
-		c->sync_every = (unsigned)n;
-	else if (!strcmp(k, "--per-file") && n >= 1 && n <= 100000000)
-		c->per_file = (unsigned)n;
-	else if (!strcmp(k, "--keep") && n >= 1 && n <= MAX_KEEP)
-		c->keep = (unsigned)n;
-	else if (!strcmp(k, "--initial") && n <= (1ull << 30))
-		c->initial = (size_t)n;
-	else if (!strcmp(k, "--chunk") && n >= 1 && n <= (1ull << 30))
-		c->opt.grow_chunk = (size_t)n;
-	else if (!strcmp(k, "--max-records") && n >= 1)
-		c->max_records = n;
-	else if (!strcmp(k, "--kill-at") && n >= 1)
-		c->kill_at = (unsigned long)n;
-	else if (!strcmp(k, "--kill-delay-us") && n <= 10000000)
-		c->kill_delay_us = (unsigned long)n;
-	else if (!strcmp(k, "--deleting-handshake") && n <= 1)
-		c->deleting_handshake = (unsigned)n;
-	else
-		return -1;
-	return 0;
-}
+static const char *const kill_words[] = { "grow", "sync", NULL };
 
 int main(int argc, char **argv)
 {
-	struct cfg c = { .sync_every = 8, .per_file = 1000, .keep = 3,
-			 .initial = 4096, .max_records = UINT64_MAX / 2 };
-	int i;
+	struct cfg c = { .keep = 3, .max_records = UINT64_MAX / 2 };
+	uint64_t sync_every = 8, per_file = 1000, keep = 3, initial = 4096,
+		 chunk = 64 * 1024, kill_at = 0, kill_delay_us = 0,
+		 handshake = 0;
+	int kill = -1, rc;
+	const char *pos[1];
+	struct mmf_cli_opt opts[] = {
+		MMF_CLI_U64("sync-every", &sync_every, 1, 1000000, "K",
+			    "sync (and print ACK) every K records (default 8)"),
+		MMF_CLI_U64("per-file", &per_file, 1, 100000000, "M",
+			    "records per file before rolling (default 1000)"),
+		MMF_CLI_U64("keep", &keep, 1, MAX_KEEP, "N",
+			    "live files kept; older ones are deleted (default 3)"),
+		MMF_CLI_U64("initial", &initial, 0, 1u << 30, "BYTES",
+			    "size a new file is opened with (default 4096)"),
+		MMF_CLI_GROWTH_OPT("grow", &c.opt.grow, "growth policy (default double)"),
+		MMF_CLI_U64("chunk", &chunk, 1, 1u << 30, "BYTES",
+			    "step of the chunk policy (default 65536)"),
+		MMF_CLI_FLAGS_OPT("flags", &c.opt.flags, "option flags (default reserve)"),
+		MMF_CLI_U64("max-records", &c.max_records, 1, UINT64_MAX / 2, "N",
+			    "stop after N records (default: run until killed)"),
+		MMF_CLI_CHOICE("kill-in", &kill, kill_words,
+			       "SIGKILL inside the N-th grow or sync (needs --kill-at)"),
+		MMF_CLI_U64("kill-at", &kill_at, 1, UINT32_MAX, "N", "the N of --kill-in"),
+		MMF_CLI_U64("kill-delay-us", &kill_delay_us, 0, 10000000, "U",
+			    "microseconds after that grow or sync starts (default 0)"),
+		MMF_CLI_U64("deleting-handshake", &handshake, 0, 1, "0|1",
+			    "1: after DELETING k, wait for a line on stdin (default 0)"),
+	};
+	struct mmf_cli cli = {
+		.prog = "mmf_crash_writer", .synopsis = "DIR [options]",
+		.about = "A write-ahead-log workload for the crash tests: appends "
+			 "records to DIR/wal-NNNNNN.log\nand prints ACK <seq> after "
+			 "each sync (the sync is this binary's CRASH_SYNC_MODE).",
+		.opts = opts, .nopts = sizeof(opts) / sizeof(opts[0]),
+		.min_pos = 1, .max_pos = 1, .pos = pos,
+	};
 
 	mmf_options_init(&c.opt);
-	c.opt.grow_chunk = 64 * 1024;
-	if (argc < 2 || argv[1][0] == '-')
-		return usage();
-	c.dir = argv[1];
-	for (i = 2; i + 1 < argc; i += 2)
-		if (parse_opt(&c, argv[i], argv[i + 1]) < 0)
-			return usage();
-	if (i != argc || (c.kill_in != KILL_NONE && c.kill_at == 0))
-		return usage();
+	rc = mmf_cli_parse(&cli, argc, argv);
+	if (rc != MMF_CLI_OK)
+		return mmf_cli_exit(rc);
+	if (kill >= 0 && !kill_at)
+		return mmf_cli_usage_error(&cli, "--kill-in needs --kill-at");
+	if (kill_at && kill < 0)
+		return mmf_cli_usage_error(&cli, "--kill-at needs --kill-in");
+	c.dir = pos[0];
+	c.sync_every = (unsigned)sync_every;
+	c.per_file = (unsigned)per_file;
+	c.keep = (unsigned)keep;
+	c.initial = (size_t)initial;
+	c.opt.grow_chunk = (size_t)chunk;
+	c.kill_in = kill < 0 ? KILL_NONE : kill == 0 ? KILL_GROW : KILL_SYNC;
+	c.kill_at = (unsigned long)kill_at;
+	c.kill_delay_us = (unsigned long)kill_delay_us;
+	c.deleting_handshake = (unsigned)handshake;
 	return run(&c);
 }

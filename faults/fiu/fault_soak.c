@@ -2,7 +2,11 @@
  * fault_soak - a seeded run of mixed operations with every failure point of
  * the seam failing at random, checked against an in-memory model.
  *
- *   fault_soak --ops N --seed S [--prob P] [--dir D] [--keep]
+ *   fault_soak [--ops N] [--seed S] [--prob P] [--dir D] [--keep]
+ *              [--record DIR] [--shard I/N]
+ *
+ * (--help; options parsed by mmf_cli.h: a bad value is one line, exit 2;
+ * without --seed the seed comes from getrandom(2) and is printed first.)
  *
  * The model holds what the handle must show (cur) and, per byte, the value
  * the file must keep because a successful mmf_sync / mmf_sync_range (or
@@ -20,18 +24,26 @@
  * the same seed replays the same run; libfiu seeds its own generator from
  * the clock). The last line is machine-readable and carries a digest of the
  * run: same seed, same line.
+ *
+ * --shard I/N runs shard I of the campaign (--seed, --ops): seed
+ * mmf_cli_shard_seed(seed, I) = splitmix64(seed + I), ops/N operations (the
+ * first ops % N shards one more); with --record it also writes
+ * DIR/shard-soak.json (schema mmf-shard/1), which `scripts/history
+ * merge-shards` reads (scripts/mmfresults/shards.py).
  */
 #define _GNU_SOURCE
 #include "fault_util.h"
 #include "mmapfile.h"
+#include "mmf_cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #define LIMIT  (192u << 10)	/* no write or truncate ends past this */
@@ -39,19 +51,22 @@
 #define MAXREC 3000u
 
 enum kind { K_ALLOC, K_APPEND, K_TRUNC, K_SYNC, K_RANGE, K_READ, K_REOPEN,
-	    NKINDS };
+	    K_ADVISE, NKINDS };
 static const char *const kind_name[NKINDS] = {
 	"allocate_slice", "append_buffer", "truncate", "sync", "sync_range",
-	"read", "reopen",
+	"read", "reopen", "advise",
 };
 /* Cumulative weights, out of 100. */
-static const unsigned kind_weight[NKINDS] = { 22, 44, 54, 62, 70, 94, 100 };
+static const unsigned kind_weight[NKINDS] = { 22, 44, 54, 62, 70, 92, 98, 100 };
 
 struct soak {
-	uint64_t seed;
-	unsigned long ops, op;
+	uint64_t seed, campaign_seed;	/* campaign_seed: --seed as given */
+	struct mmf_cli_shard shard;
+	bool sharded;			/* --shard given */
+	unsigned long ops, op, campaign_ops;
 	double prob;
 	char *dir, *path;
+	const char *record;	/* folder of the stage record, or NULL */
 	mmf_file *f;
 	mmf_options opt;	/* of the current handle */
 	unsigned char *cur, *dur, *known;
@@ -185,6 +200,8 @@ static void pick_options(mmf_options *o)
 	mmf_options_init(o);
 	o->grow = (enum mmf_grow)fu_rand_below(4);
 	o->flags = (unsigned)fu_rand_below(MMF_FLAGS_ALL + 1);
+	if (fu_rand_below(4) == 0)
+		o->flags |= MMF_STABLE;	/* in-place growth, reservation */
 	o->grow_max_step = 64u << 10;
 	o->grow_chunk = 16u << 10;
 }
@@ -313,8 +330,16 @@ static int op_reopen(struct soak *s)
 	return rc;
 }
 
+/* Any advice: a kept pattern is re-applied by every later grow and shrink
+ * (under faults too); DONTNEED must lose no byte (the next read checks). */
+static int op_advise(struct soak *s)
+{
+	return mmf_advise(s->f, (enum mmf_advice)fu_rand_below(5));
+}
+
 static int (*const run_kind[NKINDS])(struct soak *s) = {
 	op_alloc, op_append, op_trunc, op_sync, op_range, op_read, op_reopen,
+	op_advise,
 };
 
 /* ---- a failed operation --------------------------------------------- */
@@ -376,40 +401,49 @@ static void step(struct soak *s)
 
 /* ---- main ----------------------------------------------------------- */
 
-static void usage(FILE *to)
-{
-	fprintf(to, "usage: fault_soak --ops N --seed S [--prob P] [--dir D] "
-		"[--keep]\n  Mixed operations with every mmf/os point failing "
-		"at random (probability P, default 0.01), checked against a "
-		"model.\n  The last line: soak: ops=.. seed=.. ... violations=0 "
-		"OK (exit 0), or FAIL (exit 1).\n");
-}
-
+/* Parse argv into s (mmf_cli.h): MMF_CLI_OK, HELP or USAGE. Without --seed
+ * the seed comes from getrandom(2); main prints it in its first line. */
 static int parse(int argc, char **argv, struct soak *s, bool *keep)
 {
-	static const struct option lo[] = {
-		{ "ops", 1, NULL, 'n' }, { "seed", 1, NULL, 's' },
-		{ "prob", 1, NULL, 'p' }, { "dir", 1, NULL, 'd' },
-		{ "keep", 0, NULL, 'k' }, { "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	uint64_t ops = 10000;
+	const char *dir = NULL;
+	struct mmf_cli_opt opts[] = {
+		MMF_CLI_U64("ops", &ops, 1, ULONG_MAX, "N", "operations to run (default 10000)"),
+		MMF_CLI_SEED("seed", &s->seed, "seed of the run (default: from getrandom)"),
+		MMF_CLI_REAL("prob", &s->prob, 0, 0.999, "P",
+			     "probability that a point fails (default 0.01)"),
+		MMF_CLI_STRING("dir", &dir, "DIR",
+			       "work here (default: a fresh mkdtemp directory)"),
+		MMF_CLI_SWITCH("keep", keep, "leave the work directory behind"),
+		MMF_CLI_STRING("record", &s->record, "DIR",
+			       "write the stage record DIR/soak.json (schema "
+			       "mmf-stage/1: verdict and counts)"),
+		MMF_CLI_SHARD("shard", &s->shard, "run shard I of N of the campaign "
+			      "(--seed, --ops): seed splitmix64(seed + I), ops/N operations"),
 	};
-	int c;
+	struct mmf_cli cli = {
+		.prog = "fault_soak", .synopsis = "[--ops N] [--seed S] [--prob P] "
+			"[--dir DIR] [--keep] [--record DIR] [--shard I/N]",
+		.about = "Mixed operations with every mmf/os point failing at random, "
+			 "checked against a model.\nThe last line: soak: ops=.. seed=.. "
+			 "... violations=0 OK (exit 0), or FAIL (exit 1).",
+		.opts = opts, .nopts = sizeof(opts) / sizeof(opts[0]),
+	};
+	int rc = mmf_cli_parse(&cli, argc, argv);
 
-	while ((c = getopt_long(argc, argv, "n:s:p:d:kh", lo, NULL)) != -1) {
-		if (c == 'n')
-			s->ops = strtoul(optarg, NULL, 0);
-		else if (c == 's')
-			s->seed = strtoull(optarg, NULL, 0);
-		else if (c == 'p')
-			s->prob = strtod(optarg, NULL);
-		else if (c == 'd')
-			s->dir = strdup(optarg);
-		else if (c == 'k')
-			*keep = true;
-		else
-			return c == 'h' ? 1 : -1;
-	}
-	return optind == argc && s->prob >= 0 && s->prob < 1 ? 0 : -1;
+	s->campaign_ops = (unsigned long)ops;
+	s->campaign_seed = s->seed;
+	s->ops = (unsigned long)(ops / s->shard.count + (s->shard.index < ops % s->shard.count));
+	s->sharded = mmf_cli_find(&cli, "shard")->seen;
+	if (s->sharded)
+		s->seed = mmf_cli_shard_seed(s->campaign_seed, s->shard.index);
+	if (rc == MMF_CLI_OK && s->ops == 0)
+		return mmf_cli_usage_error(&cli, "--shard %llu/%llu of %lu ops runs no operation",
+					   (unsigned long long)s->shard.index,
+					   (unsigned long long)s->shard.count, s->campaign_ops);
+	if (rc == MMF_CLI_OK && dir && !(s->dir = strdup(dir)))
+		return mmf_cli_usage_error(&cli, "out of memory");
+	return rc;
 }
 
 static void start(struct soak *s)
@@ -473,22 +507,101 @@ static void report(const struct soak *s, double secs)
 	       s->violations ? "FAIL" : "OK");
 }
 
+/* A result file of --record: open DIR/.NAME.<pid> for writing (path gets
+ * DIR/NAME); NULL with errno set on failure. tmp and path hold 4096 bytes. */
+static FILE *record_open(const struct soak *s, const char *name, char *tmp, char *path)
+{
+	snprintf(path, 4096, "%s/%s", s->record, name);
+	snprintf(tmp, 4096, "%s/.%s.%ld", s->record, name, (long)getpid());
+	return fopen(tmp, "w");
+}
+
+/* Flush, fsync and rename tmp over path, so a reader never sees half of
+ * it; the temporary file is removed on failure. 0 or -errno. */
+static int record_close(FILE *f, const char *tmp, const char *path)
+{
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		int e = -errno;
+
+		fclose(f);
+		unlink(tmp);
+		return e;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -errno;
+	}
+	return 0;
+}
+
+/* DIR/shard-soak.json: which shard of which campaign this soak was (the
+ * schema of scripts/mmfresults/shards.py, mmf-shard/1). 0 or -errno. */
+static int write_shard_record(const struct soak *s)
+{
+	char tmp[4096], path[4096];
+	FILE *f = record_open(s, "shard-soak.json", tmp, path);
+
+	if (!f)
+		return -errno;
+	fprintf(f, "{\n \"schema\": \"mmf-shard/1\",\n \"stage\": \"soak\",\n"
+		" \"index\": %" PRIu64 ",\n \"count\": %" PRIu64 ",\n"
+		" \"campaign_seed\": \"%" PRIu64 "\",\n \"seed\": \"%" PRIu64 "\",\n"
+		" \"params\": {\"ops\": \"%lu\", \"prob\": \"%g\"},\n"
+		" \"counts\": {\"ops\": %lu}\n}\n",
+		s->shard.index, s->shard.count, s->campaign_seed, s->seed,
+		s->campaign_ops, s->prob, s->ops);
+	return record_close(f, tmp, path);
+}
+
+/* DIR/soak.json, the stage record scripts/run reads (the schema of
+ * scripts/mmfresults/files.py: mmf-stage/1), written to a temporary file and
+ * renamed so a reader never sees half of it. */
+static int write_record(const struct soak *s, double secs)
+{
+	char tmp[4096], path[4096];
+	unsigned long fails = 0;
+	FILE *f;
+	int rc;
+
+	for (int k = 0; k < NKINDS; k++)
+		fails += s->failed[k];
+	f = record_open(s, "soak.json", tmp, path);
+	if (!f)
+		return -errno;
+	fprintf(f, "{\n \"schema\": \"mmf-stage/1\",\n \"stage\": \"soak\",\n"
+		" \"verdict\": \"%s\",\n \"reason\": \"seed %" PRIu64
+		", failure probability %g\",\n \"counts\": {\"ops\": %lu, "
+		"\"failures_injected\": %lu, \"op_failures\": %lu, "
+		"\"reopen_checks\": %lu, \"poison_checks\": %lu, "
+		"\"violations\": %lu},\n \"seconds\": %.1f,\n"
+		" \"digest\": \"%016" PRIx64 "\"\n}\n",
+		s->violations ? "fail" : "pass", s->seed, s->prob, s->ops,
+		fu_total_hits(), fails, s->reopen_checks, s->poison_checks,
+		s->violations, secs, s->digest);
+	rc = record_close(f, tmp, path);
+	if (rc < 0)
+		return rc;
+	return s->sharded ? write_shard_record(s) : 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct soak s = { .ops = 10000, .prob = 0.01 };
+	struct soak s = { .ops = 10000, .prob = 0.01, .shard = { 0, 1 } };
 	struct timespec t0, t1;
 	bool keep = false;
 	int rc;
 
-	s.seed = (uint64_t)time(NULL);
 	rc = parse(argc, argv, &s, &keep);
-	if (rc != 0) {
-		usage(rc > 0 ? stdout : stderr);
-		return rc > 0 ? 0 : 2;
-	}
+	if (rc != MMF_CLI_OK)
+		return mmf_cli_exit(rc);
 	start(&s);
-	printf("fault_soak: ops=%lu seed=%" PRIu64 " prob=%g dir=%s\n", s.ops,
+	printf("fault_soak: ops=%lu seed=%" PRIu64 " prob=%g dir=%s", s.ops,
 	       s.seed, s.prob, s.dir);
+	if (s.sharded)
+		printf(" shard=%" PRIu64 "/%" PRIu64 " campaign_seed=%" PRIu64
+		       " campaign_ops=%lu", s.shard.index, s.shard.count,
+		       s.campaign_seed, s.campaign_ops);
+	printf("\n");
 	fflush(stdout);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (s.op = 0; s.op < s.ops; s.op++) {
@@ -499,8 +612,14 @@ int main(int argc, char **argv)
 	}
 	finish(&s);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	report(&s, (double)(t1.tv_sec - t0.tv_sec) +
-		   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) +
+		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	report(&s, secs);
+	if (s.record && (rc = write_record(&s, secs)) < 0) {
+		fprintf(stderr, "fault_soak: --record %s: %s\n", s.record,
+			strerror(-rc));
+		s.violations++;	/* no record: the run cannot count as passed */
+	}
 	if (!keep)
 		fu_rmtree(s.dir);
 	free(s.dir);

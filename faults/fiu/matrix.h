@@ -24,19 +24,22 @@
 #define MX_GROWBY 5000u		/* the growing truncate adds this */
 #define MX_CHUNK  65536u	/* grow_chunk of the CHUNK variant */
 #define MX_MODEL  (1u << 17)	/* room for any size a scenario reaches */
+#define MX_MAXSIZE (1u << 20)	/* max_size of the STABLE variant */
 
 enum mx_op {
 	OP_OPEN_CREATE, OP_OPEN_EXISTING, OP_OPEN_FD, OP_OPEN_FD_EMPTY,
 	OP_ALLOCATE_SLICE, OP_APPEND_BUFFER, OP_APPEND_EMPTY,
 	OP_TRUNCATE_GROW, OP_TRUNCATE_SHRINK, OP_TRUNCATE_ZERO,
 	OP_SYNC, OP_SYNC_EMPTY, OP_SYNC_RANGE,
-	OP_CLOSE, OP_CLOSE_EMPTY, OP_DELETE, OP_SYNC_DIR,
+	OP_CLOSE, OP_CLOSE_EMPTY, OP_DELETE, OP_SYNC_DIR, OP_ADVISE,
 	MX_NOPS
 };
 
 enum mx_variant {
 	V_DEFAULT, V_EXACT, V_CHUNK, V_SEED, V_NORESERVE, V_POPULATE,
 	V_SYNCGROW, V_ALLFLAGS,
+	V_ADVISED,		/* defaults, the fixture handle advised RANDOM */
+	V_STABLE,		/* defaults + MMF_STABLE, max_size MX_MAXSIZE */
 	MX_NVARIANTS
 };
 

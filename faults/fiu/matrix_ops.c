@@ -112,17 +112,24 @@ static int run_sync_dir(struct mx_ctx *c)
 	return mmf_sync_dir(c->dir);
 }
 
+static int run_advise(struct mx_ctx *c)
+{
+	return mmf_advise(c->f, MMF_ADVICE_RANDOM);
+}
+
 #define GROWTH ((1u << MX_NVARIANTS) - 1)
 #define CREATION ((1u << V_DEFAULT) | (1u << V_SEED) | (1u << V_POPULATE) | \
-		  (1u << V_ALLFLAGS))
+		  (1u << V_ALLFLAGS) | (1u << V_STABLE))
 #define PLAIN (1u << V_DEFAULT)
+#define ADVISED (1u << V_ADVISED)	/* the kept advice re-applied */
+#define STABLE (1u << V_STABLE)		/* in-place growth, reservation */
 
 const struct mx_op_info mx_ops[MX_NOPS] = {
 	[OP_OPEN_CREATE] = { "open_create", CREATION, MX_BASE, false, true,
 			     HC_OPENS, F_NEW, run_open_create },
-	[OP_OPEN_EXISTING] = { "open", PLAIN, MX_BASE, false, false,
+	[OP_OPEN_EXISTING] = { "open", PLAIN | STABLE, MX_BASE, false, false,
 			       HC_OPENS, F_NEW, run_open_existing },
-	[OP_OPEN_FD] = { "open_fd", PLAIN, MX_BASE, false, false,
+	[OP_OPEN_FD] = { "open_fd", PLAIN | STABLE, MX_BASE, false, false,
 			 HC_OPENS, F_NEW, run_open_fd },
 	[OP_OPEN_FD_EMPTY] = { "open_fd_empty", CREATION, MX_BASE, false, true,
 			       HC_OPENS, F_NEW, run_open_fd },
@@ -130,33 +137,35 @@ const struct mx_op_info mx_ops[MX_NOPS] = {
 				HC_KEEPS, F_NEW, run_allocate_slice },
 	[OP_APPEND_BUFFER] = { "append_buffer", GROWTH, MX_BASE, false, false,
 			       HC_KEEPS, F_NEW, run_append },
-	[OP_APPEND_EMPTY] = { "append_empty", CREATION, 0, false, false,
+	[OP_APPEND_EMPTY] = { "append_empty", CREATION | ADVISED, 0, false, false,
 			      HC_KEEPS, F_NEW, run_append },
 	[OP_TRUNCATE_GROW] = { "truncate_grow", GROWTH, MX_BASE, false, false,
 			       HC_KEEPS, F_NEW, run_truncate },
-	[OP_TRUNCATE_SHRINK] = { "truncate_shrink", PLAIN, MX_BASE, false,
+	[OP_TRUNCATE_SHRINK] = { "truncate_shrink", PLAIN | ADVISED | STABLE, MX_BASE, false,
 				 false, HC_KEEPS, F_NEW, run_truncate },
-	[OP_TRUNCATE_ZERO] = { "truncate_zero", PLAIN, MX_BASE, false, false,
+	[OP_TRUNCATE_ZERO] = { "truncate_zero", PLAIN | STABLE, MX_BASE, false, false,
 			       HC_KEEPS, F_NEW, run_truncate },
-	[OP_SYNC] = { "sync", PLAIN, MX_BASE, true, false,
+	[OP_SYNC] = { "sync", PLAIN | STABLE, MX_BASE, true, false,
 		      HC_KEEPS, F_NEW, run_sync },
-	[OP_SYNC_EMPTY] = { "sync_empty", PLAIN, 0, false, false,
+	[OP_SYNC_EMPTY] = { "sync_empty", PLAIN | STABLE, 0, false, false,
 			    HC_KEEPS, F_NEW, run_sync },
 	[OP_SYNC_RANGE] = { "sync_range", PLAIN, MX_BASE, true, false,
 			    HC_KEEPS, F_NEW, run_sync_range },
-	[OP_CLOSE] = { "close", PLAIN, MX_BASE, true, false,
+	[OP_CLOSE] = { "close", PLAIN | STABLE, MX_BASE, true, false,
 		       HC_FREES, F_NEW, run_close },
-	[OP_CLOSE_EMPTY] = { "close_empty", PLAIN, 0, false, false,
+	[OP_CLOSE_EMPTY] = { "close_empty", PLAIN | STABLE, 0, false, false,
 			     HC_FREES, F_NEW, run_close },
-	[OP_DELETE] = { "delete", PLAIN, MX_BASE, false, false,
+	[OP_DELETE] = { "delete", PLAIN | STABLE, MX_BASE, false, false,
 			HC_FREES, F_ABSENT, run_delete },
 	[OP_SYNC_DIR] = { "sync_dir", PLAIN, MX_BASE, false, false,
 			  HC_NONE, F_NEW, run_sync_dir },
+	[OP_ADVISE] = { "advise", PLAIN, MX_BASE, false, false,
+			HC_KEEPS, F_NEW, run_advise },
 };
 
 const char *const mx_variant_name[MX_NVARIANTS] = {
 	"double", "exact", "chunk", "seed", "noreserve", "populate",
-	"syncgrow", "allflags",
+	"syncgrow", "allflags", "advised", "stable",
 };
 
 bool mx_op_grows(enum mx_op op)
@@ -173,11 +182,13 @@ void mx_options(enum mx_variant v, mmf_options *o)
 		[V_NORESERVE] = 0, [V_POPULATE] = MMF_RESERVE | MMF_POPULATE,
 		[V_SYNCGROW] = MMF_RESERVE | MMF_SYNC_BEFORE_GROW,
 		[V_ALLFLAGS] = MMF_FLAGS_ALL,
+		[V_ADVISED] = MMF_RESERVE, [V_STABLE] = MMF_RESERVE | MMF_STABLE,
 	};
 
 	mmf_options_init(o);
 	o->flags = flags[v];
 	o->grow_chunk = MX_CHUNK;
+	o->max_size = MX_MAXSIZE;
 	if (v == V_EXACT)
 		o->grow = MMF_GROW_EXACT;
 	else if (v == V_CHUNK)
@@ -293,6 +304,8 @@ void mx_setup(struct mx_ctx *c, enum mx_op op, enum mx_variant v)
 	c->path = fu_join(c->dir, "f");
 	c->subject = fu_join(c->dir, oi->own_file ? "new" : "f");
 	make_fixture(c, oi);
+	if (v == V_ADVISED)
+		assert_int_equal(mmf_advise(c->f, MMF_ADVICE_RANDOM), 0);
 	if (oi->hclass == HC_OPENS)
 		prepare_open(c, oi);
 	c->new_size = new_size_of(c);
@@ -321,13 +334,13 @@ void mx_teardown(struct mx_ctx *c)
 /* ---- checks after the operation ----------------------------------- */
 
 static void check_content(const mmf_file *f, const unsigned char *image,
-			  size_t size)
+			  size_t size, bool stable)
 {
 	const void *p;
 
 	assert_int_equal(mmf_size(f), size);
-	if (size == 0) {
-		assert_null(mmf_data(f));
+	if (size == 0) {	/* a stable handle keeps its reservation */
+		assert_true(!mmf_data(f) == !stable);
 		return;
 	}
 	assert_int_equal(mmf_bytes(f, 0, size, &p), 0);
@@ -341,7 +354,7 @@ static void check_poisoned(struct mx_ctx *c, int err)
 	void *p;
 	size_t next;
 
-	check_content(c->f, c->before, c->old_size);
+	check_content(c->f, c->before, c->old_size, c->v == V_STABLE);
 	assert_int_equal(mmf_sync(c->f), err);
 	if (c->old_size > 0)
 		assert_int_equal(mmf_sync_range(c->f, 0, 1), err);
@@ -361,7 +374,7 @@ static void check_kept(struct mx_ctx *c, enum mx_outcome o, int err)
 		return;
 	}
 	check_content(c->f, ok ? c->model : c->before,
-		      ok ? c->new_size : c->old_size);
+		      ok ? c->new_size : c->old_size, c->v == V_STABLE);
 	/* not poisoned: a no-op truncate and a sync succeed */
 	assert_int_equal(mmf_truncate(c->f, mmf_size(c->f)), 0);
 	assert_int_equal(mmf_close(c->f), 0);
@@ -378,7 +391,7 @@ static void check_opened(struct mx_ctx *c, enum mx_outcome o)
 		return;
 	}
 	assert_non_null(c->opened);
-	check_content(c->opened, c->model, c->new_size);
+	check_content(c->opened, c->model, c->new_size, c->v == V_STABLE);
 	assert_int_equal(mmf_close(c->opened), 0);
 	c->opened = NULL;
 }

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,12 +78,15 @@ static int mount_fs(struct disk *d)
 			 "size=%s %s: %s", FS_SIZE, d->mnt, strerror(errno));
 		return -1;
 	}
-	d->img = malloc(strlen(d->mnt) + 5);	/* beside the mount point */
+	/* Inside the mount point: a fresh mkdtemp folder (0700, ours), so no
+	 * other user can plant the name first (a symlink beside it in /tmp
+	 * would make root mkfs and mount a file of their choosing). The mount
+	 * then hides it; the loop device keeps it open. */
+	d->img = fu_join(d->mnt, "disk.img");
 	if (!d->img) {
 		snprintf(d->reason, sizeof(d->reason), "out of memory");
 		return -1;
 	}
-	sprintf(d->img, "%s.img", d->mnt);
 	if (sh("truncate -s 16M '%s' && mkfs.ext4 -F -q -m 0 '%s' >/dev/null 2>&1",
 	       d->img, d->img) != 0) {
 		snprintf(d->reason, sizeof(d->reason), "mkfs.ext4 of a 16 MiB "
@@ -112,6 +116,8 @@ static int disk_setup(void **state, const char *kind)
 	}
 	d->mnt = fu_tmpdir("fulldisk");
 	if (d->mnt && mount_fs(d) != 0) {
+		if (d->img)
+			unlink(d->img);
 		rmdir(d->mnt);
 		free(d->mnt);
 		d->mnt = NULL;
@@ -139,15 +145,22 @@ static int disk_teardown(void **state)
 		if (umount2(d->mnt, 0) != 0 && umount2(d->mnt, MNT_DETACH) != 0)
 			fprintf(stderr, "umount %s: %s\n", d->mnt,
 				strerror(errno));
+		if (d->img)
+			unlink(d->img);
 		rmdir(d->mnt);
 	}
-	if (d->img)
-		unlink(d->img);
 	free(d->img);
 	free(d->mnt);
 	free(d->path);
 	free(d);
 	return 0;
+}
+
+static long long file_size_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
 static void skip_unless_mounted(const struct disk *d)
@@ -291,6 +304,215 @@ static void test_full_disk_seed_dies_of_sigbus(void **state)
 	munmap((void *)progress, sizeof(*progress));
 }
 
+/* ---- holes: every byte a default handle can store into is allocated ---- */
+
+/* Write 4 KiB blocks into d's "filler" until the filesystem is full. */
+static void fill_disk(const struct disk *d)
+{
+	char *path = fu_join(d->mnt, "filler");
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	assert_non_null(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	memset(buf, 'f', sizeof(buf));
+	do
+		n = write(fd, buf, sizeof(buf));
+	while (n > 0);
+	assert_int_equal(errno, ENOSPC);
+	(void)fsync(fd);
+	assert_int_equal(close(fd), 0);
+	free(path);
+}
+
+/* A file of `size` bytes made by ftruncate alone: all hole. */
+static void make_hole_file(const char *path, size_t size)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	assert_int_equal(close(fd), 0);
+}
+
+/* A scenario that stores through a default handle on a full disk; returns
+ * the first nonzero mmapfile code (or 0 when every call succeeded). */
+typedef int (*full_fn)(const struct disk *d);
+
+/* Run fn in a child; the child's SIGBUS is not caught. Returns the child's
+ * outcome as text in why and asserts: fn returned -ENOSPC. */
+static void expect_enospc_not_sigbus(const struct disk *d, full_fn fn,
+				     const char *what)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int rc;
+
+		signal(SIGBUS, SIG_DFL);
+		rc = fn(d);
+		_exit(rc == -ENOSPC ? 0 : rc == 0 ? 1 : 2);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	printf("full %s, %s: child %s %d (want exit 0 = -ENOSPC; exit 1 = "
+	       "every call succeeded, 2 = another error)\n", d->kind, what,
+	       WIFSIGNALED(status) ? "killed by signal" : "exited",
+	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	assert_false(WIFSIGNALED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Open d->path writable with the defaults, then store one byte at off. */
+static int open_and_store(const struct disk *d, size_t off)
+{
+	mmf_file *f;
+	int rc = mmf_open(d->path, O_RDWR, 0, NULL, &f);
+
+	if (rc == 0)
+		rc = mmf_append_buffer(f, off, "x", 1);
+	if (rc == 0)
+		rc = mmf_close(f);
+	return rc;
+}
+
+static int store_into_hole_file(const struct disk *d)
+{
+	return open_and_store(d, 0);
+}
+
+/* Issue 11, kind 1 (smallest): a 4096-byte file made by ftruncate only, the
+ * disk full, a default handle: -ENOSPC (from mmf_open), never a SIGBUS. */
+static void test_full_disk_hole_file_is_enospc(void **state)
+{
+	struct disk *d = *state;
+
+	skip_unless_mounted(d);
+	make_hole_file(d->path, 4096);
+	fill_disk(d);
+	expect_enospc_not_sigbus(d, store_into_hole_file,
+				 "4096-byte file of ftruncate only");
+	assert_int_equal(file_size_of(d->path), 4096);
+}
+
+/* Sibling: the first page written, a hole after it (a sparse copy). */
+static int store_past_written_page(const struct disk *d)
+{
+	return open_and_store(d, 3 * 4096);
+}
+
+static void test_full_disk_partly_sparse_file_is_enospc(void **state)
+{
+	struct disk *d = *state;
+	int fd;
+
+	skip_unless_mounted(d);
+	make_hole_file(d->path, 4 * 4096);
+	fd = open(d->path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "head", 4, 0), 4);
+	assert_int_equal(close(fd), 0);
+	fill_disk(d);
+	expect_enospc_not_sigbus(d, store_past_written_page,
+				 "written first page, hole after");
+}
+
+/* Sibling: mmf_open_fd of a hole file. */
+static int store_through_open_fd(const struct disk *d)
+{
+	mmf_file *f;
+	int fd = open(d->path, O_RDWR), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = mmf_open_fd(fd, 0, true, NULL, &f);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	rc = mmf_append_buffer(f, 0, "x", 1);
+	if (rc == 0)
+		rc = mmf_close(f);
+	return rc;
+}
+
+static void test_full_disk_open_fd_hole_file_is_enospc(void **state)
+{
+	struct disk *d = *state;
+
+	skip_unless_mounted(d);
+	make_hole_file(d->path, 4096);
+	fill_disk(d);
+	expect_enospc_not_sigbus(d, store_through_open_fd, "mmf_open_fd");
+}
+
+/* Sibling: mmf_truncate growth of an allocated file on the full disk. */
+static int grow_by_truncate(const struct disk *d)
+{
+	mmf_file *f;
+	int rc = mmf_open(d->path, O_RDWR, 0, NULL, &f);
+
+	if (rc < 0)
+		return rc;
+	rc = mmf_truncate(f, 16 * 4096);
+	if (rc == 0)
+		rc = mmf_append_buffer(f, 15 * 4096, "x", 1);
+	(void)mmf_close(f);
+	return rc;
+}
+
+static void test_full_disk_truncate_growth_is_enospc(void **state)
+{
+	struct disk *d = *state;
+	char buf[4096];
+
+	skip_unless_mounted(d);
+	memset(buf, 'w', sizeof(buf));
+	make_hole_file(d->path, 0);
+	{
+		int fd = open(d->path, O_WRONLY);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, buf, sizeof(buf)), 4096);
+		assert_int_equal(close(fd), 0);
+	}
+	fill_disk(d);
+	expect_enospc_not_sigbus(d, grow_by_truncate, "mmf_truncate growth");
+}
+
+/* Sibling: another process extends the file (ftruncate: a hole) after the
+ * handle opened it; the disk fills; the handle appends into the extension. */
+static int append_into_foreign_extension(const struct disk *d)
+{
+	mmf_file *f;
+	int rc = mmf_open(d->path, O_RDWR | O_CREAT, 4096, NULL, &f), fd;
+
+	if (rc < 0)
+		return rc;
+	fd = open(d->path, O_RDWR);
+	if (fd < 0 || ftruncate(fd, 16 * 4096) != 0)
+		_exit(3);
+	close(fd);
+	fill_disk(d);
+	rc = mmf_append_buffer(f, 8 * 4096, "x", 1);
+	(void)mmf_close(f);
+	return rc;
+}
+
+static void test_full_disk_foreign_extension_is_enospc(void **state)
+{
+	struct disk *d = *state;
+
+	skip_unless_mounted(d);
+	expect_enospc_not_sigbus(d, append_into_foreign_extension,
+				 "file extended by another process");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +528,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_full_disk_seed_dies_of_sigbus, ext4_setup,
 			disk_teardown),
+#define HOLE_TESTS(setup) \
+		cmocka_unit_test_setup_teardown(test_full_disk_hole_file_is_enospc, setup, disk_teardown), \
+		cmocka_unit_test_setup_teardown(test_full_disk_partly_sparse_file_is_enospc, setup, disk_teardown), \
+		cmocka_unit_test_setup_teardown(test_full_disk_open_fd_hole_file_is_enospc, setup, disk_teardown), \
+		cmocka_unit_test_setup_teardown(test_full_disk_truncate_growth_is_enospc, setup, disk_teardown), \
+		cmocka_unit_test_setup_teardown(test_full_disk_foreign_extension_is_enospc, setup, disk_teardown)
+		HOLE_TESTS(tmpfs_setup),
+		HOLE_TESTS(ext4_setup),
+#undef HOLE_TESTS
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,39 +56,46 @@ struct rule {
 #define SYNCS (B(OP_SYNC) | B(OP_SYNC_RANGE))
 #define CLOSES (B(OP_CLOSE) | B(OP_CLOSE_EMPTY))
 
-/* open: the file itself, and the directory of the fsync after creation /
- * deletion. A created file stays after a later failure (header: "a file
- * that was created stays (empty or partly sized)"). */
+/* open: mmf_open opens the directory (1st), then the file in it (2nd);
+ * mmf_open_fd opens the directory of the name /proc gives. The handle keeps
+ * the directory: no open in delete or in the fsync after creation. */
 static const struct rule rules_open[] = {
 	{ B(OP_OPEN_CREATE), 1, MX_FAILS, F_ABSENT },
-	{ B(OP_OPEN_CREATE), 2, MX_FAILS, F_NEW },
-	{ B(OP_OPEN_FD_EMPTY), 1, MX_FAILS, F_NEW },
+	{ B(OP_OPEN_CREATE), 2, MX_FAILS, F_ABSENT },
 	{ B(OP_OPEN_EXISTING), 1, MX_FAILS, F_OLD },
-	{ B(OP_DELETE), 1, MX_FAILS, F_ABSENT },
+	{ B(OP_OPEN_EXISTING), 2, MX_FAILS, F_OLD },
+	{ B(OP_OPEN_FD) | B(OP_OPEN_FD_EMPTY), 1, MX_FAILS, F_OLD },
 	{ B(OP_SYNC_DIR), 1, MX_FAILS, F_OLD },
 };
 static const int errs_open[] = { 0, ENOENT, EINTR, EMFILE };
 
+/* fstat: the opened file (1st); fstatat: mmf_open_fd's check that the
+ * name /proc gives is its file (2nd), mmf_delete's that the name still is. */
 static const struct rule rules_fstat[] = {
 	{ OPEN_NEW | OPEN_OLD, 1, MX_FAILS, F_OLD },
+	{ B(OP_OPEN_FD) | B(OP_OPEN_FD_EMPTY), 2, MX_FAILS, F_OLD },
+	{ B(OP_DELETE), 1, MX_FAILS, F_OLD },
 };
 static const int errs_fstat[] = { 0, ENOMEM };
 
-/* ftruncate: growth without MMF_RESERVE, every shrink, delete's cut to 0. */
+/* ftruncate: growth without MMF_RESERVE, every shrink (delete no longer
+ * cuts the file to 0). */
 static const struct rule rules_ftruncate[] = {
-	{ OPEN_NEW | GROW_ALL | SHRINK | B(OP_DELETE), 1, MX_FAILS, F_OLD },
+	{ OPEN_NEW | GROW_ALL | SHRINK, 1, MX_FAILS, F_OLD },
 };
 static const int errs_ftruncate[] = { 0, EIO, EINTR };
 
-/* fallocate: growth with MMF_RESERVE; undone, the file keeps its size. */
+/* fallocate: growth with MMF_RESERVE (undone, the file keeps its size),
+ * and the holes of an existing file opened writable (its size unchanged). */
 static const struct rule rules_fallocate[] = {
-	{ OPEN_NEW | GROW_ALL, 1, MX_FAILS, F_OLD },
+	{ OPEN_NEW | OPEN_OLD | GROW_ALL, 1, MX_FAILS, F_OLD },
 };
 static const int errs_fallocate[] = { 0, EIO, EINTR };
 
-/* mmap: a non-empty file, or the first grow of an empty one. */
+/* mmap: a non-empty file, or the first grow of an empty one; a stable
+ * handle's every grow (the new pages, in place). */
 static const struct rule rules_mmap[] = {
-	{ OPEN_NEW | OPEN_OLD | B(OP_APPEND_EMPTY), 1, MX_FAILS, F_OLD },
+	{ OPEN_NEW | OPEN_OLD | GROW_ALL, 1, MX_FAILS, F_OLD },
 };
 static const int errs_mmap[] = { 0, EAGAIN, ENODEV };
 
@@ -104,8 +111,9 @@ static const struct rule rules_msync[] = {
 };
 static const int errs_msync[] = { 0, ENOSPC, ENOMEM };
 
+/* munmap: a stable handle unmaps its reservation even when empty. */
 static const struct rule rules_munmap[] = {
-	{ B(OP_TRUNCATE_ZERO) | B(OP_CLOSE) | B(OP_DELETE), 1, MX_FAILS, F_OLD },
+	{ B(OP_TRUNCATE_ZERO) | CLOSES | B(OP_DELETE), 1, MX_FAILS, F_OLD },
 };
 static const int errs_munmap[] = { 0, ENOMEM };
 
@@ -130,21 +138,39 @@ static const struct rule rules_fdatasync[] = {
 };
 static const int errs_fdatasync[] = { 0, ENOSPC };
 
-/* close: the directory's after create; delete closes the file (1st) before
- * it unlinks, then the directory (2nd). */
+/* close: the file (1st), then the directory kept since open (2nd); delete
+ * closes the file before it unlinks (so the unlink still runs). */
 static const struct rule rules_close[] = {
-	{ OPEN_NEW, 1, MX_FAILS, F_NEW },
 	{ CLOSES | B(OP_SYNC_DIR), 1, MX_FAILS, F_OLD },
+	{ CLOSES, 2, MX_FAILS, F_OLD },
 	{ B(OP_DELETE), 1, MX_FAILS, F_ABSENT },
 	{ B(OP_DELETE), 2, MX_FAILS, F_ABSENT },
 };
 static const int errs_close[] = { 0, EINTR, ENOSPC };
 
-/* unlink: the contents were already cut to 0. */
+/* unlink: the file keeps every byte (delete does not truncate). */
 static const struct rule rules_unlink[] = {
-	{ B(OP_DELETE), 1, MX_FAILS, F_ZERO },
+	{ B(OP_DELETE), 1, MX_FAILS, F_OLD },
 };
 static const int errs_unlink[] = { 0, EACCES, EBUSY };
+
+/* advise: mmf_advise fails as a call; the kept advice re-applied after a
+ * grow or shrink is advisory (the handle was advised in the fixture). */
+static const struct rule rules_advise[] = {
+	{ B(OP_ADVISE), 1, MX_FAILS, F_OLD },
+	{ GROW_ALL | B(OP_TRUNCATE_SHRINK), 1, MX_SUCCEEDS, F_NEW },
+};
+static const int errs_advise[] = { 0, ENOMEM, EAGAIN };
+
+/* reserve: a stable handle's address space, reserved at open (after the
+ * file is open, so a created file stays, empty); a stable shrink gives the
+ * pages past the new end back to the reservation (fails first: nothing
+ * changed). */
+static const struct rule rules_reserve[] = {
+	{ OPEN_NEW | OPEN_OLD, 1, MX_FAILS, F_OLD },
+	{ B(OP_TRUNCATE_SHRINK) | B(OP_TRUNCATE_ZERO), 1, MX_FAILS, F_OLD },
+};
+static const int errs_reserve[] = { 0, EAGAIN };
 
 struct point_spec {
 	const struct rule *rules;

@@ -20,10 +20,17 @@ COMMANDS = {
     "check-run": ("runfolder", "main_check_run", "exit 1 with one line if a run folder is incomplete or holds a corrupt result file"),
     "ctest-summary": ("ctest", "main", "count what a ctest run ran (its --output-junit file); skips with reasons"),
     "context": ("summary", "main_context", "write DIR/context.json (scripts/bench)"),
-    "summary": ("summary", "main_summary", "print the one-screen benchmark summary of DIR"),
+    "summary": ("summary", "main_summary", "print the one-screen benchmark summary of DIR (and its stage record)"),
+    "check-drivers": ("summary", "main_check_drivers", "per driver its repetitions; exit 1 if a driver produced none"),
+    "fio-check": ("fio", "main_fio_check", "the fio cross-check table and verdict (scripts/fio-check)"),
     "judge": ("judge", "main", "judge base against head benchmark runs (scripts/compare)"),
+    "judge-options": ("judge", "main_options", "check scripts/compare's --threshold/--alpha/--filter and the judge's tools"),
+    "judge-baseline": ("judge", "main_baseline", "check a baseline folder and import its rows matching --filter"),
+    "judge-selftest": ("judge", "main_selftest", "the line of one scripts/compare --self-test comparison"),
     "crashvm": ("crashvm", "main", "one power-cut cycle and its pieces (scripts/crash-vm)"),
     "report": ("cli_report", "main", "the capacity-planning report and --validate (scripts/report)"),
+    "history": ("history", "main", "the performance history: ingest, merge, detect, dashboard (scripts/history)"),
+    "shard": ("shards", "main", "shards of a campaign: check I/N, a shard's seed or rows, its record (--shard)"),
 }
 
 

@@ -62,13 +62,14 @@ import tempfile
 import time
 
 from . import files
+from . import options
 from .runfolder import parser
 
 LOG_MAGIC = 0x6a736677736872
 FLUSH, FUA, DISCARD, MARK = 1, 2, 4, 8
 
-GROWS = ["double", "exact", "chunk", "seed"]
-FLAGS = ["reserve", "populate", "sync-before-grow"]
+GROWS = list(options.GROWTH)
+FLAGS = list(options.FLAGS)
 
 # The virtio transport of the guest's disks, in load order (the cloud kernel
 # has them as modules, without modules.dep).
@@ -354,7 +355,7 @@ def writer_args(rng, control):
     leaves out can show."""
     grow = rng.choice(GROWS)
     flags = [f for f in FLAGS if rng.random() < 0.4
-             and not (control and f == "sync-before-grow")] or ["none"]
+             and not (control and f == "sync_before_grow")] or ["none"]
     per_file = [500, 1500] if control else [64, 200, 500, 1500]
     args = ["--sync-every", str(rng.randint(1, 64)),
             "--per-file", str(rng.choice(per_file)),
@@ -477,23 +478,64 @@ def judge_device(lines):
 
 def parse_ack(ln, acks, log_size):
     """Note a writer line `ACK n` / `CREATE k` / `DELETE k` / `DELETING k`
-    with the size the write log had when the host read it."""
+    (or one of ACK_KINDS) with the size the write log had when the host
+    read it."""
     parts = ln.split()
-    if len(parts) == 2 and parts[0] in ("ACK", "CREATE", "DELETE", "DELETING") \
+    if len(parts) == 2 and parts[0] in ("ACK", "CREATE", "DELETE", "DELETING", "DIR") \
             and parts[1].isdigit():
         acks.append((parts[0], int(parts[1]), log_size))
+    elif len(parts) > 2 and parts[0] == "ACK" and parts[1] in ACK_KINDS \
+            and all(p.isdigit() for p in parts[2:]):
+        try:
+            acks.append(ACK_KINDS[parts[1]](*map(int, parts[2:])) + (log_size,))
+        except TypeError:
+            pass  # a torn line (wrong field count)
+
+
+# --- the acknowledgements of every durable call (issue 18) ---------------------
+# The writer's lines `ACK <kind> ...` (faults/crash/writer.c), as (kind, value):
+# a range sync, a close and a sync right after growth acknowledge the records
+# up to seq, like `ACK seq`; a shrink then a sync acknowledges (file, size);
+# `DIR k` (markers 1..k made durable by mmf_sync_dir) is a plain kind above.
+ACK_KINDS = {
+    "range": lambda k, off, length, seq: ("ACK", seq),
+    "close": lambda k, seq: ("ACK", seq),
+    "grow": lambda k, size, seq: ("ACK", seq),
+    "truncate": lambda k, size: ("SHRUNK", (k, size)),
+}
+
+
+def ack_kinds_due(e, before):
+    """The fields of expect() (0 records, 1 created, 2 deleted, 4 markers,
+    5 shrunk) that changed from before to e. DELETING (3) is left out: its
+    margin makes it change anyway."""
+    return [i for i in (0, 1, 2, 4, 5) if e[i] != before[i]]
+
+
+def pick_in_turn(pools, n, rng):
+    """Up to n distinct items taken in turn from each pool, at random."""
+    pools = [rng.sample(p, len(p)) for p in pools]
+    pick = []
+    while len(pick) < n and any(pools):
+        for p in pools:
+            while p and p[-1] in pick:
+                p.pop()
+            if p and len(pick) < n:
+                pick.append(p.pop())
+    return pick
 
 
 def expect(acks, bound):
-    """(acked, created, deleted, deleting) that a cut must keep when it came
-    after every line read while the log was <= bound.
+    """(acked, created, deleted, deleting, marks, (shrunk file, size)) that a
+    cut must keep when it came after every line read while the log was
+    <= bound.
 
     DELETING k says the writer no longer needs file k: from then on a cut
     may find it truncated. Such a line read after the bound may still have
     been printed before the cut, so the first one after the bound counts too
     (the next one is at least a roll later: per_file records, an mmf_open
     and an mmf_delete, each with a device flush)."""
-    e = {"ACK": 0, "CREATE": 0, "DELETE": 0, "DELETING": 0}
+    e = {"ACK": 0, "CREATE": 0, "DELETE": 0, "DELETING": 0, "DIR": 0, "SHRUNK": (0, 0)}
     margin = True
     for kind, v, size in acks:
         if size <= bound:
@@ -502,7 +544,7 @@ def expect(acks, bound):
             e[kind] = max(e[kind], v)
             margin = False
     e["DELETING"] = max(e["DELETING"], e["DELETE"])
-    return e["ACK"], e["CREATE"], e["DELETE"], e["DELETING"]
+    return e["ACK"], e["CREATE"], e["DELETE"], e["DELETING"], e["DIR"], e["SHRUNK"]
 
 
 def read_log(path, disk_bytes):
@@ -611,8 +653,9 @@ def plan_states(a, rng, entries, acks, ss):
                 to the next FLUSH N' (a cut just before N' completed): the
                 acks read while the log was not yet past N'; every flush
                 point with something to check, or, past the budget (a.states
-                states per cut in all), those where new acks fell due first,
-                then the rest evenly spread
+                states per cut in all), those where new acks fell due first
+                (taken in turn from each kind of ack), then the rest evenly
+                spread
     """
     inf = float("inf")
     flushes = [i for i, e in enumerate(entries) if e[0] & FLUSH]
@@ -628,15 +671,26 @@ def plan_states(a, rng, entries, acks, ss):
             continue
         seen.add(keep)
         plans.append(("last%d" % len(plans), last, keep, expect(acks, inf)))
-    fresh, rest = [], []
+    # Earlier flush points with something to check (some ack read before the
+    # log reached the next flush). Past the budget: first those where an ack
+    # fell due since the flush was logged (the tightest states: a line read
+    # just after it, with nothing logged since, counts; a call that skipped
+    # its own flush printed it there), taken in turn from each kind of ack
+    # that did (records, created, deleted, markers, shrunk: the kinds of a
+    # roll fall due once per file, against many record acks), then the
+    # others evenly spread.
+    by_kind, rest = {}, []
     for j, fi in enumerate(flushes[:-1]):
         nxt = flushes[j + 1]
         e = expect(acks, entries[nxt][4])
         if e[0] or e[1]:
-            new = e[:2] != expect(acks, entries[fi][4] + ss)[:2]
-            (fresh if new else rest).append((fi, nxt, e))
+            kinds = ack_kinds_due(e, expect(acks, entries[fi][4]))
+            for k in kinds:
+                by_kind.setdefault(k, []).append((fi, nxt, e))
+            if not kinds:
+                rest.append((fi, nxt, e))
     budget = max(a.states - 1 - len(plans), 0)
-    pick = rng.sample(fresh, min(budget, len(fresh)))
+    pick = pick_in_turn([v for _k, v in sorted(by_kind.items())], budget, rng)
     left = budget - len(pick)
     if left >= len(rest):
         pick += rest
@@ -645,6 +699,7 @@ def plan_states(a, rng, entries, acks, ss):
     for fi, nxt, e in sorted(pick):
         keep = random_subset(rng, range(fi + 1, nxt), 0.5)
         plans.append(("flush%d" % fi, fi + 1, keep, e))
+    fresh = {p[0] for v in by_kind.values() for p in v}
     return plans, {"flush_points": len(fresh) + len(rest), "writes_after_last_flush": len(after)}
 
 
@@ -681,8 +736,12 @@ def make_states(a, rng, img, log, acks, pack):
 
 
 def verifier_args(expected):
-    """The verifier's options for a state that must keep expected."""
-    return "--acked %d --created %d --deleted %d --deleting %d" % tuple(expected)
+    """The verifier's options (mmf_crash_verify) for a state that must keep
+    expected, an expect() tuple (acked, created, deleted, deleting, marks,
+    (shrunk file, size)): --shrunk FILE.SIZE."""
+    *nums, shrunk = expected
+    return ("--acked %d --created %d --deleted %d --deleting %d --marks %d --shrunk %d.%d"
+            % (tuple(nums) + tuple(shrunk)))
 
 
 def verify_states(a, states, pack, per_file, on_line):
@@ -826,7 +885,7 @@ def cycle(a):
 
 
 def report(a, res):
-    acked, created, deleted, _deleting = res["acked"]
+    acked, created, deleted = res["acked"][:3]
     bad = [s for s in res["states"] if not s["ok"]]
     verdict = "ok" if not res["violations"] else "VIOLATION"
     print("cycle %s %s %s %s acked=%d created=%d deleted=%d states=%d "

@@ -127,8 +127,21 @@ def check_complete(folder, allow_incomplete=False):
     """Raise ResultError for an incomplete run folder, unless this process
     belongs to the run that owns the marker, or allow_incomplete."""
     text = run_incomplete(folder)
-    if text is None or allow_incomplete:
+    if allow_incomplete:
         return text
+    if text is None:
+        # A stage that recorded its own interruption: the folder was cut
+        # short even if a later run removed or never wrote the marker.
+        for p in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+            if p.endswith(".json"):
+                try:
+                    doc = load_json(os.path.join(folder, p))
+                except ResultError:
+                    continue    # the reader that needs it refuses it by name
+                if is_stage_record(doc) and doc.get("verdict") == "interrupted":
+                    raise ResultError(f"{folder}: incomplete run (stage {doc.get('stage')} "
+                                      f"was interrupted: {p})")
+        return None
     token = os.environ.get("MMF_RUN_TOKEN")
     if token and f"token={token}" in text.split():
         return None

@@ -29,22 +29,22 @@ import os
 import re
 
 
+from . import options
+
 PAGE = 4096
 MiB = 1 << 20
 
-# The option words of the project, spelled as mmf_options and the benchmark
-# row names spell them (snake_case). scripts/mmfresults/options.py (the C
-# option table, parsed) is not on main yet; until it is, these tuples are the
-# one copy on the Python side.
-GROWTH_POLICIES = ("double", "exact", "chunk", "seed")
-FLAG_NAMES = ("reserve", "populate", "sync_before_grow")
-APIS = ("allocate_slice", "append_buffer")
+# The option words of the project come from the one C option table
+# (bench/common/mmf_cli.h, read by options.py).
+GROWTH_POLICIES = options.GROWTH
+FLAG_NAMES = options.FLAGS
+APIS = options.APPEND_APIS
 READ_APIS = ("bytes", "slice", "mmap_memcpy", "pread")
 READ_ORDERS = ("rand", "seq")
 READ_CACHES = ("warm", "cold")
 # The seed's options (mmf_options_seed), as BM_Write's opts key and BM_Growth's
 # label name them; results recorded before the one spelling say seed-compat.
-SEED_COMPAT = "seed_compat"
+SEED_COMPAT = options.OPTION_SETS[1]
 
 
 def is_seed_compat(word):

@@ -25,6 +25,21 @@ def parser(prog, doc=None):
     return _Parser(prog=prog, description=doc)
 
 
+def key_values(ap, items, opt, conv=int):
+    """{key: conv(value)} of repeated `opt KEY=VALUE` options; a malformed one
+    is a usage error naming it."""
+    out = {}
+    for item in items:
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            ap.error(f"{opt} {item!r}: expected KEY=VALUE")
+        try:
+            out[k] = conv(v)
+        except ValueError:
+            ap.error(f"{opt} {item!r}: bad value")
+    return out
+
+
 def main_stage(argv):
     ap = parser("stage", "Write DIR/NAME.json, the record of one stage.")
     ap.add_argument("folder")
@@ -35,15 +50,7 @@ def main_stage(argv):
                     help="a count of what the stage ran (repeatable)")
     ap.add_argument("--seconds", type=float)
     a = ap.parse_args(argv)
-    counts = {}
-    for c in a.count:
-        k, sep, v = c.partition("=")
-        if not sep or not k:
-            ap.error(f"--count {c!r}: expected KEY=N")
-        try:
-            counts[k] = int(v)
-        except ValueError:
-            ap.error(f"--count {c!r}: N must be an integer")
+    counts = key_values(ap, a.count, "--count")
     extra = {} if a.seconds is None else {"seconds": a.seconds}
     files.write_stage(a.folder, a.name, a.verdict, a.reason, counts, **extra)
     return 0
@@ -59,10 +66,7 @@ def main_stage_settle(argv):
     ap.add_argument("--log", default="")
     ap.add_argument("--count", action="append", default=[], metavar="KEY=N")
     a = ap.parse_args(argv)
-    counts = {}
-    for c in a.count:
-        k, _, v = c.partition("=")
-        counts[k] = int(v)
+    counts = key_values(ap, a.count, "--count")
     where = f" (see {a.log})" if a.log else ""
     try:
         rec = files.read_stage(a.folder, a.name)

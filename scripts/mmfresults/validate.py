@@ -35,7 +35,7 @@ def loadgen_args(spec, rate_bps, seconds, files):
          "--api", spec.api, "--seconds", "%.1f" % seconds, "--files", str(files),
          "--rate", "%.0f" % rate_bps]
     if spec.seed_options:
-        a += ["--flags", "seed"]
+        a += ["--options", M.SEED_COMPAT]
     else:
         a += ["--grow", spec.policy, "--chunk", str(spec.chunk), "--max-step", str(spec.max_step),
               "--flags", ",".join(spec.flags) or "none"]

@@ -179,10 +179,43 @@ class LogTest(TempDirTest):
                            ("DELETE 1", 50), ("ACK 9", 60), ("DELETING 2", 70), ("noise", 80)]:
             crashvm.parse_ack(text, acks, size)
         self.assertEqual(len(acks), 7)
-        self.assertEqual(crashvm.expect(acks, 25), (5, 1, 0, 1))  # first DELETING after: margin
-        self.assertEqual(crashvm.expect(acks, 55), (5, 2, 1, 2))
-        self.assertEqual(crashvm.expect(acks, float("inf")), (9, 2, 1, 2))
-        self.assertEqual(crashvm.expect(acks, 5), (0, 0, 0, 1))
+        self.assertEqual(crashvm.expect(acks, 25)[:4], (5, 1, 0, 1))  # first DELETING after: margin
+        self.assertEqual(crashvm.expect(acks, 55)[:4], (5, 2, 1, 2))
+        self.assertEqual(crashvm.expect(acks, float("inf"))[:4], (9, 2, 1, 2))
+        self.assertEqual(crashvm.expect(acks, 5)[:4], (0, 0, 0, 1))
+
+    def test_expectation_of_every_ack_kind(self):
+        """Range syncs, closes and syncs after growth acknowledge records up to
+        their seq; DIR k markers; the last synced shrink (file, size)."""
+        acks = []
+        for text, size in [("DIR 1", 5), ("CREATE 1", 10), ("ACK grow 1 197 1", 15),
+                           ("ACK range 1 1619 992 17", 20), ("ACK close 1 20", 30),
+                           ("DIR 2", 35), ("CREATE 2", 40), ("ACK 33", 45),
+                           ("ACK truncate 2 3389", 50), ("ACK truncate 2", 52),
+                           ("ACK range 1 2 3", 53), ("ACK bogus 1 2", 54)]:
+            crashvm.parse_ack(text, acks, size)
+        self.assertEqual(len(acks), 9)  # the torn and unknown lines are ignored
+        self.assertEqual(crashvm.expect(acks, 12), (0, 1, 0, 0, 1, (0, 0)))
+        self.assertEqual(crashvm.expect(acks, 20), (17, 1, 0, 0, 1, (0, 0)))
+        self.assertEqual(crashvm.expect(acks, 30), (20, 1, 0, 0, 1, (0, 0)))
+        e = crashvm.expect(acks, float("inf"))
+        self.assertEqual(e, (33, 2, 0, 0, 2, (2, 3389)))
+        self.assertEqual(crashvm.verifier_args(e), "--acked 33 --created 2 --deleted 0 "
+                         "--deleting 0 --marks 2 --shrunk 2.3389")
+        # which kinds fell due between two bounds (DELETING left out)
+        self.assertEqual(crashvm.ack_kinds_due(e, crashvm.expect(acks, 45)), [5])
+        self.assertEqual(crashvm.ack_kinds_due(crashvm.expect(acks, 20),
+                                               crashvm.expect(acks, 12)), [0])
+
+    def test_flush_points_taken_in_turn_from_each_kind(self):
+        pools = [list(range(100)), [200, 201], [300]]
+        pick = crashvm.pick_in_turn(pools, 5, random.Random(1))
+        self.assertEqual(len(pick), 5)
+        self.assertIn(300, pick)
+        self.assertIn(200, pick)
+        self.assertIn(201, pick)
+        self.assertEqual(sorted(crashvm.pick_in_turn([[1, 2], [2, 3]], 10, random.Random(2))),
+                         [1, 2, 3])  # distinct, all there is
 
     def campaign(self, ack_before_flush, states=128, subsets=8):
         """Every crash state of the toy session, judged; returns the violations."""
@@ -624,6 +657,12 @@ class UsageTest(unittest.TestCase):
         ("crash-vm", ["--points", "3"], "unknown argument"),
         ("crash-kill", ["--writer", "rm"], "not a writer"),
         ("crash-kill", ["--bogus"], "unknown argument"),
+        ("crash-mutants", ["--cuts", "0"], "--cuts"),
+        ("crash-mutants", ["--states", "x"], "--states"),
+        ("crash-mutants", ["--points", "3"], "unknown argument"),
+        ("crash-mutants", ["--only", "nosuchmutant"], "unknown mutant"),
+        ("crash-mutants", ["--only", ","], "selects no mutant"),
+        ("crash-mutants", ["--bogus"], "unknown argument"),
     ]
 
     def test_usage_errors_exit_2_with_one_line(self):

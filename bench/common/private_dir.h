@@ -1,0 +1,44 @@
+/*
+ * private_dir.h - a directory only the invoking user can have made, for the
+ * caches of the harness (bench_ltm's big file).
+ *
+ * A fixed name in a shared place (/var/tmp/...) can be made first by anyone:
+ * as a directory of theirs, or as a symlink to a place of their choice. So a
+ * cache directory is opened, never trusted by name:
+ *
+ *	char why[256];
+ *	int dfd = mmf_private_dir("/var/tmp/mmf-bench-cache-0", true, why, sizeof(why));
+ *	if (dfd < 0)
+ *		refuse with why (one line, names the path);
+ *	fd = openat(dfd, "file", O_RDONLY | O_NOFOLLOW);   // everything relative to dfd
+ *
+ * Checks, in order: lstat (absent: mkdir 0700 when create), not a symlink,
+ * a directory; open O_DIRECTORY | O_NOFOLLOW; fstat of that descriptor is the
+ * same inode lstat saw, owned by geteuid(), and gives group and others no
+ * access (mode & 077 == 0).
+ */
+#ifndef MMF_PRIVATE_DIR_H
+#define MMF_PRIVATE_DIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * The open directory (a descriptor, O_CLOEXEC; the caller closes it), or a
+ * negative errno with a one-line reason naming path in why:
+ * -ELOOP a symlink, -ENOTDIR not a directory, -EPERM owned by another user,
+ * -EACCES group or others have access, -ENOENT absent (create false), the
+ * errno of lstat/mkdir/open/fstat. -ESTALE: the name changed between lstat
+ * and open (someone raced it).
+ */
+int mmf_private_dir(const char *path, bool create, char *why, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MMF_PRIVATE_DIR_H */

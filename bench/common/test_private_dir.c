@@ -1,0 +1,141 @@
+/*
+ * test_private_dir - mmf_private_dir refuses every name someone else could
+ * have made first (issue 16): a symlink, a file, a directory of another user
+ * (planted as root and chowned to nobody; skipped when not root), a
+ * directory others can write; and makes a fresh one 0700.
+ */
+#define _GNU_SOURCE
+#include "private_dir.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define NOBODY 65534
+
+struct fx {
+	char dir[64];
+	char path[128];
+	char why[256];
+};
+
+static int setup(void **state)
+{
+	struct fx *x = calloc(1, sizeof(*x));
+	const char *t = getenv("TMPDIR");
+
+	assert_non_null(x);
+	snprintf(x->dir, sizeof(x->dir), "%s/mmf-pdir-XXXXXX", t && *t ? t : "/tmp");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->path, sizeof(x->path), "%s/cache", x->dir);
+	*state = x;
+	return 0;
+}
+
+static int remove_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	return remove(p);
+}
+
+static int teardown(void **state)
+{
+	struct fx *x = *state;
+
+	assert_int_equal(nftw(x->dir, remove_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+	free(x);
+	return 0;
+}
+
+static void test_private_dir_creates_0700(void **state)
+{
+	struct fx *x = *state;
+	struct stat st;
+	int fd = mmf_private_dir(x->path, true, x->why, sizeof(x->why));
+
+	assert_true(fd >= 0);
+	assert_int_equal(stat(x->path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	close(fd);
+	/* and takes it again */
+	fd = mmf_private_dir(x->path, false, x->why, sizeof(x->why));
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static void test_private_dir_absent_without_create(void **state)
+{
+	struct fx *x = *state;
+
+	assert_int_equal(mmf_private_dir(x->path, false, x->why, sizeof(x->why)), -ENOENT);
+}
+
+static void test_private_dir_refuses_symlink(void **state)
+{
+	struct fx *x = *state;
+	char target[128];
+
+	snprintf(target, sizeof(target), "%s/elsewhere", x->dir);
+	assert_int_equal(mkdir(target, 0700), 0);
+	assert_int_equal(symlink(target, x->path), 0);
+	assert_int_equal(mmf_private_dir(x->path, true, x->why, sizeof(x->why)), -ELOOP);
+	assert_non_null(strstr(x->why, x->path));
+	assert_non_null(strstr(x->why, "symlink"));
+}
+
+static void test_private_dir_refuses_file(void **state)
+{
+	struct fx *x = *state;
+	FILE *f = fopen(x->path, "w");
+
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(mmf_private_dir(x->path, true, x->why, sizeof(x->why)), -ENOTDIR);
+}
+
+static void test_private_dir_refuses_open_mode(void **state)
+{
+	struct fx *x = *state;
+
+	assert_int_equal(mkdir(x->path, 0700), 0);
+	assert_int_equal(chmod(x->path, 0777), 0);
+	assert_int_equal(mmf_private_dir(x->path, true, x->why, sizeof(x->why)), -EACCES);
+	assert_non_null(strstr(x->why, "0777"));
+}
+
+static void test_private_dir_refuses_other_owner(void **state)
+{
+	struct fx *x = *state;
+
+	if (geteuid() != 0)
+		skip();	/* planting as another user needs root */
+	assert_int_equal(mkdir(x->path, 0700), 0);
+	assert_int_equal(chown(x->path, NOBODY, NOBODY), 0);
+	assert_int_equal(mmf_private_dir(x->path, true, x->why, sizeof(x->why)), -EPERM);
+	assert_non_null(strstr(x->why, "owned by uid 65534"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_private_dir_creates_0700, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_dir_absent_without_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_dir_refuses_symlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_dir_refuses_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_dir_refuses_open_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_dir_refuses_other_owner, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

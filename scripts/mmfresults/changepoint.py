@@ -1,0 +1,188 @@
+"""Change points in a performance series: E-divisive means + Student's t-test.
+
+The method of D. Daly, W. Brown, H. Ingo, J. O'Leary, D. Bradford, "The Use
+of Change Point Detection to Identify Software Performance Regressions in a
+Continuous Integration System", ICPE 2020 (MongoDB), which uses the
+E-divisive means statistic of D. S. Matteson and N. A. James, "A
+Nonparametric Approach for Multiple Change Point Analysis of Multivariate
+Data", JASA 109(505), 2014; as simplified by Hunter (DataStax,
+github.com/datastax-labs/hunter, now Apache Otava; M. Fleming et al.,
+"Hunter: Using Change Point Detection to Hunt for Performance Regressions",
+ICPE 2023): the permutation test of each candidate is replaced by a
+Student's t-test between the two sides, which is deterministic and cheap.
+Written here from the papers (no such package is in Debian).
+
+  detect(values) -> [ChangePoint(index, before, after, change, p)]
+
+index is the first point of the new level (0-based); before/after are the
+means of the segments on either side (bounded by the neighbouring change
+points); change = (after - before) / before; p the two-sided p-value of
+Welch's t-test (Student's t distribution, variances not assumed equal)
+between those segments.
+
+Steps:
+1. Candidates (E-divisive, bisection): in every segment between the change
+   points found so far, take the split tau that maximises the energy
+   statistic Q(tau) = m k / (m + k) * (2/(m k) sum|x_i - y_j|
+   - sum_{i<j}|x_i - x_j| / C(m,2) - sum_{i<j}|y_i - y_j| / C(k,2)),
+   both sides at least MIN_SIZE points; test it with the t-test; accept the
+   most significant candidate of all segments if p < P_MAX; repeat until no
+   candidate passes.
+2. Pruning (Hunter's merge): recompute every change point's p against its
+   neighbours' segments; drop the weakest while one has p >= P_MAX.
+
+Costs: O(n^2) time and O(n) memory per segment scan. The threshold P_MAX and
+its validation (detection of a 5 % step, false change points on A/A series
+with this machine's noise) are in README.md "Performance history".
+"""
+import collections
+import math
+
+import numpy as np
+from scipy import stats
+
+# Significance threshold of a change point: two-sided p of the t-test.
+# 0.001 is Hunter's default; validated here on series with this machine's
+# measured noise (tests/test_changepoint.py, README "Performance history").
+P_MAX = 0.001
+# Fewest points on each side of a split: a level needs a few runs before it
+# counts (fewer lets one or two outliers at a series' end look like a change);
+# 5 keeps a regression visible after 5 commits, the +-5 points the validation
+# asks of its location.
+MIN_SIZE = 5
+
+ChangePoint = collections.namedtuple("ChangePoint", "index before after change p")
+
+
+def energy_split(x, min_size=MIN_SIZE):
+    """(tau, Q) of the split of x (1-d array) maximising the energy statistic,
+    or None when x is shorter than 2 * min_size."""
+    n = len(x)
+    if n < 2 * max(min_size, 2):
+        return None
+    # row_left[t] = sum_{i<t} |x_i - x_t|; row_right[t] = sum_{j>t} |x_j - x_t|.
+    row_left = np.empty(n)
+    row_right = np.empty(n)
+    for t in range(n):
+        d = np.abs(x - x[t])
+        row_left[t] = d[:t].sum()
+        row_right[t] = d[t + 1:].sum()
+    total = row_left.sum()                                      # sum over pairs i<j
+    left = np.concatenate(([0.0], np.cumsum(row_left)))         # left[tau]: pairs within x[:tau]
+    right = np.concatenate((np.cumsum(row_right[::-1])[::-1], [0.0]))  # right[tau]: within x[tau:]
+    taus = np.arange(min_size, n - min_size + 1)
+    m = taus.astype(float)
+    k = n - m
+    within_l = left[taus]
+    within_r = right[taus]
+    cross = total - within_l - within_r
+    q = (m * k / n) * (2.0 * cross / (m * k) - within_l / (m * (m - 1) / 2)
+                       - within_r / (k * (k - 1) / 2))
+    best = int(np.argmax(q))
+    return int(taus[best]), float(q[best])
+
+
+def t_test(a, b):
+    """Two-sided p of Welch's t-test between a and b; 1.0 when undefined."""
+    if len(a) < 2 or len(b) < 2:
+        return 1.0
+    va, vb = np.var(a, ddof=1), np.var(b, ddof=1)
+    if va == 0 and vb == 0:
+        return 0.0 if np.mean(a) != np.mean(b) else 1.0
+    p = stats.ttest_ind(a, b, equal_var=False).pvalue
+    return 1.0 if math.isnan(p) else float(p)
+
+
+def _bounds(cps, n):
+    return [0] + sorted(cps) + [n]
+
+
+def detect(values, p_max=P_MAX, min_size=MIN_SIZE):
+    """The change points of values (a sequence of numbers), by index."""
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1 or not np.all(np.isfinite(x)):
+        raise ValueError("a series is a list of finite numbers")
+    n = len(x)
+    cps = set()
+    tested = {}   # segment (lo, hi) -> (p, tau): a segment's best split is fixed
+    while True:
+        best = None
+        b = _bounds(cps, n)
+        for lo, hi in zip(b, b[1:]):
+            if (lo, hi) not in tested:
+                split = energy_split(x[lo:hi], min_size)
+                if split is None:
+                    tested[(lo, hi)] = (1.0, None)
+                else:
+                    tau = lo + split[0]
+                    tested[(lo, hi)] = (t_test(x[lo:tau], x[tau:hi]), tau)
+            p, tau = tested[(lo, hi)]
+            if tau is not None and p < p_max and (best is None or p < best[0]):
+                best = (p, tau)
+        if best is None:
+            break
+        cps.add(best[1])
+    while cps:   # pruning: each change point against its neighbours' segments
+        b = _bounds(cps, n)
+        ps = {b[i]: t_test(x[b[i - 1]:b[i]], x[b[i]:b[i + 1]]) for i in range(1, len(b) - 1)}
+        worst = max(ps, key=ps.get)
+        if ps[worst] < p_max:
+            break
+        cps.discard(worst)
+    out = []
+    b = _bounds(cps, n)
+    for i in range(1, len(b) - 1):
+        before, after = float(np.mean(x[b[i - 1]:b[i]])), float(np.mean(x[b[i]:b[i + 1]]))
+        change = (after - before) / before if before else math.inf
+        out.append(ChangePoint(b[i], before, after, change,
+                               t_test(x[b[i - 1]:b[i]], x[b[i]:b[i + 1]])))
+    return out
+
+
+def format_point(cp):
+    """The one line `history detect` prints for a change point."""
+    return (f"change-point index={cp.index} before={cp.before:.6g} after={cp.after:.6g} "
+            f"change={cp.change * 100:+.2f}% p={cp.p:.3g}")
+
+
+# --- validation on synthetic series with measured noise -----------------------
+# The figures of README "Performance history" (`history validate`): a series
+# point is the median of REPS repetitions (as `history detect` takes the
+# median of a run's repetitions), each repetition normal with coefficient of
+# variation cv around the level; the step series has its +5 % step at
+# STEP_AT of SERIES_LEN points.
+SERIES_LEN = 100
+STEP_AT = 50
+STEP = 0.05
+TOLERANCE = 5      # a step is found when a change point lies within +-5 points
+
+
+def synthetic(seed, cv, reps, step=0.0, n=SERIES_LEN, at=STEP_AT):
+    rng = np.random.default_rng(seed)
+    x = np.median(rng.normal(1.0, cv, size=(n, reps)), axis=1)
+    x[at:] *= 1.0 + step
+    return x
+
+
+def validate(cv, reps, seeds=10, p_max=P_MAX):
+    """(steps found, other change points on step series, false change points on
+    seeds A/A series): the step series use seeds 0..seeds-1, the A/A series
+    1000..1000+seeds-1."""
+    found = other = false = 0
+    for seed in range(seeds):
+        cps = detect(synthetic(seed, cv, reps, STEP), p_max)
+        near = [c for c in cps if abs(c.index - STEP_AT) <= TOLERANCE]
+        found += bool(near)
+        other += len(cps) - min(len(near), 1)
+        false += len(detect(synthetic(1000 + seed, cv, reps), p_max))
+    return found, other, false
+
+
+def repetition_cvs(rows_by_bench):
+    """Sorted coefficients of variation (stdev / mean) of each benchmark's
+    repetitions; rows_by_bench: {name: [value, ...]} (benchmarks with >= 2)."""
+    out = []
+    for v in rows_by_bench.values():
+        if len(v) >= 2 and np.mean(v) > 0:
+            out.append(float(np.std(v, ddof=1) / np.mean(v)))
+    return sorted(out)

@@ -1,0 +1,458 @@
+"""scripts/history: the performance history of run folders (issue 15).
+
+  history ingest RUN_DIR [--db DB] [--machine-here]   store one run folder
+  history merge A.db B.db ... --db OUT                merge stores (shards, machines)
+  history merge-shards DIR... --out DIR               one run folder from the folders of a
+                                                      sharded campaign (shards.py)
+  history runs [--db DB]                              list the stored runs
+  history fingerprint [--dir D] [--out DIR]           this machine's identity
+  history detect [--db DB] [--benchmark RE] [--metric M] [--all-machines]
+  history detect --series FILE.csv                    change points (changepoint.py)
+  history validate [--results DIR] [--seeds N]        the detector's figures on this noise
+  history backfill --revs N [--inject-ns NS] ...      real history + a synthetic slowdown (backfill.py)
+  history dashboard [--db DB] --out DIR [--metric M] [--benchmark RE]
+                                                      the static page (dashboard.py)
+
+DB is a SQLite file (default results/history.db) or a postgresql:// URL;
+the schema is in store.py. Exit 0 ok, 1 unusable input, 2 bad usage.
+"""
+import collections
+import csv
+import datetime
+import glob
+import hashlib
+import importlib
+import json
+import math
+import os
+import re
+import statistics
+import sys
+
+from . import changepoint, files, fingerprint, store
+from .runfolder import parser
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_DB = os.path.join(TOP, "results", "history.db")
+# Google Benchmark row fields that are neither a metric nor a counter.
+_NOT_METRICS = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
+                "repetitions", "repetition_index", "threads", "iterations", "time_unit",
+                "aggregate_name", "aggregate_unit", "label", "error_occurred", "error_message"}
+_UNITS = {"bytes_per_second": "B/s", "items_per_second": "1/s"}
+
+
+def _add_db(ap):
+    ap.add_argument("--db", default=DEFAULT_DB,
+                    help="SQLite file or postgresql:// URL (default results/history.db)")
+
+
+def _canon(doc):
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+
+def shown(v):
+    """Untrusted text for a terminal: control characters (escape sequences that
+    could rewrite the screen) shown as \\xNN instead of sent."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(v))
+
+
+def _text(v, default=""):
+    """A context field as text (untrusted: stored as a parameter, shown escaped)."""
+    return default if v is None else str(v)
+
+
+class RunFolder:
+    """The parsed content of one complete run folder, ready to store."""
+
+    def __init__(self, folder):
+        if not os.path.isdir(folder):
+            raise files.ResultError(f"{folder}: no such run folder")
+        files.check_complete(folder)
+        self.folder = folder
+        self.gbench = {}      # driver -> document
+        self.stages = {}      # stage -> record
+        self.documents = {}   # file name -> document (context.json, crash.json, ...)
+        paths = sorted(glob.glob(os.path.join(folder, "*.json")))
+        for p in paths:
+            name = os.path.basename(p)
+            doc = files.load_json(p)
+            if "benchmarks" in doc:
+                self.gbench[name[:-5]] = files.load_gbench(p)
+            elif files.is_stage_record(doc):
+                self.stages[name[:-5]] = files.read_stage(folder, name[:-5])
+            else:
+                self.documents[name] = doc
+        if not self.gbench and not self.stages:
+            raise files.ResultError(f"{folder}: holds no benchmark JSON and no stage record")
+        self.context = self.documents.get("context.json", {})
+        h = hashlib.sha256()
+        for kind in (self.gbench, self.stages, self.documents):
+            for k in sorted(kind):
+                h.update(k.encode() + b"\0" + _canon(kind[k]).encode() + b"\0")
+        self.run_id = h.hexdigest()[:16]
+
+    def measurements(self):
+        """[(driver, benchmark, metric, unit, repetition, value)] of every iteration row,
+        the number of error rows skipped and of non-finite values (NaN, inf) skipped."""
+        out, errors, nonfinite = [], 0, 0
+        for driver, doc in sorted(self.gbench.items()):
+            seen = {}
+            for row in doc["benchmarks"]:
+                if row.get("run_type", "iteration") != "iteration":
+                    continue
+                if row.get("error_occurred"):
+                    errors += 1
+                    continue
+                bench = _text(row.get("run_name") or row["name"])
+                rep = row.get("repetition_index")
+                if not isinstance(rep, int):
+                    rep = seen.get(bench, 0)
+                seen[bench] = rep + 1
+                unit = _text(row.get("time_unit"), "ns")
+                for k, v in row.items():
+                    if k in _NOT_METRICS or isinstance(v, bool) or not isinstance(v, (int, float)):
+                        continue
+                    if not math.isfinite(v):
+                        nonfinite += 1
+                        continue
+                    u = unit if k in ("real_time", "cpu_time") else _UNITS.get(k, "")
+                    out.append((driver, bench, k, u, rep, float(v)))
+        return out, errors, nonfinite
+
+    def run_time(self):
+        """ISO 8601 UTC time of the run: context.json's date, a driver's, a stage's."""
+        for v in [self.context.get("date")] + [d.get("context", {}).get("date")
+                                               for d in self.gbench.values()] + \
+                 [r.get("time") for r in self.stages.values()]:
+            if isinstance(v, str) and v:
+                try:
+                    t = datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
+                except ValueError:
+                    continue
+                if t.tzinfo is None:
+                    t = t.replace(tzinfo=datetime.timezone.utc)
+                return t.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise files.ResultError(f"{self.folder}: no run time (context.json 'date', a driver's "
+                                "context date or a stage record's time)")
+
+    def profile(self):
+        p = self.context.get("profile")
+        if p is None:
+            p = next((d.get("context", {}).get("mmf_profile") for d in self.gbench.values()), None)
+        return _text(p, "unknown")
+
+
+def ingest(db, folder, machine_here=False, out=sys.stdout):
+    """Store one run folder; returns (run_id, added: bool)."""
+    run = RunFolder(folder)
+    if machine_here:
+        comp, where = fingerprint.this_machine(run.context.get("bench_dir") or "/var/tmp"), "this machine"
+    else:
+        comp, where = fingerprint.of_run(folder)
+        if comp is None:
+            raise files.ResultError(f"{folder}: no machine.json or context.json to identify its "
+                                    "machine (or pass --machine-here)")
+    fp = fingerprint.fingerprint(comp)
+    meas, errors, nonfinite = run.measurements()
+    benches = {(m[0], m[1]) for m in meas}
+    reps = {(m[0], m[1], m[4]) for m in meas}
+    with store.Store(db) as st:
+        if st.has_run(run.run_id):
+            out.write(f"run {run.run_id} ({folder}) is already stored: nothing added\n")
+            return run.run_id, False
+        st.insert("machines", [(fp, fingerprint.summary(comp), _canon(comp))])
+        st.insert("runs", [(run.run_id, fp, _text(run.context.get("git_revision"), "unknown"),
+                            1 if run.context.get("git_dirty") else 0, run.run_time(), run.profile(),
+                            _text(run.context.get("host"), ""), os.path.abspath(folder),
+                            datetime.datetime.now(datetime.timezone.utc)
+                            .strftime("%Y-%m-%dT%H:%M:%SZ"))])
+        st.insert("measurements", [(run.run_id,) + m for m in meas])
+        st.insert("stages", [(run.run_id, s, r["verdict"], _text(r.get("reason")),
+                              r["seconds"] if isinstance(r.get("seconds"), (int, float)) else None)
+                             for s, r in sorted(run.stages.items())])
+        st.insert("stage_counts", [(run.run_id, s, _text(k), int(v))
+                                   for s, r in sorted(run.stages.items())
+                                   for k, v in sorted((r.get("counts") or {}).items())
+                                   if isinstance(v, (int, float)) and not isinstance(v, bool)])
+        st.insert("documents", [(run.run_id, n, _canon(d)) for n, d in sorted(run.documents.items())])
+        st.commit()
+    out.write(f"run {run.run_id} stored: {len(benches)} benchmarks x {len(reps) // max(len(benches), 1)}"
+              f" repetitions, {len(meas)} values, {len(run.stages)} stage records,"
+              f" {len(run.documents)} other files; machine {fp} ({where})"
+              f"{f'; {errors} error rows skipped' if errors else ''}"
+              f"{f'; {nonfinite} non-finite values skipped' if nonfinite else ''}\n")
+    return run.run_id, True
+
+
+def main_ingest(argv):
+    ap = parser("history ingest", "Store a complete run folder (every repetition of every "
+                "driver's JSON, its stage records, context.json and other JSON) in the history.")
+    ap.add_argument("run_dir")
+    _add_db(ap)
+    ap.add_argument("--machine-here", action="store_true",
+                    help="fingerprint this machine (a run made here without machine.json)")
+    a = ap.parse_args(argv)
+    _, added = ingest(a.db, a.run_dir, a.machine_here)
+    return 0
+
+
+def merge(out_db, sources, out=sys.stdout):
+    """Copy every run of sources into out_db; returns the number of runs added."""
+    added = seen = 0
+    with store.Store(out_db) as dst:
+        for src_db in sources:
+            with store.Store(src_db, create=False) as src:
+                have = {r[0] for r in dst.query("SELECT run_id FROM runs")}
+                theirs = {r[0] for r in src.query("SELECT run_id FROM runs")}
+                for table, _ in store.TABLES:
+                    dst.insert(table, src.query(store.SELECT_ALL[table]))
+                new = len(theirs - have)
+                added += new
+                seen += len(theirs)
+                out.write(f"{src_db}: {len(theirs)} runs, {new} new\n")
+        if seen == 0:
+            raise files.ResultError(f"{', '.join(sources)}: no run stored: nothing to merge")
+        dst.commit()
+        total = dst.count("runs")
+    out.write(f"merged {len(sources)} stores into {out_db}: {added} runs added, {total} in all\n")
+    return added
+
+
+def main_merge(argv):
+    ap = parser("history merge", "Merge history stores (shards, machines) into --db; a run "
+                "already there is kept once.")
+    ap.add_argument("sources", nargs="+", metavar="STORE")
+    ap.add_argument("--db", required=True, help="the store to merge into (created if missing)")
+    a = ap.parse_args(argv)
+    for s in a.sources:
+        if not store.is_url(s) and not os.path.isfile(s):
+            ap.error(f"{s}: no such store")
+        if s == a.db:
+            ap.error(f"{s}: is also --db")
+    merge(a.db, a.sources)
+    return 0
+
+
+def main_runs(argv):
+    ap = parser("history runs", "List the stored runs (oldest first) and their machines.")
+    _add_db(ap)
+    a = ap.parse_args(argv)
+    with store.Store(a.db, create=False) as st:
+        runs = st.runs()
+        machines = st.machines()
+    if not runs:
+        print(f"{a.db}: no runs stored")
+        return 1
+    for fp, s in machines.items():
+        print(f"machine {fp}: {shown(s)}")
+    for run_id, fp, rev, dirty, t, profile, host, source in runs:
+        print(shown(f"{run_id} {t} {rev[:12]}{'+dirty' if dirty else ''} {profile} machine {fp}"
+                    f" {source}"))
+    print(f"{len(runs)} runs on {len(machines)} machines")
+    return 0
+
+
+# --- series and change points ----------------------------------------------------
+
+Point = collections.namedtuple("Point", "run_id fingerprint run_time revision value")
+
+
+class Series:
+    """One benchmark's metric over runs on one machine (or all: machine None).
+    A point per run: the median of the run's repetitions."""
+
+    def __init__(self, machine, benchmark, metric, unit, points):
+        self.machine, self.benchmark, self.metric = machine, benchmark, metric
+        self.unit, self.points = unit, points
+
+    def values(self):
+        return [p.value for p in self.points]
+
+
+def load_series(st, metric, bench_re=None, machine=None, all_machines=False):
+    """[Series] of metric whose benchmark matches bench_re (a compiled regex, searched),
+    per machine unless all_machines; machine: only that fingerprint (a prefix)."""
+    out = []
+    names = st.series_names(metric)
+    if machine:
+        names = [(fp, b) for fp, b in names if fp.startswith(machine)]
+    if bench_re is not None:
+        names = [(fp, b) for fp, b in names if bench_re.search(b)]
+    keys = sorted({(None, b) for _, b in names}) if all_machines else names
+    for fp, bench in keys:
+        rows = st.series(bench, metric, fp)
+        by_run = collections.OrderedDict()
+        for run_id, rfp, t, rev, unit, v in rows:
+            by_run.setdefault(run_id, (rfp, t, rev, unit, []))[4].append(v)
+        points = [Point(r, rfp, t, rev, statistics.median(vs))
+                  for r, (rfp, t, rev, unit, vs) in by_run.items()]
+        unit = rows[0][4] if rows else ""
+        out.append(Series(fp, bench, metric, unit, points))
+    return out
+
+
+def bench_regex(ap, text):
+    try:
+        return re.compile(text)
+    except re.error as e:
+        ap.error(f"--benchmark {text!r}: not a regular expression ({e})")
+
+
+def read_series_csv(path):
+    """[(index, value)] of a CSV with columns index,value (an optional header line)."""
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except OSError as e:
+        raise files.ResultError(f"{path}: cannot read ({e.strerror})") from None
+    except (csv.Error, UnicodeDecodeError) as e:
+        raise files.ResultError(f"{path}: not CSV ({e})") from None
+    first = 1
+    if rows and [c.strip().lower() for c in rows[0]] == ["index", "value"]:
+        rows, first = rows[1:], 2
+    out = []
+    for n, row in enumerate(rows, first):
+        if not row or not "".join(row).strip():
+            continue
+        try:
+            i, v = int(row[0]), float(row[1])
+            if len(row) != 2 or not math.isfinite(v):
+                raise ValueError
+        except (ValueError, IndexError):
+            raise files.ResultError(f"{path}: line {n}: expected 'index,value' "
+                                    f"(an integer and a finite number)") from None
+        if out and i <= out[-1][0]:
+            raise files.ResultError(f"{path}: line {n}: index {i} does not increase")
+        out.append((i, v))
+    return out
+
+
+def main_detect(argv):
+    ap = parser("history detect", "Change points (E-divisive means + t-test, "
+                f"p < {changepoint.P_MAX}) in each stored series, or in one CSV series.")
+    ap.add_argument("--series", metavar="FILE.csv", help="one series: columns index,value")
+    _add_db(ap)
+    ap.add_argument("--benchmark", metavar="RE", help="only benchmarks whose name matches RE")
+    ap.add_argument("--metric", default="real_time", help="the metric (default real_time)")
+    ap.add_argument("--machine", metavar="FP", help="only this machine (a fingerprint prefix)")
+    ap.add_argument("--all-machines", action="store_true",
+                    help="one series across every machine (default: within each fingerprint)")
+    a = ap.parse_args(argv)
+    if a.series:
+        pts = read_series_csv(a.series)
+        if len(pts) < 2 * changepoint.MIN_SIZE:
+            raise files.ResultError(f"{a.series}: {len(pts)} points; a change point needs at "
+                                    f"least {2 * changepoint.MIN_SIZE}")
+        cps = changepoint.detect([v for _, v in pts])
+        for cp in cps:
+            print(changepoint.format_point(cp._replace(index=pts[cp.index][0])))
+        print(f"{a.series}: {len(pts)} points, {len(cps)} change points", file=sys.stderr)
+        return 0
+    bench_re = bench_regex(ap, a.benchmark) if a.benchmark else None
+    with store.Store(a.db, create=False) as st:
+        series = load_series(st, a.metric, bench_re, a.machine, a.all_machines)
+        machines = st.machines()
+    if not series:
+        print(f"history detect: no series of metric {a.metric!r} matches"
+              f"{f' --benchmark {a.benchmark!r}' if a.benchmark else ''}", file=sys.stderr)
+        return 2
+    if a.all_machines:
+        print(f"comparing across all {len(machines)} machines (--all-machines)")
+    else:
+        print("comparing within each machine fingerprint only (--all-machines to mix them)")
+    found = short = 0
+    for s in series:
+        if len(s.points) < 2 * changepoint.MIN_SIZE:
+            short += 1
+            continue
+        cps = changepoint.detect(s.values())
+        if not cps:
+            continue
+        where = "all machines" if s.machine is None else f"machine {s.machine}"
+        print(shown(f"{s.benchmark} {s.metric} ({s.unit}) on {where}: {len(s.points)} runs"))
+        for cp in cps:
+            p = s.points[cp.index]
+            print(shown(f"  {changepoint.format_point(cp)} run={p.run_id} revision={p.revision}"
+                        f" time={p.run_time}"))
+        found += len(cps)
+    print(f"{len(series)} series, {len(series) - short} long enough "
+          f"(>= {2 * changepoint.MIN_SIZE} runs), {found} change points")
+    if short == len(series):
+        print(f"history detect: no series has {2 * changepoint.MIN_SIZE} runs yet: "
+              "nothing was analysed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main_validate(argv):
+    ap = parser("history validate", "The change-point detector on synthetic series carrying "
+                "the repetition noise of a results folder: detection of a 5 % step and false "
+                "change points on A/A series, at that folder's noise percentiles.")
+    ap.add_argument("--results", default=os.path.join(TOP, "results", "baseline"),
+                    help="results folder whose repetitions give the noise (default results/baseline)")
+    ap.add_argument("--seeds", type=int, default=10, help="series of each kind (default 10)")
+    a = ap.parse_args(argv)
+    if a.seeds < 1:
+        ap.error("--seeds must be at least 1")
+    cvs, reps = measured_noise(a.results)
+    print(f"{a.results}: {len(cvs)} benchmarks, {reps} repetitions; coefficient of variation "
+          f"of real_time over repetitions: p10 {cvs[len(cvs) // 10]:.1%}, "
+          f"median {statistics.median(cvs):.1%}, p75 {cvs[3 * len(cvs) // 4]:.1%}")
+    print(f"series of {changepoint.SERIES_LEN} points (median of {reps} repetitions each), "
+          f"+{changepoint.STEP:.0%} step at {changepoint.STEP_AT}, found within "
+          f"+-{changepoint.TOLERANCE}; p < {changepoint.P_MAX}")
+    for label, q in NOISE_LEVELS:
+        cv = cvs[min(int(q * len(cvs)), len(cvs) - 1)]
+        found, other, false = changepoint.validate(cv, reps, a.seeds)
+        print(f"  noise {label:<6} cv {cv:6.1%}: step found {found}/{a.seeds} "
+              f"(other change points {other}); A/A: {false} false change points in "
+              f"{a.seeds} x {changepoint.SERIES_LEN} points")
+    return 0
+
+
+# The noise percentiles `history validate` reports (label, quantile).
+NOISE_LEVELS = (("p10", 0.10), ("p25", 0.25), ("median", 0.50), ("p75", 0.75))
+
+
+def measured_noise(folder):
+    """(sorted per-benchmark CVs of real_time over repetitions, typical repetition count)
+    of a results folder's Google Benchmark JSON (iteration rows)."""
+    files.check_complete(folder)
+    by_bench = collections.defaultdict(list)
+    for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        doc = files.load_json(p)
+        if "benchmarks" not in doc:
+            continue
+        for row in files.load_gbench(p)["benchmarks"]:
+            if row.get("run_type") == "iteration" and not row.get("error_occurred") \
+                    and isinstance(row.get("real_time"), (int, float)):
+                by_bench[(p, row.get("run_name") or row["name"])].append(row["real_time"])
+    cvs = changepoint.repetition_cvs(by_bench)
+    if not cvs:
+        raise files.ResultError(f"{folder}: no benchmark with 2 or more repetitions")
+    reps = int(statistics.median(len(v) for v in by_bench.values()))
+    return cvs, reps
+
+
+SUBCOMMANDS = {
+    "ingest": (__name__, "main_ingest"),
+    "merge": (__name__, "main_merge"),
+    "merge-shards": ("mmfresults.shards", "main_merge"),
+    "runs": (__name__, "main_runs"),
+    "fingerprint": ("mmfresults.fingerprint", "main"),
+    "detect": (__name__, "main_detect"),
+    "validate": (__name__, "main_validate"),
+    "dashboard": ("mmfresults.dashboard", "main"),
+    "backfill": ("mmfresults.backfill", "main"),
+}
+
+
+def main(argv):
+    if not argv or argv[0] in ("-h", "--help"):
+        (sys.stdout if argv else sys.stderr).write(__doc__)
+        return 0 if argv else 2
+    sub = SUBCOMMANDS.get(argv[0])
+    if sub is None:
+        sys.stderr.write(f"history: unknown subcommand '{argv[0]}' (see --help)\n")
+        return 2
+    return getattr(importlib.import_module(sub[0]), sub[1])(argv[1:]) or 0
