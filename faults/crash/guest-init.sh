@@ -4,15 +4,20 @@
 # verifier. The action and the filesystem come from the kernel command line
 # (scripts/mmfresults/crashvm.py writes it from its table FILESYSTEMS):
 #   mmf.modules=M1,M2,...  modules to load, in order (virtio, then the fs's)
-#   mmf.fs=TYPE mmf.mountopts=OPTS   how to mount the disks (mount -t -o)
+#   mmf.fs=NAME  the row of the table (printed in MMF-FS)
+#   mmf.fstype=TYPE mmf.mountopts=OPTS   how to mount the disks (mount -t -o)
 #   mmf.action=probe                              print MMF-PROBE-OK
 #   mmf.action=write mmf.writer=NAME mmf.args=A/B/C
 #       mount the disk with serial cw on /mnt, run /bin/NAME /mnt A B C
 #       (the writer's options joined by '/': their values contain commas)
 #   mmf.action=verify mmf.per=M
-#       mmf.disks=SERIAL:ACKED:CREATED:DELETED:DELETING[:MARKS:FILE.SIZE],...
-#       for each disk: mount (replays the journal), run the verifier, umount;
-#       prints `MMF-DISK SERIAL CRASH-VERIFY ...` per disk
+#       the disk with serial `pack` holds the crash states side by side, the
+#       one with serial `states` their list, a line each (then NUL padding):
+#       `NAME OFFSET VERIFIER-OPTIONS...` (mmf_crash_verify's --acked
+#       --created --deleted --deleting --marks --shrunk); for each: a loop
+#       device at OFFSET of the pack, mount (replays the journal), run the
+#       verifier with those options, umount, detach; prints
+#       `MMF-STATE NAME CRASH-VERIFY ...` once the state is unmounted
 # then powers off. First of all it prints `MMF-NET IF...`, the network
 # interfaces the kernel sees (the host refuses any but lo: the guest has no
 # network device). Every line the host reads starts with MMF-, ACK, CREATE,
@@ -29,11 +34,12 @@ arg() {
 }
 
 for m in $(arg mmf.modules | tr , ' '); do
-  insmod /lib/modules/$m.ko 2>/dev/null
+  insmod /lib/modules/$m.ko 2>/dev/null || echo "MMF-ERR insmod $m"
 done
 echo "MMF-NET $(ls /sys/class/net 2>/dev/null | tr '\n' ' ')"
-fs=$(arg mmf.fs)
+fs=$(arg mmf.fstype)
 opts=$(arg mmf.mountopts)
+echo "MMF-FS $(arg mmf.fs) $fs $opts"
 
 # dev_of SERIAL: the vdX whose virtio serial is SERIAL (waits for it).
 dev_of() {
@@ -64,20 +70,21 @@ write)
   umount /mnt ;;
 verify)
   per=$(arg mmf.per)
-  for spec in $(arg mmf.disks | tr , ' '); do
-    set -- $(echo "$spec" | tr : ' ')
-    if ! dev=$(dev_of "$1"); then
-      echo "MMF-DISK $1 CRASH-VERIFY status=no-disk"; continue
+  pack=$(dev_of pack) && list=$(dev_of states) || { echo "MMF-ERR no disk"; off; }
+  tr -d '\000' </dev/"$list" >/tmp/states
+  while read -r name offset opts_v; do
+    loop=$(losetup -f) && losetup -o "$offset" "$loop" /dev/"$pack" </dev/null || {
+      echo "MMF-STATE $name CRASH-VERIFY status=loop-failed"; continue; }
+    if mount -t "$fs" -o "$opts" "$loop" /mnt </dev/null 2>/dev/null; then
+      # shellcheck disable=SC2086  # the verifier's options, split on purpose
+      out=$(/bin/mmf_crash_verify /mnt $opts_v --per-file "$per" </dev/null 2>&1)
+      umount /mnt || out="$out umount=failed"
+      echo "MMF-STATE $name $out"  # after the umount: the host fscks it now
+    else
+      echo "MMF-STATE $name CRASH-VERIFY status=mount-failed"
     fi
-    if ! mount -t "$fs" -o "$opts" /dev/$dev /mnt 2>/dev/null; then
-      echo "MMF-DISK $1 CRASH-VERIFY status=mount-failed"; continue
-    fi
-    out=$(/bin/mmf_crash_verify /mnt --acked "$2" --created "$3" \
-          --deleted "$4" --deleting "$5" --per-file "$per" \
-          ${6:+--marks "$6"} ${7:+--shrunk "$7"} 2>&1)
-    echo "MMF-DISK $1 $out"
-    umount /mnt || echo "MMF-DISK $1 umount-failed"
-  done
+    losetup -d "$loop" || echo "MMF-ERR losetup -d $name"
+  done </tmp/states
   echo MMF-VERIFY-DONE ;;
 *)
   echo "MMF-ERR unknown action" ;;

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* --shrunk FILE.SIZE (a '.': the crash-vm guest splits its specs at ':'). */
+/* --shrunk FILE.SIZE (one word of the crash-vm guest's list of states). */
 static int parse_shrunk(const char *s, struct crash_expect *e)
 {
 	const char *dot = strchr(s, '.');

@@ -30,8 +30,11 @@
  * CREATE, DELETE) the writer waits until the console has sent the line
  * (tcdrain: the guest's serial port lags behind the writer) and ACK_PAUSE_US
  * more, so that the host reads it before the next device flush: a crash
- * state cut just before that flush must then hold it (crash-vm). Open files stay open until deleted (unless
- * closed by the roll), so nothing but the calls above makes bytes durable.
+ * state cut just before that flush must then hold it (crash-vm). Open files
+ * stay open until deleted (unless closed by the roll), so nothing but the
+ * calls above makes bytes durable. With --deleting-handshake 1 the writer
+ * waits after each `DELETING j` for a line on stdin (crash-vm sends it once
+ * it has noted the line) before it deletes file j.
  *
  * The sync is a build option (CRASH_SYNC_MODE), giving the negative controls
  * of the crash tests from this one source (a control uses it for every
@@ -41,14 +44,19 @@
  *   2  msync(MS_ASYNC)             (schedules, does not wait)
  *   3  sync_file_range(WAIT|WRITE|WAIT): data written, no device cache flush
  *      and no metadata
+ *   4  mmf_sync, and after an error msync + fsync again (a retry that the
+ *      kernel lets succeed: the lost pages were marked clean)
  *
  * --kill-in grow|sync --kill-at N --kill-delay-us U arms a one-shot POSIX
  * timer that sends SIGKILL U microseconds after the N-th grow or sync
  * starts, so a kill test can cut the process inside the library.
  *
  * Output lines: START ..., CREATE k, ACK ..., DIR k, DELETING k, DELETE k,
- * KILLARM, DONE, ERR what rc. Exit 0 after --max-records, 3 on a library
- * error, 2 on a usage error (mmf_cli.h: one line on stderr, before any work).
+ * KILLARM, DONE, ERR what rc (after a failed sync, whole, range or after a
+ * grow or shrink, `ERR sync rc ...` then `POISON sync R allocate R`: what a
+ * later sync and mutation of the handle returned; mode 4: `RETRY sync rc`).
+ * Exit 0 after --max-records, 3 on a library error, 2 on a usage error
+ * (mmf_cli.h: one line on stderr, before any work).
  * --help lists the options; values use the words of mmf_cli.h
  * (--flags reserve,populate,sync_before_grow | none).
  */
@@ -82,6 +90,7 @@ enum kill_in { KILL_NONE, KILL_GROW, KILL_SYNC };
 struct cfg {
 	const char *dir;
 	unsigned sync_every, per_file, keep;
+	unsigned deleting_handshake;
 	size_t initial;
 	uint64_t max_records;
 	mmf_options opt;
@@ -134,8 +143,24 @@ static int do_sync(mmf_file *f)
 
 	return sync_file_range(mmf_fd(f), 0, 0, fl) < 0 ? -errno : 0;
 }
+#elif CRASH_SYNC_MODE == 4
+/* What an application that retries a failed sync does: after a writeback
+ * error the kernel marks the pages clean, so msync + fsync of the same range
+ * "succeed" (Rebello et al., USENIX ATC 2020) and the records are acked. */
+static const char *const sync_name = "mmf_sync-then-retry";
+static int do_sync(mmf_file *f)
+{
+	int rc = mmf_sync(f);
+
+	if (rc == 0)
+		return 0;
+	printf("RETRY sync %d\n", rc);
+	if (msync(mmf_data(f), mmf_size(f), MS_SYNC) < 0)
+		return -errno;
+	return fsync(mmf_fd(f)) < 0 ? -errno : 0;
+}
 #else
-#error "CRASH_SYNC_MODE must be 0..3"
+#error "CRASH_SYNC_MODE must be 0..4"
 #endif
 #if CRASH_SYNC_MODE != 0
 /* A control's range sync is its whole-file sync: as broken. */
@@ -158,6 +183,23 @@ static void say(const char *fmt, unsigned long long v)
 {
 	printf(fmt, v);
 	fflush(stdout);
+}
+
+/* A sync failed with rc: print `ERR sync rc ...`, then what a later sync and
+ * a later mutation of the same handle return (`POISON sync R1 allocate R2`:
+ * both must be rc, the handle stays failed), and exit 3. */
+static void die_poisoned(mmf_file *f, size_t off, int rc)
+{
+	size_t end;
+	void *p;
+	int again, alloc;
+
+	printf("ERR sync %d %s\n", rc, mmf_strerror(rc));
+	again = mmf_sync(f);
+	alloc = mmf_allocate_slice(f, 16, off, &p, &end);
+	printf("POISON sync %d allocate %d\n", again, alloc);
+	fflush(stdout);
+	exit(3);
 }
 
 /* Arm a timer that SIGKILLs this process delay_us from now. */
@@ -226,7 +268,7 @@ static void sync_current(const struct cfg *c, struct state *s, uint64_t seq)
 	maybe_arm(c, KILL_SYNC, ++s->syncs);
 	rc = by_range ? do_sync_range(f, off, len) : do_sync(f);
 	if (rc < 0)
-		die_rc(by_range ? "sync_range" : "sync", rc);
+		die_poisoned(f, s->off, rc);
 	s->synced = s->off;
 	if (by_range)
 		printf("ACK range %u %zu %zu %llu\n", current(s), off, len,
@@ -265,7 +307,7 @@ static void end_file(const struct cfg *c, struct state *s, uint64_t seq,
 	maybe_arm(c, KILL_SYNC, ++s->syncs);
 	rc = do_sync(*f);
 	if (rc < 0)
-		die_rc("sync", rc);
+		die_poisoned(*f, s->off, rc);
 	printf("ACK truncate %u %zu\n", k, mmf_size(*f));
 	fflush(stdout);
 	pause_after_ack();
@@ -289,6 +331,19 @@ static void mark(const struct cfg *c, unsigned k)
 	pause_after_ack();
 }
 
+/* --deleting-handshake: after `DELETING k`, wait for a line on stdin. The
+ * crash-vm host sends it once it has read the line and noted how far the
+ * disk's write log was: the file's deletion then comes after that point
+ * (a line still in transit when the file went would let a power cut find it
+ * gone while the host thinks it must be there). */
+static void wait_for_host(void)
+{
+	char line[16];
+
+	if (!fgets(line, sizeof(line), stdin))
+		die_rc("handshake", -EIO);
+}
+
 /* Delete the oldest live file (reopened first if its roll closed it). */
 static void delete_oldest(const struct cfg *c, struct state *s)
 {
@@ -296,6 +351,8 @@ static void delete_oldest(const struct cfg *c, struct state *s)
 	int rc;
 
 	say("DELETING %llu\n", s->first);
+	if (c->deleting_handshake)
+		wait_for_host();
 	if (!s->live[0]) {
 		crash_file_name(path, sizeof(path), c->dir, s->first);
 		rc = mmf_open(path, O_RDWR, 0, &c->opt, &s->live[0]);
@@ -354,7 +411,7 @@ static int append(const struct cfg *c, struct state *s, uint64_t seq)
 	else
 		rc = do_sync_range(f, s->synced, s->off - s->synced);
 	if (rc < 0)
-		die_rc("sync", rc);
+		die_poisoned(f, s->off, rc);
 	s->synced = s->off;
 	printf("ACK grow %u %zu %llu\n", current(s), mmf_size(f),
 	       (unsigned long long)seq);
@@ -400,7 +457,8 @@ int main(int argc, char **argv)
 {
 	struct cfg c = { .keep = 3, .max_records = UINT64_MAX / 2 };
 	uint64_t sync_every = 8, per_file = 1000, keep = 3, initial = 4096,
-		 chunk = 64 * 1024, kill_at = 0, kill_delay_us = 0;
+		 chunk = 64 * 1024, kill_at = 0, kill_delay_us = 0,
+		 handshake = 0;
 	int kill = -1, rc;
 	const char *pos[1];
 	struct mmf_cli_opt opts[] = {
@@ -423,6 +481,8 @@ int main(int argc, char **argv)
 		MMF_CLI_U64("kill-at", &kill_at, 1, UINT32_MAX, "N", "the N of --kill-in"),
 		MMF_CLI_U64("kill-delay-us", &kill_delay_us, 0, 10000000, "U",
 			    "microseconds after that grow or sync starts (default 0)"),
+		MMF_CLI_U64("deleting-handshake", &handshake, 0, 1, "0|1",
+			    "1: after DELETING k, wait for a line on stdin (default 0)"),
 	};
 	struct mmf_cli cli = {
 		.prog = "mmf_crash_writer", .synopsis = "DIR [options]",
@@ -450,5 +510,6 @@ int main(int argc, char **argv)
 	c.kill_in = kill < 0 ? KILL_NONE : kill == 0 ? KILL_GROW : KILL_SYNC;
 	c.kill_at = (unsigned long)kill_at;
 	c.kill_delay_us = (unsigned long)kill_delay_us;
+	c.deleting_handshake = (unsigned)handshake;
 	return run(&c);
 }

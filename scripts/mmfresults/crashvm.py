@@ -7,7 +7,7 @@
   crashvm probe   --kernel K --initrd I --accel A [--timeout S]
   crashvm cycle   --kernel K --initrd I --accel A --base IMG --work DIR
                   --seed S --cycle N --writer NAME [--fs NAME] [--replay]
-                  [--points P] [--cut-min S] [--cut-max S]
+                  [--states N] [--subsets S] [--cut-min S] [--cut-max S]
   crashvm finish  --work DIR --out DIR --seed S --accel A [--fs NAME]
                   [--replay] [--control WRITER=RESULT]... [--seconds S]
                   [--cycles-asked N] [--incomplete REASON] [--error REASON]
@@ -44,10 +44,15 @@ every cycle.json of a campaign and writes OUT/crash.json (one entry per
 crash state, with its filesystem) and the stage record OUT/crash-vm.json.
 Exit: 0 ok, 1 violation, 2 could not run, 143 SIGTERM (qemu is killed).
 """
+import argparse
+import concurrent.futures
 import glob
+import hashlib
+import json
 import os
 import random
 import select
+import shutil
 import signal
 import stat
 import struct
@@ -70,27 +75,71 @@ FLAGS = list(options.FLAGS)
 # has them as modules, without modules.dep).
 VIRTIO_MODULES = ["virtio_ring", "virtio", "virtio_pci_modern_dev",
                   "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk"]
+# Then the loop driver: the verify boot mounts each crash state of a pack
+# (one disk) through a loop device at its offset.
+BLOCK_MODULES = VIRTIO_MODULES + ["loop"]
 
 # The guest's filesystems, one row each (the first is the default):
+#   type     the guest's mount -t
+#   mount    mount options in the guest (mount -o; no spaces)
 #   mkfs     host command making an empty filesystem in the image {img}
+#   size_mib size of that image in MiB (a sparse file); room for the
+#            writer's files and at least what mkfs accepts (mkfs.xfs refuses
+#            less than 300 MiB, mkfs.btrfs less than 109 MiB)
 #   fsck     host command checking a crash state {img} without changing it;
 #            exit 0 = clean
-#   modules  guest kernel modules (.ko names), loaded in this order after
-#            VIRTIO_MODULES; [] when the cloud kernel has it built in
-#   mount    mount options in the guest (mount -o)
-# xfs and btrfs ship as modules of the cloud kernel (../shared/CRASH-VM.md);
-# their rows come with issue 13.
+#   modules  guest kernel modules (.ko names) of the filesystem, loaded in
+#            this order after BLOCK_MODULES; [] when the cloud kernel has it
+#            built in. The order is checked against `modinfo -F depends` of
+#            the guest kernel's .ko files when the initramfs is built
+#            (check_modules).
+# The Debian cloud kernel (6.1.0-NN-cloud-amd64) has ext4 built in and xfs
+# and btrfs as modules (../shared/CRASH-VM.md); UNAVAILABLE says why others
+# are not rows.
+EXT4_MKFS = ["mkfs.ext4", "-F", "-q", "-b", "4096",
+             "-E", "lazy_itable_init=0,lazy_journal_init=0", "{img}"]
 FILESYSTEMS = {
     "ext4": {
-        "mkfs": ["mkfs.ext4", "-F", "-q", "-b", "4096",
-                 "-E", "lazy_itable_init=0,lazy_journal_init=0", "{img}"],
+        "type": "ext4", "mount": "data=ordered",
+        "mkfs": EXT4_MKFS, "size_mib": 64,
         "fsck": ["e2fsck", "-fn", "{img}"],
         "modules": [],
-        "mount": "defaults",
+    },
+    "ext4-journal": {
+        "type": "ext4", "mount": "data=journal",
+        "mkfs": EXT4_MKFS, "size_mib": 64,
+        "fsck": ["e2fsck", "-fn", "{img}"],
+        "modules": [],
+    },
+    "xfs": {
+        "type": "xfs", "mount": "defaults",
+        "mkfs": ["mkfs.xfs", "-f", "-q", "{img}"], "size_mib": 300,
+        "fsck": ["xfs_repair", "-n", "{img}"],
+        "modules": ["libcrc32c", "xfs"],
+    },
+    "btrfs": {
+        "type": "btrfs", "mount": "defaults",
+        "mkfs": ["mkfs.btrfs", "-f", "-q", "{img}"], "size_mib": 256,
+        "fsck": ["btrfs", "check", "--readonly", "{img}"],
+        "modules": ["xor", "raid6_pq", "zstd_compress", "libcrc32c", "btrfs"],
     },
 }
 DEFAULT_FS = next(iter(FILESYSTEMS))
-BASE_MIB = 64
+# The empty image is made sparse after mkfs: every crash state of a cut is a
+# copy of its data extents (Pack), and mkfs.xfs writes its whole log as zeros.
+SPARSE_COPY = ["cp", "--sparse=always"]
+# Filesystems the guest cannot run, and why (crash-vm --help prints them).
+UNAVAILABLE = {
+    "f2fs": "not in the Debian cloud kernel (CONFIG_F2FS_FS is not set)",
+}
+
+# A cut with violations keeps the images of its first failing states only (a
+# control's cut may fail in all of its 128).
+KEEP_BAD_STATES = 3
+
+# crash-vm --device-errors: the write request that fails, drawn in this
+# range (counted from the guest's boot; a cut checks 1000-3000 writes).
+DEVICE_ERROR_WRITES = (100, 1200)
 
 # qemu options that would give the guest a network device.
 NET_OPTIONS = ("-net", "-netdev", "-nic")
@@ -112,6 +161,23 @@ def fs_row(name):
     return row
 
 
+def fs_list(text):
+    """The rows named by a comma-separated list, or all of them for `all`."""
+    names = list(FILESYSTEMS) if text == "all" else text.split(",")
+    for n in names:
+        fs_row(n)
+    if len(set(names)) != len(names):
+        raise files.ResultError(f"filesystem list {text!r} names one twice")
+    return names
+
+
+def _fs_list_arg(text):
+    try:
+        return fs_list(text)
+    except files.ResultError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def fs_command(name, which, img):
     """The argv of a filesystem's mkfs or fsck for the image img."""
     return [img if w == "{img}" else w for w in fs_row(name)[which]]
@@ -120,8 +186,55 @@ def fs_command(name, which, img):
 def guest_fs_args(name):
     """Kernel command-line words telling guest-init.sh how to mount name."""
     row = fs_row(name)
-    return ("mmf.fs=%s mmf.mountopts=%s mmf.modules=%s"
-            % (name, row["mount"], ",".join(VIRTIO_MODULES + row["modules"])))
+    return ("mmf.fs=%s mmf.fstype=%s mmf.mountopts=%s mmf.modules=%s"
+            % (name, row["type"], row["mount"], ",".join(load_order(name))))
+
+
+def load_order(name):
+    """The guest kernel modules the row name needs, in insmod order."""
+    return BLOCK_MODULES + fs_row(name)["modules"]
+
+
+def base_key(name):
+    """What the empty image of row name depends on, hashed (its cache name):
+    the mkfs command, the size, the mkfs program itself and how make_base
+    sparsifies the image (SPARSE_COPY)."""
+    row = fs_row(name)
+    h = hashlib.sha256(json.dumps([row["mkfs"], row["size_mib"], SPARSE_COPY]).encode())
+    tool = shutil.which(row["mkfs"][0])
+    if tool:
+        with open(tool, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+def check_modules(kernel_root):
+    """{module: .ko path} of every module any row loads, from the unpacked
+    guest kernel under kernel_root; ResultError if one is missing or a row
+    loads one before a module it depends on (`modinfo -F depends`)."""
+    kos = {}
+    for path in glob.glob(os.path.join(glob.escape(kernel_root), "lib", "modules",
+                                       "*", "kernel", "**", "*.ko*"), recursive=True):
+        kos.setdefault(os.path.basename(path).split(".ko")[0], path)
+    deps = {}
+    for name in FILESYSTEMS:
+        order = load_order(name)
+        for i, m in enumerate(order):
+            if m not in kos:
+                raise files.ResultError(f"module {m} (filesystem {name}) is not in the guest "
+                                        f"kernel under {kernel_root}")
+            if m not in deps:
+                r = subprocess.run(["modinfo", "-F", "depends", kos[m]], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+                if r.returncode:
+                    raise files.ResultError(f"modinfo {kos[m]}: {r.stdout.strip()}")
+                deps[m] = [d.replace("-", "_") for d in r.stdout.strip().split(",") if d]
+            early = [x.replace("-", "_") for x in order[:i]]
+            missing = [d for d in deps[m] if d not in early]
+            if missing:
+                raise files.ResultError(f"filesystem {name}: module {m} needs "
+                                        f"{', '.join(missing)} loaded before it")
+    return {m: kos[m] for m in deps}
 
 
 def check_no_network(cmd):
@@ -164,9 +277,10 @@ def append_line(extra):
 class Guest:
     """A qemu process whose serial console is read line by line."""
 
-    def __init__(self, cmd):
+    def __init__(self, cmd, talk=False):
+        """talk: the guest's serial input is a pipe (self.send)."""
         check_no_network(cmd)
-        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE if talk else subprocess.DEVNULL,
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT)
         self.buf = b""
@@ -197,10 +311,20 @@ class Guest:
             else:
                 yield None  # a tick: lets the caller check its clock
 
+    def send(self, text):
+        """Type text on the guest's serial console (a Guest made with talk)."""
+        try:
+            self.p.stdin.write(text.encode())
+            self.p.stdin.flush()
+        except BrokenPipeError:
+            pass  # qemu is gone: the cut
+
     def kill(self):
         if self.p.poll() is None:
             os.kill(self.p.pid, signal.SIGKILL)
         self.p.wait()
+        if self.p.stdin:
+            self.p.stdin.close()
 
     def drain(self):
         """All lines left in the pipe after qemu is gone."""
@@ -238,7 +362,7 @@ def writer_args(rng, control):
             "--keep", str(rng.randint(2, 4)),
             "--initial", str(rng.choice([0, 64, 4096, 65536])),
             "--grow", grow, "--chunk", str(rng.choice([4096, 65536])),
-            "--flags", ",".join(flags)]
+            "--flags", ",".join(flags), "--deleting-handshake", "1"]
     return args
 
 
@@ -246,18 +370,50 @@ def opt(args, name):
     return args[args.index(name) + 1]
 
 
-def run_writer(a, rng, img, log, args):
-    """Boot the writer, cut at a random moment; return (acks, info)."""
+def blkdebug_rules(nth_write):
+    """qemu blkdebug rules failing the nth_write-th write request (counted
+    from 1, boot included) with EIO, once: a chain of states, one per write
+    (blkdebug starts in state 1; each `pwritev` event moves it on), and an
+    error for the write seen in state nth_write. Later writes succeed: a
+    transient device error."""
+    rules = ['[set-state]\nevent = "pwritev"\nstate = "%d"\nnew_state = "%d"\n\n' % (i, i + 1)
+             for i in range(1, nth_write)]
+    rules.append('[inject-error]\nevent = "pwritev"\nstate = "%d"\niotype = "write"\n'
+                 'errno = "5"\nonce = "on"\n' % nth_write)
+    return "".join(rules)
+
+
+def writer_disk(img, log, rules=None):
+    """qemu options of the writer's disk: blklogwrites logs every write and
+    flush; with rules (a blkdebug config file) a blkdebug node above it fails
+    the writes its rules say (a failed write is not logged: the device
+    refused it), under a raw node (whose flushes blkdebug sees as events)."""
+    opts = ["-blockdev", "driver=file,filename=%s,node-name=img,cache.no-flush=on" % img,
+            "-blockdev", "driver=file,filename=%s,node-name=lg,cache.no-flush=on" % log,
+            "-blockdev", "driver=blklogwrites,node-name=lw,file=img,log=lg"]
+    top = "lw"
+    if rules:
+        opts += ["-blockdev", "driver=blkdebug,node-name=bd,image=lw,config=%s" % rules,
+                 "-blockdev", "driver=raw,node-name=top,file=bd"]
+        top = "top"
+    return opts + ["-device", "virtio-blk-pci,drive=%s,write-cache=on,serial=cw" % top]
+
+
+def run_writer(a, rng, img, log, args, rules=None):
+    """Boot the writer, cut at a random moment; return (acks, info).
+
+    With rules (a device error injected), the writer's ERR / POISON / RETRY
+    lines are noted with the time since the writer started
+    (info["device_lines"]) and the cut comes when the writer exits (or at
+    the random moment if it did not)."""
     cut_after = rng.uniform(a.cut_min, a.cut_max)
     cmd = qemu_base(a) + [
         "-append", append_line("mmf.action=write %s mmf.writer=%s mmf.args=%s"
-                               % (guest_fs_args(a.fs), a.writer, "/".join(args))),
-        "-blockdev", "driver=file,filename=%s,node-name=img,cache.no-flush=on" % img,
-        "-blockdev", "driver=file,filename=%s,node-name=lg,cache.no-flush=on" % log,
-        "-blockdev", "driver=blklogwrites,node-name=lw,file=img,log=lg",
-        "-device", "virtio-blk-pci,drive=lw,write-cache=on,serial=cw"]
+                               % (guest_fs_args(a.fs), a.writer, "/".join(args)))
+    ] + writer_disk(img, log, rules)
     acks = []  # (kind, value, log size when read)
-    g = Guest(cmd)
+    device = []
+    g = Guest(cmd, talk=True)
     t0 = time.monotonic()
     started = None
     tail = []
@@ -267,6 +423,14 @@ def run_writer(a, rng, img, log, args):
             if ln is not None:
                 tail = (tail + [ln])[-5:]
                 parse_ack(ln, acks, os.stat(log).st_size)
+                if ln.startswith("DELETING "):
+                    g.send("GO\n")  # noted: the writer may delete (--deleting-handshake)
+                if rules and started and ln.startswith(("ERR ", "POISON ", "RETRY ",
+                                                        "MMF-WRITER-EXIT")):
+                    device.append("%.2fs %s" % (now - started, ln))
+                    if ln.startswith("MMF-WRITER-EXIT"):
+                        break
+                    continue
                 if ln.startswith(("ERR ", "MMF-ERR", "MMF-WRITER-EXIT")):
                     raise CannotRun("writer stopped: %s" % ln)
                 if ln.startswith("CREATE ") and started is None:
@@ -284,8 +448,32 @@ def run_writer(a, rng, img, log, args):
         parse_ack(ln, acks, os.stat(log).st_size)
     if g.net is None:
         raise CannotRun("the guest did not list its network interfaces (MMF-NET)")
-    return acks, {"cut_s": round(cut_after, 3), "guest_net": g.net,
-                  "boot_s": round(started - t0, 2) if started else None}
+    info = {"cut_s": round(cut_after, 3), "guest_net": g.net,
+            "boot_s": round(started - t0, 2) if started else None}
+    if rules:
+        info["device_lines"] = device
+    return acks, info
+
+
+def judge_device(lines):
+    """(facts, violation) of a device-error cut from the writer's lines:
+    after `ERR sync rc` the handle must stay failed (`POISON sync R1
+    allocate R2` with R1 and R2 errors); a writer that acked after a sync
+    error (`RETRY` then no ERR) is caught by the verifier, not here."""
+    facts = {"sync_error": None, "poison": None, "retried": False, "other_error": None}
+    for ln in lines:
+        w = ln.split()[1:]
+        if w[:2] == ["ERR", "sync"]:
+            facts["sync_error"] = int(w[2])
+        elif w[:1] == ["ERR"] and facts["other_error"] is None:
+            facts["other_error"] = " ".join(w[1:3])
+        elif w[:1] == ["POISON"]:
+            facts["poison"] = [int(w[2]), int(w[4])]
+        elif w[:1] == ["RETRY"]:
+            facts["retried"] = True
+    bad = facts["sync_error"] is not None and (
+        facts["poison"] is None or any(r >= 0 for r in facts["poison"]))
+    return facts, bad
 
 
 def parse_ack(ln, acks, log_size):
@@ -337,13 +525,6 @@ def pick_in_turn(pools, n, rng):
     return pick
 
 
-def expect_spec(e):
-    """The verifier's fields of an expect() tuple joined by ':' (the guest's
-    mmf.disks spec): acked:created:deleted:deleting:marks:FILE.SIZE."""
-    *nums, shrunk = e
-    return ":".join(str(v) for v in nums) + ":%d.%d" % tuple(shrunk)
-
-
 def expect(acks, bound):
     """(acked, created, deleted, deleting, marks, (shrunk file, size)) that a
     cut must keep when it came after every line read while the log was
@@ -391,48 +572,113 @@ def read_log(path, disk_bytes):
     return data, ss, entries
 
 
-def build_state(base, out, data, ss, entries, upto, extra, rng):
-    """out = base + entries[:upto] + a random subset of entries[upto:extra]."""
-    subprocess.run(["cp", "--sparse=always", base, out], check=True)
-    kept = 0
-    with open(out, "r+b") as f:
-        for i, (flags, sector, nsec, doff, _off) in enumerate(entries[:extra]):
-            if flags & (FLUSH | MARK) or nsec == 0:
-                continue
-            if i >= upto:
-                if rng.random() < 0.5:
-                    continue
-                kept += 1
-            f.seek(sector * ss)
-            if flags & DISCARD:
-                f.write(bytes(nsec * ss))
-            else:
-                f.write(data[doff:doff + nsec * ss])
-    return kept
+def copy_extents(src_fd, src_off, length, dst_fd, dst_off):
+    """Copy the data extents of src_fd[src_off:src_off + length] to dst_fd at
+    dst_off (holes stay holes: a sparse copy, in the kernel)."""
+    pos, end = src_off, src_off + length
+    while pos < end:
+        try:
+            d = os.lseek(src_fd, pos, os.SEEK_DATA)
+        except OSError:
+            return  # ENXIO: no data after pos
+        if d >= end:
+            return
+        h = min(os.lseek(src_fd, d, os.SEEK_HOLE), end)
+        while d < h:
+            n = os.copy_file_range(src_fd, dst_fd, h - d, d, dst_off + d - src_off)
+            if n <= 0:
+                raise OSError(f"copy_file_range returned {n}")
+            d += n
+        pos = h
 
 
-def make_states(a, rng, img, log, acks, work):
-    """The crash states of one cut: [(name, path, (acked, created, deleted, deleting))]."""
+def apply_entries(fd, off, data, ss, entries, which):
+    """Write the logged writes entries[i] for i in which to fd at off + their
+    sector (a discard writes zeros; flushes and marks carry no data)."""
+    for i in which:
+        flags, sector, nsec, doff, _off = entries[i]
+        if flags & (FLUSH | MARK) or nsec == 0:
+            continue
+        if flags & DISCARD:
+            os.pwrite(fd, bytes(nsec * ss), off + sector * ss)
+        else:
+            os.pwrite(fd, data[doff:doff + nsec * ss], off + sector * ss)
+
+
+class Pack:
+    """Crash states side by side in one sparse file: state i is the image at
+    byte i * stride (the guest mounts it through a loop device at that
+    offset; the host copies it out for fsck)."""
+
+    def __init__(self, path, stride):
+        self.path, self.stride, self.n = path, stride, 0
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+
+    def add(self, src_fd):
+        """A new state, a copy of the image src_fd; returns its index."""
+        copy_extents(src_fd, 0, self.stride, self.fd, self.n * self.stride)
+        self.n += 1
+        os.ftruncate(self.fd, self.n * self.stride)
+        return self.n - 1
+
+    def extract(self, i, out):
+        """State i as its own image file out (sparse)."""
+        fd = os.open(out, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.ftruncate(fd, self.stride)
+            copy_extents(self.fd, i * self.stride, self.stride, fd, 0)
+        finally:
+            os.close(fd)
+
+    def close(self, remove=True):
+        os.close(self.fd)
+        if remove:
+            os.unlink(self.path)
+
+
+def random_subset(rng, idxs, p):
+    return tuple(i for i in idxs if rng.random() < p)
+
+
+def plan_states(a, rng, entries, acks, ss):
+    """The replayed crash states of one cut, as (name, upto, keep, expected):
+    the image before boot + the writes of entries[:upto] + those of
+    entries[i] for i in keep.
+
+      lastK     the log up to the last FLUSH + a random subset of the
+                writes after it (a disk with a volatile cache cut at the
+                moment of the kill): up to a.subsets distinct subsets, the
+                empty one first; every ack must be there
+      flushN    the log up to FLUSH entry N + a random half of the writes up
+                to the next FLUSH N' (a cut just before N' completed): the
+                acks read while the log was not yet past N'; every flush
+                point with something to check, or, past the budget (a.states
+                states per cut in all), those where new acks fell due first
+                (taken in turn from each kind of ack), then the rest evenly
+                spread
+    """
     inf = float("inf")
-    states = [("kill", img, expect(acks, inf))]
-    if not a.replay:
-        return states, {}
-    disk_bytes = os.path.getsize(a.base)
-    data, ss, entries = read_log(log, disk_bytes)
     flushes = [i for i, e in enumerate(entries) if e[0] & FLUSH]
-    info = {"log_entries": len(entries), "flushes": len(flushes)}
     last = flushes[-1] + 1 if flushes else 0
-    p = os.path.join(work, "last.img")
-    build_state(a.base, p, data, ss, entries, last, len(entries), rng)
-    states.append(("last", p, expect(acks, inf)))
+    after = [i for i in range(last, len(entries)) if not entries[i][0] & (FLUSH | MARK)]
+    plans, seen = [], set()
+    n_last = min(a.subsets, 2 ** min(len(after), 20))
+    tries = 0
+    while len(plans) < n_last and tries < 8 * n_last:
+        keep = () if tries == 0 else random_subset(rng, after, rng.random())
+        tries += 1
+        if keep in seen:
+            continue
+        seen.add(keep)
+        plans.append(("last%d" % len(plans), last, keep, expect(acks, inf)))
     # Earlier flush points with something to check (some ack read before the
-    # log reached the next flush). First those where an ack fell due since
-    # the flush was logged (the tightest states: a line read just after it,
-    # with nothing logged since, counts; a call that skipped its own flush
-    # printed it there), taken in turn from
-    # each kind of ack that did (records, created, deleted, markers, shrunk:
-    # the kinds of a roll fall due once per file, against many record acks),
-    # then the others.
+    # log reached the next flush). Past the budget: first those where an ack
+    # fell due since the flush was logged (the tightest states: a line read
+    # just after it, with nothing logged since, counts; a call that skipped
+    # its own flush printed it there), taken in turn from each kind of ack
+    # that did (records, created, deleted, markers, shrunk: the kinds of a
+    # roll fall due once per file, against many record acks), then the
+    # others evenly spread.
     by_kind, rest = {}, []
     for j, fi in enumerate(flushes[:-1]):
         nxt = flushes[j + 1]
@@ -443,45 +689,96 @@ def make_states(a, rng, img, log, acks, work):
                 by_kind.setdefault(k, []).append((fi, nxt, e))
             if not kinds:
                 rest.append((fi, nxt, e))
-    pick = pick_in_turn([v for _k, v in sorted(by_kind.items())], a.points, rng)
-    pick += rng.sample(rest, min(a.points - len(pick), len(rest)))
+    budget = max(a.states - 1 - len(plans), 0)
+    pick = pick_in_turn([v for _k, v in sorted(by_kind.items())], budget, rng)
+    left = budget - len(pick)
+    if left >= len(rest):
+        pick += rest
+    elif left > 0:
+        pick += [rest[k * len(rest) // left] for k in range(left)]
     for fi, nxt, e in sorted(pick):
-        p = os.path.join(work, "flush%d.img" % fi)
-        build_state(a.base, p, data, ss, entries, fi + 1, nxt, rng)
-        states.append(("flush%d" % fi, p, e))
-    return states, info
+        keep = random_subset(rng, range(fi + 1, nxt), 0.5)
+        plans.append(("flush%d" % fi, fi + 1, keep, e))
+    fresh = {p[0] for v in by_kind.values() for p in v}
+    return plans, {"flush_points": len(fresh) + len(rest), "writes_after_last_flush": len(after)}
 
 
-def verify_states(a, states, per_file):
-    """Verify every state in one boot; returns {name: verifier line}."""
-    disks, specs = [], []
-    for i, (name, path, ex) in enumerate(states):
-        disks += ["-drive", "if=none,id=d%d,format=raw,file=%s,cache=unsafe"
-                  % (i, path),
-                  "-device", "virtio-blk-pci,drive=d%d,serial=cs%d" % (i, i)]
-        specs.append("cs%d:%s" % (i, expect_spec(ex)))
+def make_states(a, rng, img, log, acks, pack):
+    """The crash states of one cut in pack: [(name, index, expected)]
+    (index 0: `kill`, the image as qemu left it) and facts about the log."""
+    inf = float("inf")
+    with open(img, "rb") as f:
+        states = [("kill", pack.add(f.fileno()), expect(acks, inf))]
+    if not a.replay:
+        return states, {}
+    data, ss, entries = read_log(log, os.path.getsize(a.base))
+    plans, info = plan_states(a, rng, entries, acks, ss)
+    info.update(log_entries=len(entries), flushes=sum(1 for e in entries if e[0] & FLUSH))
+    # One running image (base + the log so far), copied into the pack at
+    # each state's point, then the state's own later writes on top.
+    running = pack.path + ".running"
+    fd = os.open(running, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with open(a.base, "rb") as b:
+            copy_extents(b.fileno(), 0, os.path.getsize(a.base), fd, 0)
+        os.ftruncate(fd, os.path.getsize(a.base))
+        done = 0
+        for name, upto, keep, e in sorted(plans, key=lambda p: p[1]):
+            apply_entries(fd, 0, data, ss, entries, range(done, upto))
+            done = max(done, upto)
+            i = pack.add(fd)
+            apply_entries(pack.fd, i * pack.stride, data, ss, entries, keep)
+            states.append((name, i, e))
+    finally:
+        os.close(fd)
+        os.unlink(running)
+    return sorted(states, key=lambda s: s[1]), info
+
+
+def verifier_args(expected):
+    """The verifier's options (mmf_crash_verify) for a state that must keep
+    expected, an expect() tuple (acked, created, deleted, deleting, marks,
+    (shrunk file, size)): --shrunk FILE.SIZE."""
+    *nums, shrunk = expected
+    return ("--acked %d --created %d --deleted %d --deleting %d --marks %d --shrunk %d.%d"
+            % (tuple(nums) + tuple(shrunk)))
+
+
+def verify_states(a, states, pack, per_file, on_line):
+    """Verify every state of pack in one boot (the guest mounts each in turn
+    through a loop device); on_line(name, verifier line) is called as each
+    one is done (its image is unmounted by then). Returns {name: line}."""
+    manifest = pack.path + ".states"
+    text = "".join("%s %d %s\n" % (name, i * pack.stride, verifier_args(e))
+                   for name, i, e in states)
+    with open(manifest, "wb") as f:
+        f.write(text.encode().ljust(-(-len(text) // 512) * 512, b"\0"))
+    disks = ["-drive", "if=none,id=pack,format=raw,file=%s,cache=unsafe" % pack.path,
+             "-device", "virtio-blk-pci,drive=pack,serial=pack",
+             "-drive", "if=none,id=man,format=raw,file=%s,readonly=on" % manifest,
+             "-device", "virtio-blk-pci,drive=man,serial=states"]
     cmd = qemu_base(a) + ["-append", append_line(
-        "mmf.action=verify %s mmf.per=%d mmf.disks=%s"
-        % (guest_fs_args(a.fs), per_file, ",".join(specs)))] + disks
+        "mmf.action=verify %s mmf.per=%d" % (guest_fs_args(a.fs), per_file))] + disks
     g = Guest(cmd)
     res, done = {}, False
     try:
-        for ln in g.lines(time.monotonic() + a.boot_timeout + 20 * len(states)):
+        for ln in g.lines(time.monotonic() + a.boot_timeout + 5 * len(states)):
             if ln is None:
                 continue
-            if ln.startswith("MMF-DISK "):
-                _, serial, rest = ln.split(" ", 2)
-                res[serial] = rest
+            if ln.startswith("MMF-STATE "):
+                _, name, rest = (ln + " ").split(" ", 2)
+                res[name] = rest.strip()
+                on_line(name, res[name])
             elif ln == "MMF-VERIFY-DONE":
                 done = True
                 break
     finally:
         g.kill()  # every image was unmounted before MMF-VERIFY-DONE
+        os.unlink(manifest)
     if not done:
-        raise CannotRun("the verify boot did not finish (got %d of %d disks)"
+        raise CannotRun("the verify boot did not finish (got %d of %d states)"
                         % (len(res), len(states)))
-    return {name: res.get("cs%d" % i, "CRASH-VERIFY status=no-result")
-            for i, (name, _p, _e) in enumerate(states)}
+    return {name: res.get(name, "CRASH-VERIFY status=no-result") for name, _i, _e in states}
 
 
 def fsck(fs, path):
@@ -489,6 +786,16 @@ def fsck(fs, path):
     r = subprocess.run(fs_command(fs, "fsck", path), stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)
     return r.returncode, r.stdout.strip().splitlines()[-3:]
+
+
+def fsck_state(fs, pack, i, work):
+    """fsck of state i of pack (copied out to a scratch image, removed after)."""
+    img = os.path.join(work, "fsck-%d.img" % i)
+    pack.extract(i, img)
+    try:
+        return fsck(fs, img)
+    finally:
+        os.unlink(img)
 
 
 def field(line, key):
@@ -517,22 +824,53 @@ def cycle(a):
     subprocess.run(["cp", "--sparse=always", a.base, img], check=True)
     open(log, "wb").close()
     args = writer_args(rng, a.writer != "mmf_crash_writer")
-    acks, info = run_writer(a, rng, img, log, args)
+    rules, nth = None, None
+    if a.device_error:
+        nth = rng.randint(*DEVICE_ERROR_WRITES)
+        rules = os.path.join(a.work, "blkdebug.conf")
+        with open(rules, "w") as f:
+            f.write(blkdebug_rules(nth))
+    acks, info = run_writer(a, rng, img, log, args, rules)
     t1 = time.monotonic()
-    states, linfo = make_states(a, rng, img, log, acks, a.work)
-    info.update(linfo)
-    t2 = time.monotonic()
-    lines = verify_states(a, states, int(opt(args, "--per-file")))
-    t3 = time.monotonic()
-    out = []
-    for name, path, e in states:
-        rc, ftail = fsck(a.fs, path)
-        out.append(judge_state(a.fs, name, e, lines[name], rc, ftail))
-    violations = sum(not s["ok"] for s in out)
+    pack = Pack(os.path.join(a.work, "states.pack"), os.path.getsize(a.base))
+    keep_pack = False
+    try:
+        states, linfo = make_states(a, rng, img, log, acks, pack)
+        info.update(linfo)
+        t2 = time.monotonic()
+        # fsck of each state while the guest verifies the next ones
+        index = {name: i for name, i, _e in states}
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            checks = {}
+            lines = verify_states(
+                a, states, pack, int(opt(args, "--per-file")),
+                lambda name, _line: checks.setdefault(
+                    name, pool.submit(fsck_state, a.fs, pack, index[name], a.work)))
+            t3 = time.monotonic()
+            out = []
+            for name, i, e in states:
+                rc, ftail = (checks[name].result() if name in checks
+                             else (-1, ["not checked: no verifier line"]))
+                out.append(judge_state(a.fs, name, e, lines[name], rc, ftail))
+        violations = sum(not s["ok"] for s in out)
+        if rules:
+            lines = info.pop("device_lines")
+            facts, bad = judge_device(lines)
+            info["device"] = dict(facts, failed_write=nth, lines=lines, ok=not bad)
+            violations += bad
+        bad = [(s, name, i) for s, (name, i, _e) in zip(out, states) if not s["ok"]]
+        for s, name, i in bad[:KEEP_BAD_STATES]:  # kept, to look at
+            s["image"] = os.path.join(a.work, "state-%s.img" % name)
+            pack.extract(i, s["image"])
+    except BaseException:
+        keep_pack = not isinstance(sys.exc_info()[1], Interrupted)
+        raise
+    finally:
+        pack.close(remove=not keep_pack)
     info["seconds"] = {"writer_boot": round(t1 - t0, 2),
                        "replay": round(t2 - t1, 2),
                        "verify_boot": round(t3 - t2, 2),
-                       "fsck": round(time.monotonic() - t3, 2)}
+                       "fsck_after_boot": round(time.monotonic() - t3, 2)}
     res = {"cycle": a.cycle, "seed": a.seed, "writer": a.writer, "fs": a.fs,
            "replay": a.replay, "args": args, "acked": expect(acks, float("inf")),
            "states": out, "violations": violations,
@@ -541,8 +879,7 @@ def cycle(a):
     files.write_json(os.path.join(a.work, "cycle.json"), res)
     report(a, res)
     if violations == 0:
-        for name, path, _e in states:
-            os.unlink(path)
+        os.unlink(img)
         os.unlink(log)
     return 1 if violations else 0
 
@@ -550,100 +887,186 @@ def cycle(a):
 def report(a, res):
     acked, created, deleted = res["acked"][:3]
     bad = [s for s in res["states"] if not s["ok"]]
-    verdict = "ok" if not bad else "VIOLATION"
+    verdict = "ok" if not res["violations"] else "VIOLATION"
     print("cycle %s %s %s %s acked=%d created=%d deleted=%d states=%d "
           "acks_checked=%d flushes=%s cut=%.2fs K=%s grow=%s (%.1fs)"
           % (a.label, a.writer, a.fs, verdict, acked, created, deleted,
              len(res["states"]), res["acks_checked"], res.get("flushes", "-"),
              res["cut_s"], opt(res["args"], "--sync-every"),
              opt(res["args"], "--grow"), res["duration_s"]), flush=True)
-    for s in bad:
+    for s in bad[:3]:
         print("  %s: %s fsck_rc=%d %s" % (s["state"], s["verify"],
                                          s["fsck_rc"], " | ".join(s["fsck"])),
               flush=True)
+    if len(bad) > 3:
+        print("  ... and %d more states (WORK/cycle.json)" % (len(bad) - 3), flush=True)
+    d = res.get("device")
+    if d:
+        print("  device error: write %d failed (EIO); writer: %s%s" % (
+            d["failed_write"], " | ".join(d["lines"]) or "no error seen before the cut",
+            "" if d["ok"] else "  <- the handle did NOT stay failed"), flush=True)
 
 
 # --- the campaign's record ----------------------------------------------------
 
-def load_cycles(work, writer):
-    """The cycle.json of every cut of writer under work, in cycle order."""
+def load_cycles(work, fs, writer):
+    """The cycle.json of every cut of writer on fs (WORK/FS/WRITER-N/), in cycle order."""
     docs = [files.load_json(p, "cycle record")
-            for p in glob.glob(os.path.join(glob.escape(work), writer + "-*", "cycle.json"))]
+            for p in glob.glob(os.path.join(glob.escape(work), glob.escape(fs),
+                                            writer + "-*", "cycle.json"))]
     return sorted(docs, key=lambda c: c.get("cycle", 0))
 
 
-def summarize(work, seed, accel, fs, replay, controls, seconds, cycles_asked=None,
-              incomplete=None, error=None):
-    """(crash.json document, stage counts, verdict, reason) of a campaign.
+# A retrying control (mmf_crash_writer_retry) that never got to lie: its
+# retry failed too wherever the error reached it (btrfs turns read-only after
+# a failed write, so the retry gets EROFS and nothing false is acknowledged).
+# Not a toothless test: the kernel refused what the control does.
+REFUSED = "retry-refused-by-the-kernel"
 
-    controls: {writer: result} where result is failed-at-cut-N (as it must)
-    or passed-5-cuts. A campaign that checked no crash state or no ack
-    fails: it tested nothing."""
-    cyc = load_cycles(work, "mmf_crash_writer")
-    states = [dict(s, cycle=c["cycle"], writer=c["writer"], fs=s.get("fs", c.get("fs")))
-              for c in cyc for s in c["states"]]
-    per_fs = {}
-    for s in states:
-        f = per_fs.setdefault(s["fs"], {"states": 0, "acks_checked": 0, "violations": 0})
-        f["states"] += 1
-        f["acks_checked"] += s["acks_checked"]
-        f["violations"] += not s["ok"]
-    ctl = {}
-    for w, result in controls.items():
-        runs = [{"cycle": c["cycle"], "fs": c.get("fs"), "violations": c["violations"],
-                 "detail": [s["verify"] for s in c["states"] if not s["ok"]][:1]}
-                for c in load_cycles(work, w)]
-        ctl[w] = {"result": result, "must": "fail", "cuts": runs}
+
+def retry_refused(c):
+    """The cut's retry after a failed sync failed too."""
+    d = c.get("device") or {}
+    return bool(d.get("retried")) and d.get("sync_error") is not None
+
+
+def retry_lied(c):
+    """The cut's retry after a failed sync succeeded (records acked anyway)."""
+    d = c.get("device") or {}
+    return bool(d.get("retried")) and d.get("sync_error") is None
+
+
+def summarize(work, seed, accel, filesystems, replay, controls, seconds, cycles_asked=None,
+              incomplete=None, error=None, device_asked=0):
+    """(crash.json document, stage counts, verdict, reason) of a campaign
+    over the filesystems (a list of FILESYSTEMS rows).
+
+    controls: {(fs, writer): result} where result is failed-at-cut-N (as it
+    must) or passed-5-cuts. cycles_asked (plain cuts) and device_asked (cuts
+    with a device error) are per filesystem. A campaign that
+    checked no crash state or no ack, on any of its filesystems, fails: it
+    tested nothing there."""
+    cyc, states, per_fs, results = [], [], {}, {}
+    for fs in filesystems:
+        mine = load_cycles(work, fs, "mmf_crash_writer")
+        cyc += mine
+        st = [dict(s, cycle=c["cycle"], writer=c["writer"], fs=s.get("fs", fs))
+              for c in mine for s in c["states"]]
+        states += st
+        ctl = {}
+        for (cfs, w), result in sorted(controls.items()):
+            if cfs != fs:
+                continue
+            cuts = load_cycles(work, fs, w)
+            runs = [{"cycle": c["cycle"], "violations": c["violations"],
+                     "detail": [s["verify"] for s in c["states"] if not s["ok"]][:1]
+                     + c.get("device", {}).get("lines", [])}
+                    for c in cuts]
+            if (not result.startswith("failed") and any(retry_refused(c) for c in cuts)
+                    and not any(retry_lied(c) for c in cuts)):
+                result = REFUSED
+            results[(cfs, w)] = result
+            ctl[w] = {"result": result, "must": "fail", "cuts": runs}
+        dev = [dict(cycle=c["cycle"], **{k: c["device"][k] for k in (
+                   "failed_write", "sync_error", "poison", "other_error", "lines")})
+               for c in mine if c.get("device")]
+        row = fs_row(fs)
+        per_fs[fs] = {"type": row["type"], "mount": row["mount"],
+                      "fsck": " ".join(w for w in row["fsck"] if w != "{img}"),
+                      "cycles": len(mine), "states": len(st),
+                      "acks_checked": sum(s["acks_checked"] for s in st),
+                      "violations": sum(not s["ok"] for s in st), "controls": ctl}
+        if dev:  # what the kernel returned to the writer after the failed write
+            per_fs[fs]["device_errors"] = dev
+            per_fs[fs]["device_errors_seen"] = sum(
+                d["sync_error"] is not None or d["other_error"] is not None for d in dev)
     counts = {
+        "filesystems": len(filesystems),
         "cycles": len(cyc),
+        "device_error_cuts": sum(1 for c in cyc if c.get("device")),
         "states": len(states),
         "acks_checked": sum(s["acks_checked"] for s in states),
         "records_acked": sum(c["acked"][0] for c in cyc),
-        "violations": sum(not s["ok"] for s in states),
-        "controls": len(ctl),
-        "controls_failed": sum(r.startswith("failed") for r in controls.values()),
-        "controls_passed": sum(not r.startswith("failed") for r in controls.values()),
+        "violations": sum(not s["ok"] for s in states) + sum(
+            not c["device"]["ok"] for c in cyc if c.get("device")),
+        "controls": len(controls),
+        "controls_failed": sum(r.startswith("failed") for r in results.values()),
+        "controls_passed": sum(not r.startswith("failed") and r != REFUSED
+                               for r in results.values()),
+        "controls_refused_by_kernel": sum(r == REFUSED for r in results.values()),
     }
+    empty = [fs for fs, f in per_fs.items() if f["states"] == 0 or f["acks_checked"] == 0
+             or f.get("device_errors_seen", 1) == 0]
+    for fs, f in per_fs.items():
+        f["device_error_cuts"] = len(f.get("device_errors", []))
+    short = [fs for fs, f in per_fs.items() if cycles_asked is not None and
+             (f["cycles"] - f["device_error_cuts"], f["device_error_cuts"])
+             != (cycles_asked, device_asked)]
     if incomplete:
         verdict, reason = "interrupted", f"incomplete: {incomplete}"
     elif error:
         verdict, reason = "fail", f"could not run: {error}"
     elif counts["violations"]:
-        verdict, reason = "fail", f"{counts['violations']} crash states lost acknowledged data"
+        verdict, reason = "fail", (f"{counts['violations']} violations (crash states that lost "
+                                   "acknowledged data, or a failed handle that recovered)")
     elif counts["controls_passed"]:
         verdict, reason = "fail", "a negative control did not fail: the test has no teeth"
-    elif counts["states"] == 0 or counts["acks_checked"] == 0:
-        verdict, reason = "fail", "no crash state with an acknowledged record was checked"
-    elif cycles_asked is not None and counts["cycles"] != cycles_asked:
-        verdict, reason = "fail", f"{counts['cycles']} of {cycles_asked} cycles recorded"
+    elif not filesystems or empty:
+        verdict, reason = "fail", ("no crash state with an acknowledged record (with device "
+                                   "errors: no error reaching the writer) was checked"
+                                   + (" on " + ", ".join(empty) if empty else ""))
+    elif short:
+        verdict, reason = "fail", ", ".join(
+            f"{fs}: {per_fs[fs]['cycles'] - per_fs[fs]['device_error_cuts']} of {cycles_asked} "
+            f"cycles and {per_fs[fs]['device_error_cuts']} of {device_asked} device-error cuts "
+            "recorded" for fs in short)
     else:
         verdict, reason = "pass", ""
     doc = {"complete": not incomplete and not error, "verdict": verdict, "reason": reason,
-           "seed": seed, "replay": replay, "accel": accel, "fs": fs,
+           "seed": seed, "replay": replay, "accel": accel, "fs": list(filesystems),
            **{k: counts[k] for k in ("cycles", "acks_checked", "records_acked", "violations")},
            "crash_states": counts["states"], "filesystems": per_fs,
-           "controls": ctl, "duration_s": seconds, "states": states}
+           "duration_s": seconds, "states": states}
     return doc, counts, verdict, reason
 
 
 def finish(a):
     controls = {}
     for c in a.control:
-        w, sep, r = c.partition("=")
-        if not sep:
-            raise files.ResultError(f"--control {c!r}: expected WRITER=RESULT")
-        controls[w] = r
+        key, sep, r = c.partition("=")
+        fs, colon, w = key.partition(":")
+        if not sep or not colon or fs not in a.fs:
+            raise files.ResultError(f"--control {c!r}: expected FS:WRITER=RESULT, FS one of --fs")
+        controls[(fs, w)] = r
     doc, counts, verdict, reason = summarize(a.work, a.seed, a.accel, a.fs, a.replay, controls,
-                                             a.seconds, a.cycles_asked, a.incomplete, a.error)
+                                             a.seconds, a.cycles_asked, a.incomplete, a.error,
+                                             a.device_errors_asked)
     files.write_json(os.path.join(a.out, "crash.json"), doc)
     files.write_stage(a.out, "crash-vm", verdict, reason, counts, seconds=a.seconds,
-                      seed=a.seed, fs=a.fs)
-    ctl = ", ".join("%s %s" % (k.replace("mmf_crash_writer_", ""), v["result"])
-                    for k, v in doc["controls"].items()) or "not run"
-    print("crash-vm: %s — %d cycles, %d crash states (%s), %d acks checked, %d violations, "
-          "controls: %s, %ss%s" % (verdict.upper(), counts["cycles"], counts["states"], a.fs,
-                                   counts["acks_checked"], counts["violations"], ctl,
-                                   a.seconds, f" ({reason})" if reason else ""), flush=True)
+                      seed=a.seed, fs=a.fs,
+                      per_fs={fs: {k: f[k] for k in ("cycles", "states", "acks_checked",
+                                                     "violations")}
+                              for fs, f in doc["filesystems"].items()})
+    for fs, f in doc["filesystems"].items():
+        ctl = ", ".join("%s %s" % (k.replace("mmf_crash_writer_", ""), v["result"])
+                        for k, v in f["controls"].items()) or "not run"
+        print("crash-vm: %s: %d cycles, %d crash states, %d acks checked, %d violations, "
+              "controls: %s" % (fs, f["cycles"], f["states"], f["acks_checked"],
+                                f["violations"], ctl), flush=True)
+        if f.get("device_errors"):
+            seen = sorted({"sync %s" % d["sync_error"] if d["sync_error"] is not None
+                           else str(d["other_error"]) for d in f["device_errors"]
+                           if d["sync_error"] is not None or d["other_error"] is not None})
+            print("crash-vm: %s: %d device-error cuts, %d reached the writer; it got: %s"
+                  % (fs, f["device_error_cuts"], f["device_errors_seen"], ", ".join(seen)),
+                  flush=True)
+    print("crash-vm: %s — %d filesystems, %d cycles, %d crash states, %d acks checked, "
+          "%d violations, %d of %d controls failed as they must (%d retries refused by the "
+          "kernel), %ss%s"
+          % (verdict.upper(), len(a.fs), counts["cycles"], counts["states"],
+             counts["acks_checked"], counts["violations"], counts["controls_failed"],
+             counts["controls"], counts["controls_refused_by_kernel"], a.seconds,
+             f" ({reason})" if reason else ""), flush=True)
     return {"pass": 0, "interrupted": 130}.get(verdict, 2 if a.error else 1)
 
 
@@ -687,22 +1110,25 @@ def private_dir(parent, prefix):
 
 
 def make_base(fs, out, size_mib):
-    """An empty filesystem image at out (built beside it, renamed into place)."""
+    """An empty filesystem image at out (built beside it, made sparse by a
+    copy: the zeros mkfs wrote, xfs its 64 MiB log, become holes; renamed
+    into place)."""
     folder = os.path.dirname(os.path.abspath(out))
     fd, tmp = tempfile.mkstemp(prefix=".base.", dir=folder)
+    sparse = tmp + ".sparse"
     try:
         os.ftruncate(fd, size_mib << 20)
         os.close(fd)
-        r = subprocess.run(fs_command(fs, "mkfs", tmp), stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-        if r.returncode:
-            raise files.ResultError(f"{fs_row(fs)['mkfs'][0]} failed: "
-                                    f"{' | '.join(r.stdout.strip().splitlines()[-2:])}")
-        os.replace(tmp, out)
-        tmp = None
+        for cmd in (fs_command(fs, "mkfs", tmp), SPARSE_COPY + [tmp, sparse]):
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if r.returncode:
+                raise files.ResultError(f"{cmd[0]} failed: "
+                                        f"{' | '.join(r.stdout.strip().splitlines()[-2:])}")
+        os.replace(sparse, out)
     finally:
-        if tmp is not None:
-            os.unlink(tmp)
+        for p in (tmp, sparse):
+            if os.path.exists(p):
+                os.unlink(p)
 
 
 def fs_field(name, which):
@@ -713,11 +1139,80 @@ def fs_field(name, which):
         return " ".join(FILESYSTEMS)
     if which == "tools":
         return " ".join(sorted({row["mkfs"][0], row["fsck"][0]}))
+    if which == "base-key":
+        return base_key(name)
+    if which == "help":
+        rows = ["  %-13s mount -t %s -o %s; %s; checked by %s" % (
+                    n, r["type"], r["mount"],
+                    "modules " + " ".join(r["modules"]) if r["modules"] else "built in",
+                    " ".join(w for w in r["fsck"] if w != "{img}"))
+                for n, r in FILESYSTEMS.items()]
+        rows += ["  %-13s unavailable: %s" % (n, why) for n, why in UNAVAILABLE.items()]
+        return "\n".join(rows)
     # initrd-modules: every module any row may load, so one initramfs serves all.
-    mods = list(VIRTIO_MODULES)
-    for r in FILESYSTEMS.values():
-        mods += [m for m in r["modules"] if m not in mods]
+    mods = []
+    for n in FILESYSTEMS:
+        mods += [m for m in load_order(n) if m not in mods]
     return " ".join(mods)
+
+
+# --- full disk per filesystem ---------------------------------------------------
+
+TMPFS_MIB = 16
+
+
+def full_disk_one(name, options, program, scratch):
+    """Run the full-disk program on a fresh mounted filesystem of the row
+    name (a loop image of its size, mounted with its type and options) or
+    tmpfs; returns its FULLDISK fields as a dict."""
+    mnt = tempfile.mkdtemp(prefix="fulldisk.", dir=scratch)
+    img = mnt + ".img"
+    mounted = False
+    try:
+        if name == "tmpfs":
+            cmd = ["mount", "-t", "tmpfs", "-o", "size=%dm" % TMPFS_MIB, "tmpfs", mnt]
+        else:
+            row = fs_row(name)
+            make_base(name, img, row["size_mib"])
+            cmd = ["mount", "-t", row["type"], "-o", "loop," + row["mount"], img, mnt]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode:
+            raise files.ResultError(f"{' '.join(cmd)}: {r.stdout.strip()}")
+        mounted = True
+        r = subprocess.run([program, mnt, options], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        line = next((ln for ln in r.stdout.splitlines() if ln.startswith("FULLDISK ")), None)
+        if r.returncode or line is None:
+            raise files.ResultError(f"{program} on {name}: {r.stdout.strip()[-200:]}")
+        fields = dict(w.split("=", 1) for w in line.split()[1:])
+        return {"fs": name, **fields}
+    finally:
+        if mounted:
+            subprocess.run(["umount", mnt], check=False)
+        os.rmdir(mnt)
+        if os.path.exists(img):
+            os.unlink(img)
+
+
+def full_disk(names, program, scratch, out):
+    """The full-disk table: filesystem x options -> outcome; out.json and
+    out.md. Returns the rows."""
+    rows = [full_disk_one(n, o, program, scratch)
+            for n in list(names) + ["tmpfs"] for o in ("default", "seed")]
+    for r in rows:
+        print("fulldisk: %-13s %-7s %-8s at %s (rc %s) after %s bytes appended, %s synced"
+              % (r["fs"], r["options"], r["outcome"], r["call"], r["rc"], r["appended"],
+                 r["synced"]), flush=True)
+    files.write_json(out + ".json", {"rows": rows})
+    md = ["| filesystem | mount | options | outcome | failing call | rc | bytes appended "
+          "| bytes synced |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        mount = "size=%dm" % TMPFS_MIB if r["fs"] == "tmpfs" else fs_row(r["fs"])["mount"]
+        md.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["fs"], mount, r["options"], r["outcome"], r["call"], r["rc"], r["appended"],
+            r["synced"]))
+    files.write_text(out + ".md", "\n".join(md) + "\n")
+    return rows
 
 
 # --- command line ----------------------------------------------------------------
@@ -732,11 +1227,18 @@ def main(argv=None):
     f = sub.add_parser("fs", help="a field of the filesystem table")
     f.add_argument("--fs", default=DEFAULT_FS)
     f.add_argument("--field", required=True,
-                   choices=("name", "list", "tools", "initrd-modules"))
+                   choices=("name", "list", "tools", "initrd-modules", "base-key", "help"))
+    k = sub.add_parser("modules", help="the guest modules' .ko files, their load order checked")
+    k.add_argument("--kernel-root", required=True, help="the unpacked kernel package")
+    fd = sub.add_parser("fulldisk", help="append until each filesystem is full (needs root)")
+    fd.add_argument("--program", required=True, help="the mmf_full_disk executable")
+    fd.add_argument("--fs", default=list(FILESYSTEMS), type=_fs_list_arg)
+    fd.add_argument("--scratch", required=True, help="a folder for the images and mounts")
+    fd.add_argument("--out", required=True, help="writes OUT.json and OUT.md")
     m = sub.add_parser("mkbase", help="an empty filesystem image")
     m.add_argument("--fs", default=DEFAULT_FS)
     m.add_argument("--out", required=True)
-    m.add_argument("--size-mib", type=int, default=BASE_MIB)
+    m.add_argument("--size-mib", type=int, help="default: the row's size_mib")
     s = sub.add_parser("scratch", help="a fresh private folder under PARENT")
     s.add_argument("parent")
     s.add_argument("prefix")
@@ -761,7 +1263,12 @@ def main(argv=None):
     c.add_argument("--writer", default="mmf_crash_writer")
     c.add_argument("--fs", default=DEFAULT_FS, choices=list(FILESYSTEMS))
     c.add_argument("--replay", action="store_true")
-    c.add_argument("--points", type=int, default=3)
+    c.add_argument("--states", type=int, default=128,
+                   help="crash states per cut (--replay), the kill state included")
+    c.add_argument("--subsets", type=int, default=32,
+                   help="of them, at most this many subsets of the writes after the last flush")
+    c.add_argument("--device-error", action="store_true",
+                   help="fail one write request of the writer's disk (qemu blkdebug)")
     c.add_argument("--cut-min", type=float, default=0.0)
     c.add_argument("--cut-max", type=float, default=3.0)
     fi = sub.add_parser("finish", help="write crash.json and the stage record crash-vm.json")
@@ -769,20 +1276,25 @@ def main(argv=None):
     fi.add_argument("--out", required=True)
     fi.add_argument("--seed", required=True, type=int)
     fi.add_argument("--accel", required=True)
-    fi.add_argument("--fs", default=DEFAULT_FS, choices=list(FILESYSTEMS))
+    fi.add_argument("--fs", default=[DEFAULT_FS], type=_fs_list_arg,
+                    help="the campaign's filesystems, comma-separated")
     fi.add_argument("--replay", action="store_true")
-    fi.add_argument("--control", action="append", default=[])
+    fi.add_argument("--control", action="append", default=[], metavar="FS:WRITER=RESULT")
     fi.add_argument("--seconds", type=int, default=0)
     fi.add_argument("--cycles-asked", type=int)
+    fi.add_argument("--device-errors-asked", type=int, default=0)
     fi.add_argument("--incomplete", default="", metavar="REASON",
                     help="the campaign was cut short (a signal): verdict interrupted")
     fi.add_argument("--error", default="", metavar="REASON",
                     help="the campaign could not run to its end: verdict fail")
     a = ap.parse_args(argv)
     quick = {"fs": lambda: print(fs_field(a.fs, a.field)),
-             "mkbase": lambda: make_base(a.fs, a.out, a.size_mib),
+             "mkbase": lambda: make_base(a.fs, a.out, a.size_mib or fs_row(a.fs)["size_mib"]),
+             "modules": lambda: print("\n".join("%s %s" % kv for kv in
+                                                check_modules(a.kernel_root).items())),
              "scratch": lambda: print(private_dir(a.parent, a.prefix)),
-             "check-dir": lambda: check_dir(a.dir, a.what, a.private)}
+             "check-dir": lambda: check_dir(a.dir, a.what, a.private),
+             "fulldisk": lambda: full_disk(a.fs, a.program, a.scratch, a.out)}
     if a.cmd in quick:
         quick[a.cmd]()
         return 0

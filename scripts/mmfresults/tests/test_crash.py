@@ -10,6 +10,7 @@
   someone else planted, SIGTERM stopping qemu;
 - the scripts' usage errors (exit 2 before any build).
 """
+import glob
 import os
 import random
 import shutil
@@ -21,6 +22,7 @@ import tempfile
 import time
 import types
 import unittest
+import unittest.mock
 
 from mmfresults import crashvm, files
 
@@ -143,21 +145,33 @@ class LogTest(TempDirTest):
         data, ss, ents = crashvm.read_log(s.log, 64 * SS)
         flushes = [i for i, e in enumerate(ents) if e[0] & crashvm.FLUSH]
         self.assertEqual(flushes, [1, 3, 5])
+        self.assertEqual(crashvm.random_subset(FixedRandom(0.9), range(2, 4), 0.5), ())
+        self.assertEqual(crashvm.random_subset(FixedRandom(0.1), range(2, 4), 0.5), (2, 3))
+        pack = crashvm.Pack(os.path.join(self.dir, "states.pack"), 64 * SS)
+        with open(s.base, "rb") as f:
+            i = pack.add(f.fileno())
+        # up to the first flush, then the write before the second one
+        crashvm.apply_entries(pack.fd, i * pack.stride, data, ss, ents, range(flushes[0] + 1))
         out = os.path.join(self.dir, "state.img")
-        # up to the first flush, then none of the writes before the second
-        kept = crashvm.build_state(s.base, out, data, ss, ents, flushes[0] + 1, flushes[1],
-                                   FixedRandom(0.1))
+        pack.extract(i, out)
         disk = slurp(out)
-        self.assertEqual(kept, 0)
+        self.assertEqual(len(disk), 64 * SS)
         self.assertEqual(disk[SS:2 * SS], record(1))
         self.assertEqual(disk[2 * SS:3 * SS], bytes(SS))
-        # all of them: record 2 is there, record 3 (after the second flush) is not
-        kept = crashvm.build_state(s.base, out, data, ss, ents, flushes[0] + 1, flushes[1],
-                                   FixedRandom(0.9))
+        crashvm.apply_entries(pack.fd, i * pack.stride, data, ss, ents, (2,))
+        pack.extract(i, out)
         disk = slurp(out)
-        self.assertEqual(kept, 1)
         self.assertEqual(disk[2 * SS:3 * SS], record(2))
         self.assertEqual(disk[3 * SS:4 * SS], bytes(SS))
+        # a second state after it, a copy of the base: the first is untouched
+        with open(s.base, "rb") as f:
+            self.assertEqual(pack.add(f.fileno()), 1)
+        pack.extract(1, out)
+        self.assertEqual(slurp(out), bytes(64 * SS))
+        pack.extract(0, out)
+        self.assertEqual(slurp(out)[2 * SS:3 * SS], record(2))
+        pack.close()
+        self.assertFalse(os.path.exists(pack.path))
 
     def test_expectation_of_create_delete_lines(self):
         acks = []
@@ -186,7 +200,8 @@ class LogTest(TempDirTest):
         self.assertEqual(crashvm.expect(acks, 30), (20, 1, 0, 0, 1, (0, 0)))
         e = crashvm.expect(acks, float("inf"))
         self.assertEqual(e, (33, 2, 0, 0, 2, (2, 3389)))
-        self.assertEqual(crashvm.expect_spec(e), "33:2:0:0:2:2.3389")
+        self.assertEqual(crashvm.verifier_args(e), "--acked 33 --created 2 --deleted 0 "
+                         "--deleting 0 --marks 2 --shrunk 2.3389")
         # which kinds fell due between two bounds (DELETING left out)
         self.assertEqual(crashvm.ack_kinds_due(e, crashvm.expect(acks, 45)), [5])
         self.assertEqual(crashvm.ack_kinds_due(crashvm.expect(acks, 20),
@@ -202,21 +217,55 @@ class LogTest(TempDirTest):
         self.assertEqual(sorted(crashvm.pick_in_turn([[1, 2], [2, 3]], 10, random.Random(2))),
                          [1, 2, 3])  # distinct, all there is
 
-    def campaign(self, ack_before_flush):
+    def campaign(self, ack_before_flush, states=128, subsets=8):
         """Every crash state of the toy session, judged; returns the violations."""
         s = Session(self.dir, 6, ack_before_flush)
         img = os.path.join(self.dir, "kill.img")
         data, ss, ents = crashvm.read_log(s.log, 64 * SS)
-        crashvm.build_state(s.base, img, data, ss, ents, len(ents), len(ents), FixedRandom(0.9))
-        a = types.SimpleNamespace(replay=True, base=s.base, points=100)
-        states, info = crashvm.make_states(a, FixedRandom(0.1), img, s.log, s.acks, self.dir)
+        shutil.copy(s.base, img)
+        with open(img, "r+b") as f:
+            crashvm.apply_entries(f.fileno(), 0, data, ss, ents, range(len(ents)))
+        a = types.SimpleNamespace(replay=True, base=s.base, states=states, subsets=subsets)
+        pack = crashvm.Pack(os.path.join(tempfile.mkdtemp(dir=self.dir), "states.pack"), 64 * SS)
+        self.addCleanup(pack.close)
+        states, info = crashvm.make_states(a, random.Random(3), img, s.log, s.acks, pack)
         self.assertEqual(info["flushes"], 6)
-        self.assertGreaterEqual(len(states), 3)
-        judged = [crashvm.judge_state("toy", name, e, toy_verify(p, e[0]), 0, [])
-                  for name, p, e in states]
+        self.assertEqual([i for _n, i, _e in states], list(range(len(states))))
+        judged = []
+        for name, i, e in states:
+            out = os.path.join(self.dir, "s.img")
+            pack.extract(i, out)
+            judged.append(crashvm.judge_state("toy", name, e, toy_verify(out, e[0]), 0, []))
         self.assertTrue(all(j["fs"] == "toy" for j in judged))
+        self.assertEqual(judged[0]["state"], "kill")
         self.assertTrue(judged[0]["ok"], "the kill state keeps every logged write")
         return [j["state"] for j in judged if not j["ok"]], judged
+
+    def test_every_flush_point_and_subsets_of_the_last_epoch(self):
+        # the toy log ends with a FLUSH: one last state; then every flush
+        # point with an ack to check (the 5 before the last)
+        _bad, judged = self.campaign(ack_before_flush=False)
+        names = [j["state"] for j in judged]
+        self.assertEqual(names, ["kill", "flush1", "flush3", "flush5", "flush7", "flush9",
+                                 "last0"])
+        # a budget: the kill state, one last state, 2 flush points
+        _bad, judged = self.campaign(ack_before_flush=False, states=4)
+        self.assertEqual(len(judged), 4)
+        self.assertEqual(sum(j["state"].startswith("flush") for j in judged), 2)
+
+    def test_distinct_subsets_of_the_writes_after_the_last_flush(self):
+        ents = [(0, 1, 1, 0, 0), (crashvm.FLUSH, 0, 0, 0, 0)] + [(0, k, 1, 0, 0)
+                                                              for k in range(2, 6)]
+        a = types.SimpleNamespace(states=100, subsets=50)
+        plans, info = crashvm.plan_states(a, random.Random(1), ents, [], SS)
+        self.assertEqual(info["writes_after_last_flush"], 4)
+        keeps = [keep for _n, upto, keep, _e in plans]
+        self.assertEqual(len(plans), 16)  # every subset of 4 writes, once
+        self.assertEqual(len(set(keeps)), 16)
+        self.assertEqual(keeps[0], ())
+        self.assertTrue(all(upto == 2 for _n, upto, _k, _e in plans))
+        a.subsets = 5
+        self.assertEqual(len(crashvm.plan_states(a, random.Random(1), ents, [], SS)[0]), 5)
 
     def test_ack_before_the_flush_is_a_violation(self):
         bad, judged = self.campaign(ack_before_flush=True)
@@ -249,12 +298,13 @@ def cycle_doc(n, writer="mmf_crash_writer", ok=True, acks=10, fs="ext4"):
 
 class CampaignRecordTest(TempDirTest):
     def put(self, doc):
-        d = os.path.join(self.dir, "%s-%d" % (doc["writer"], doc["cycle"]))
+        d = os.path.join(self.dir, doc["fs"], "%s-%d" % (doc["writer"], doc["cycle"]))
         os.makedirs(d, exist_ok=True)
         files.write_json(os.path.join(d, "cycle.json"), doc)
 
-    def summary(self, controls=None, **kw):
-        return crashvm.summarize(self.dir, 1, "tcg", "ext4", True, controls or {}, 3, **kw)
+    def summary(self, controls=None, filesystems=("ext4",), **kw):
+        return crashvm.summarize(self.dir, 1, "tcg", list(filesystems), True, controls or {}, 3,
+                                 **kw)
 
     def test_nothing_checked_fails(self):
         doc, counts, verdict, _ = self.summary()
@@ -276,11 +326,66 @@ class CampaignRecordTest(TempDirTest):
     def test_violation_and_toothless_control_fail(self):
         self.put(cycle_doc(1))
         self.put(cycle_doc(1, writer="mmf_crash_writer_nosync", ok=False))
-        self.assertEqual(self.summary({"mmf_crash_writer_nosync": "failed-at-cut-1"})[2], "pass")
-        self.assertEqual(self.summary({"mmf_crash_writer_nosync": "passed-5-cuts"})[2], "fail")
+        nosync = ("ext4", "mmf_crash_writer_nosync")
+        doc, counts, verdict, _ = self.summary({nosync: "failed-at-cut-1"})
+        self.assertEqual((verdict, counts["controls_failed"]), ("pass", 1))
+        self.assertEqual(doc["filesystems"]["ext4"]["controls"]["mmf_crash_writer_nosync"]
+                         ["cuts"][0]["violations"], 1)
+        self.assertEqual(self.summary({nosync: "passed-5-cuts"})[2], "fail")
         self.put(cycle_doc(2, ok=False))
         doc, counts, verdict, _ = self.summary()
         self.assertEqual((verdict, counts["violations"]), ("fail", 1))
+
+    def test_each_filesystem_must_check_something(self):
+        self.put(cycle_doc(1))
+        self.put(cycle_doc(1, fs="xfs", acks=7))
+        doc, counts, verdict, _ = self.summary(filesystems=("ext4", "xfs"), cycles_asked=1)
+        self.assertEqual((verdict, counts["states"], counts["filesystems"]), ("pass", 2, 2))
+        self.assertEqual(doc["filesystems"]["xfs"]["acks_checked"], 7)
+        self.assertEqual(doc["filesystems"]["xfs"]["fsck"], "xfs_repair -n")
+        self.assertEqual([s["fs"] for s in doc["states"]], ["ext4", "xfs"])
+        doc, counts, verdict, reason = self.summary(filesystems=("ext4", "xfs", "btrfs"))
+        self.assertEqual(verdict, "fail")
+        self.assertIn("btrfs", reason)
+        self.assertEqual(doc["filesystems"]["btrfs"]["states"], 0)
+        # a cycle of another filesystem does not count for this one
+        self.assertEqual(self.summary(filesystems=("btrfs",))[1]["states"], 0)
+
+    def test_device_errors_per_filesystem(self):
+        dev = {"failed_write": 300, "sync_error": -5, "poison": [-5, -5], "other_error": None,
+               "retried": False, "lines": ["ERR sync -5"], "ok": True}
+        self.put(dict(cycle_doc(1), device=dev))
+        doc, counts, verdict, _ = self.summary()
+        self.assertEqual(verdict, "pass")
+        f = doc["filesystems"]["ext4"]
+        self.assertEqual((f["device_errors_seen"], f["device_errors"][0]["sync_error"]), (1, -5))
+        self.put(dict(cycle_doc(2), device=dict(dev, poison=[0, -5], ok=False)))
+        doc, counts, verdict, _ = self.summary()
+        self.assertEqual((verdict, counts["violations"]), ("fail", 1))
+        # no error ever reached the writer: the device-error campaign tested nothing
+        for n in (1, 2):
+            self.put(dict(cycle_doc(n), device=dict(dev, sync_error=None, poison=None)))
+        doc, counts, verdict, reason = self.summary()
+        self.assertEqual(verdict, "fail")
+        self.assertIn("no error reaching the writer", reason)
+
+    def test_a_retry_the_kernel_refused_is_not_a_toothless_control(self):
+        self.put(cycle_doc(1))
+        retry = ("ext4", "mmf_crash_writer_retry")
+        dev = {"failed_write": 400, "sync_error": -30, "poison": [-5, -5], "other_error": None,
+               "retried": True, "lines": ["RETRY sync -5", "ERR sync -30"], "ok": True}
+        self.put(dict(cycle_doc(1, writer=retry[1]), device=dev))
+        # a cut where the error never reached the writer neither lies nor refuses
+        self.put(dict(cycle_doc(3, writer=retry[1]),
+                      device=dict(dev, retried=False, sync_error=None, lines=[])))
+        doc, counts, verdict, _ = self.summary({retry: "passed-5-cuts"})
+        self.assertEqual((verdict, counts["controls_refused_by_kernel"]), ("pass", 1))
+        self.assertEqual(doc["filesystems"]["ext4"]["controls"][retry[1]]["result"],
+                         crashvm.REFUSED)
+        # a retry that succeeded (no error after it) and was not caught: toothless
+        self.put(dict(cycle_doc(2, writer=retry[1]), device=dict(dev, sync_error=None)))
+        doc, counts, verdict, _ = self.summary({retry: "passed-5-cuts"})
+        self.assertEqual((verdict, counts["controls_passed"]), ("fail", 1))
 
     def test_interrupted_campaign_is_incomplete(self):
         self.put(cycle_doc(1))
@@ -301,25 +406,132 @@ class CampaignRecordTest(TempDirTest):
         self.assertEqual(sorted(os.listdir(out)), ["crash-vm.json", "crash.json"])
 
 
+class FullDiskTest(TempDirTest):
+    def test_table_has_every_filesystem_and_tmpfs_both_options(self):
+        def one(name, options, program, scratch):
+            return {"fs": name, "options": options, "outcome": "enospc", "call": "append",
+                    "rc": "-28", "appended": "1", "synced": "1"}
+        out = os.path.join(self.dir, "fulldisk")
+        with unittest.mock.patch.object(crashvm, "full_disk_one", one):
+            rows = crashvm.full_disk(["ext4", "xfs"], "prog", self.dir, out)
+        self.assertEqual([(r["fs"], r["options"]) for r in rows],
+                         [(f, o) for f in ("ext4", "xfs", "tmpfs") for o in ("default", "seed")])
+        md = slurp(out + ".md", "r")
+        self.assertIn("| xfs | defaults | seed | enospc | append | -28 |", md)
+        self.assertEqual(len(files.load_json(out + ".json")["rows"]), 6)
+
+
 class GuestTest(unittest.TestCase):
     def test_filesystem_table_rows(self):
         self.assertIn(crashvm.DEFAULT_FS, crashvm.FILESYSTEMS)
         for name, row in crashvm.FILESYSTEMS.items():
-            self.assertEqual(sorted(row), ["fsck", "mkfs", "modules", "mount"], name)
+            self.assertEqual(sorted(row), ["fsck", "mkfs", "modules", "mount", "size_mib",
+                                           "type"], name)
             self.assertIn("{img}", row["mkfs"])
             self.assertIn("{img}", row["fsck"])
             self.assertNotIn(" ", row["mount"])
             args = crashvm.guest_fs_args(name)
             self.assertIn("mmf.fs=%s " % name, args)
-            self.assertIn("mmf.modules=" + ",".join(crashvm.VIRTIO_MODULES + row["modules"]), args)
+            self.assertIn("mmf.fstype=%s " % row["type"], args)
+            self.assertIn("mmf.modules=" + ",".join(crashvm.BLOCK_MODULES + row["modules"]), args)
         self.assertEqual(crashvm.fs_command("ext4", "fsck", "/x.img"), ["e2fsck", "-fn", "/x.img"])
-        with self.assertRaises(files.ResultError):
-            crashvm.fs_row("f2fs")
+        self.assertIn("data=journal", crashvm.guest_fs_args("ext4-journal"))
+        for name in ("f2fs", "ext4 "):
+            with self.assertRaises(files.ResultError):
+                crashvm.fs_row(name)
+        self.assertNotIn("f2fs", crashvm.FILESYSTEMS)
+        self.assertIn("f2fs", crashvm.fs_field("ext4", "help"))
+
+    def test_filesystem_lists(self):
+        self.assertEqual(crashvm.fs_list("all"), list(crashvm.FILESYSTEMS))
+        self.assertEqual(crashvm.fs_list("xfs,ext4"), ["xfs", "ext4"])
+        for bad in ("ext4,ext4", "ext4,f2fs", ""):
+            with self.assertRaises(files.ResultError, msg=bad):
+                crashvm.fs_list(bad)
+
+    def test_base_image_is_keyed_on_the_row(self):
+        keys = {n: crashvm.base_key(n) for n in crashvm.FILESYSTEMS}
+        self.assertEqual(keys["ext4"], keys["ext4-journal"])  # same mkfs, same image
+        self.assertEqual(len({keys["ext4"], keys["xfs"], keys["btrfs"]}), 3)
+        row = dict(crashvm.FILESYSTEMS["xfs"])
+        for change in ({"size_mib": 512}, {"mkfs": row["mkfs"][:-1] + ["-m", "crc=1", "{img}"]}):
+            with unittest.mock.patch.dict(crashvm.FILESYSTEMS, {"xfs": dict(row, **change)}):
+                self.assertNotEqual(crashvm.base_key("xfs"), keys["xfs"], change)
+
+    def test_module_load_order_is_checked_with_modinfo(self):
+        """A fake kernel tree whose .ko files hold their dependencies, read
+        by a fake modinfo: a row loading a module before one it depends on,
+        or a module the kernel lacks, is refused."""
+        folder = tempfile.mkdtemp(prefix="mmf-test-crash.")
+        self.addCleanup(shutil.rmtree, folder)
+        deps = {m: "" for m in crashvm.BLOCK_MODULES}
+        deps.update({"libcrc32c": "", "xfs": "libcrc32c", "xor": "", "raid6_pq": "",
+                     "zstd_compress": "", "btrfs": "zstd_compress,raid6_pq,xor,libcrc32c"})
+        kdir = os.path.join(folder, "lib", "modules", "6.1.0-1-cloud-amd64", "kernel", "fs")
+        os.makedirs(kdir)
+        for m, d in deps.items():
+            with open(os.path.join(kdir, m + ".ko"), "w") as f:
+                f.write(d + "\n")
+        bindir = os.path.join(folder, "bin")
+        os.mkdir(bindir)
+        with open(os.path.join(bindir, "modinfo"), "w") as f:
+            f.write('#!/bin/sh\n[ "$1 $2" = "-F depends" ] || exit 9\ncat "$3"\n')
+        os.chmod(os.path.join(bindir, "modinfo"), 0o755)
+        env = {"PATH": bindir + os.pathsep + os.environ["PATH"]}
+        with unittest.mock.patch.dict(os.environ, env):
+            kos = crashvm.check_modules(folder)
+            self.assertEqual(set(kos), set(deps))
+            self.assertTrue(kos["xfs"].endswith("/xfs.ko"))
+            swapped = dict(crashvm.FILESYSTEMS["xfs"], modules=["xfs", "libcrc32c"])
+            with unittest.mock.patch.dict(crashvm.FILESYSTEMS, {"xfs": swapped}):
+                with self.assertRaisesRegex(files.ResultError, "xfs needs libcrc32c"):
+                    crashvm.check_modules(folder)
+            os.unlink(os.path.join(kdir, "raid6_pq.ko"))
+            with self.assertRaisesRegex(files.ResultError, "raid6_pq .*not in the guest kernel"):
+                crashvm.check_modules(folder)
+
+    @unittest.skipUnless(shutil.which("modinfo") and glob.glob(os.path.join(
+        TOP, "build", "crash-vm-cache", "kernel", "lib", "modules", "*")),
+        "needs modinfo and the guest kernel (unpacked by a crash-vm run)")
+    def test_module_load_order_of_the_real_guest_kernel(self):
+        kos = crashvm.check_modules(os.path.join(TOP, "build", "crash-vm-cache", "kernel"))
+        self.assertIn("btrfs", kos)
 
     def test_filesystem_is_named_only_in_the_table(self):
         for rel in ("scripts/crash-vm", "scripts/crash-kill", "faults/crash/guest-init.sh"):
             with open(os.path.join(TOP, rel)) as f:
                 self.assertNotIn("ext4", f.read(), rel)
+
+    def test_device_error_rules_fail_the_nth_write_once(self):
+        rules = crashvm.blkdebug_rules(4)
+        self.assertEqual(rules.count("[set-state]"), 3)
+        self.assertIn('state = "3"\nnew_state = "4"', rules)
+        tail = rules.split("[inject-error]")[1]
+        for line in ('event = "pwritev"', 'state = "4"', 'iotype = "write"', 'errno = "5"',
+                     'once = "on"'):
+            self.assertIn(line, tail)
+        self.assertEqual(crashvm.blkdebug_rules(1).count("[set-state]"), 0)
+        disk = " ".join(crashvm.writer_disk("i", "l", "r.conf"))
+        self.assertIn("driver=blkdebug,node-name=bd,image=lw,config=r.conf", disk)
+        self.assertIn("drive=top,", disk)  # the guest writes through blkdebug, then the log
+        self.assertNotIn("blkdebug", " ".join(crashvm.writer_disk("i", "l")))
+
+    def test_device_error_verdict(self):
+        ok = ["0.91s ERR sync -5 Input/output error", "0.91s POISON sync -5 allocate -5",
+              "0.95s MMF-WRITER-EXIT 3"]
+        facts, bad = crashvm.judge_device(ok)
+        self.assertFalse(bad)
+        self.assertEqual((facts["sync_error"], facts["poison"]), (-5, [-5, -5]))
+        for poison in ("POISON sync 0 allocate -5", "POISON sync -5 allocate 0"):
+            self.assertTrue(crashvm.judge_device([ok[0], "1.0s " + poison])[1], poison)
+        self.assertTrue(crashvm.judge_device(ok[:1])[1], "no POISON line after the error")
+        facts, bad = crashvm.judge_device(["1.0s RETRY sync -5", "1.2s ERR allocate_slice -5 x"])
+        self.assertFalse(bad)  # a retrying writer is caught by the verifier
+        self.assertTrue(facts["retried"])
+        self.assertEqual(facts["other_error"], "allocate_slice -5")
+        self.assertEqual(crashvm.judge_device([]), ({"sync_error": None, "poison": None,
+                                                     "retried": False, "other_error": None},
+                                                    False))
 
     def test_qemu_command_has_no_network(self):
         a = types.SimpleNamespace(accel="tcg", kernel="k", initrd="i")
@@ -439,11 +651,17 @@ class UsageTest(unittest.TestCase):
         ("crash-kill", ["--seed", "18446744073709551616"], "64-bit"),
         ("crash-vm", ["--seed", "-3"], "--seed"),
         ("crash-vm", ["--fs", "nosuchfs"], "not a filesystem"),
-        ("crash-vm", ["--points", "x"], "--points"),
+        ("crash-vm", ["--fs", "xfs,f2fs"], "not a filesystem"),
+        ("crash-vm", ["--fs", "xfs,xfs"], "named twice"),
+        ("crash-vm", ["--states", "x"], "--states"),
+        ("crash-vm", ["--states", "0"], "--states"),
+        ("crash-vm", ["--device-errors", "-1"], "--device-errors"),
+        ("crash-vm", ["--points", "3"], "unknown argument"),
         ("crash-kill", ["--writer", "rm"], "not a writer"),
         ("crash-kill", ["--bogus"], "unknown argument"),
         ("crash-mutants", ["--cuts", "0"], "--cuts"),
-        ("crash-mutants", ["--points", "x"], "--points"),
+        ("crash-mutants", ["--states", "x"], "--states"),
+        ("crash-mutants", ["--points", "3"], "unknown argument"),
         ("crash-mutants", ["--only", "nosuchmutant"], "unknown mutant"),
         ("crash-mutants", ["--only", ","], "selects no mutant"),
         ("crash-mutants", ["--bogus"], "unknown argument"),
@@ -487,6 +705,7 @@ class UsageTest(unittest.TestCase):
             r = run(script, "--help")
             self.assertEqual(r.returncode, 0)
             self.assertIn("--cycles N", r.stdout)
+        self.assertIn("f2fs          unavailable", run("crash-vm", "--help").stdout)
 
 
 if __name__ == "__main__":
