@@ -4,7 +4,6 @@ a failed or interrupted run looks so, the bench_ltm cache is private.
 
 Nothing is built: the runs use fake drivers (--bin DIR), small shell scripts
 that list the benchmark names of results/baseline and copy its JSON."""
-import json
 import os
 import shutil
 import signal
@@ -14,7 +13,7 @@ import tempfile
 import time
 import unittest
 
-from mmfresults import data
+from mmfresults import data, files
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BENCH = os.path.join(TOP, "scripts", "bench")
@@ -137,7 +136,7 @@ class BenchScriptTest(unittest.TestCase):
         p = self.bench("--bin", self.bin, "--drivers", "bench_sync,bench_read", "--filter",
                        "BM_Sync/call:mmf_sync/|BM_Read/api:pread/cache:cold", "--out", out)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        rec = json.loads(read(os.path.join(out, "bench.json")))
+        rec = files.read_stage(out, "bench")
         self.assertEqual(rec["verdict"], "pass")
         # The fake copies whole files: the counts are the baseline's for both drivers.
         self.assertEqual(rec["counts"]["drivers"], 2)
@@ -151,7 +150,7 @@ class BenchScriptTest(unittest.TestCase):
         p = self.bench("--bin", self.bin, "--drivers", "bench_sync", "--out", out)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("bench_sync: FAILED (exit 3", p.stdout)
-        rec = json.loads(read(os.path.join(out, "bench.json")))
+        rec = files.read_stage(out, "bench")
         self.assertEqual((rec["verdict"], rec["counts"]["failed_drivers"]), ("fail", 1))
 
     def test_cut_json_of_a_driver_that_exited_0_fails_the_run(self):
@@ -161,7 +160,7 @@ class BenchScriptTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertRegex(p.stdout, r"bench_sync: FAILED: .*bench_sync.json: .*truncated")
         self.assertNotIn("bench_sync: done", p.stdout)
-        rec = json.loads(read(os.path.join(out, "bench.json")))
+        rec = files.read_stage(out, "bench")
         self.assertEqual((rec["verdict"], rec["counts"]["failed_drivers"]), ("fail", 2))
 
     def test_interrupted_run_looks_incomplete(self):
@@ -186,7 +185,7 @@ class BenchScriptTest(unittest.TestCase):
                 self.assertEqual(p.returncode, code, stdout + stderr)
                 self.assertIn("interrupted", stderr)
                 self.assertIn("interrupted", read(os.path.join(out, "INCOMPLETE")))
-                self.assertEqual(json.loads(read(os.path.join(out, "bench.json")))["verdict"], "interrupted")
+                self.assertEqual(files.read_stage(out, "bench")["verdict"], "interrupted")
                 with self.assertRaises(ProcessLookupError):
                     os.kill(driver, 0)
                 self.assertEqual(os.listdir(self.scratch), [])
