@@ -4,22 +4,26 @@
 # of another user (root: chowned to nobody; skipped otherwise), as a
 # directory others can write. Each: exit 1, one line naming the path and
 # the reason, no file written into it. A fresh name: made 0700, accepted.
+# The same for the scratch parent MMF_BENCH_DIR of every driver
+# (bench_fixture.h): a symlink, a directory others can write that is not
+# sticky, a directory planted by nobody in a sticky folder (root only).
 # usage: ltm_cache_test.sh PATH/TO/bench_ltm
 set -euo pipefail
 if [[ $# -ne 1 || $1 == --help ]]; then echo "usage: $0 PATH/TO/bench_ltm" >&2; exit 2; fi
 ltm=$1 fails=0 checks=0
-scratch=$(mktemp -d) && trap 'rm -rf "$scratch"' EXIT
+# /tmp, not $TMPDIR: nobody must reach it to plant a name
+scratch=$(mktemp -d /tmp/mmf-ltm-cache.XXXXXX) && trap 'rm -rf "$scratch"' EXIT
 chmod 0711 "$scratch"
 
-# refused CACHE WORD: bench_ltm with MMF_BENCH_CACHE=CACHE exits 1 with one
-# stderr line naming CACHE and containing WORD.
+# refused CACHE WORD [VAR]: bench_ltm with VAR=CACHE (default
+# MMF_BENCH_CACHE) exits 1 with one stderr line naming CACHE and containing WORD.
 refused() {
-  local cache=$1 word=$2 rc=0
-  MMF_BENCH_CACHE=$cache "$ltm" --benchmark_list_tests >"$scratch/out" 2>"$scratch/err" || rc=$?
+  local cache=$1 word=$2 var=${3:-MMF_BENCH_CACHE} rc=0
+  env "$var=$cache" "$ltm" --benchmark_list_tests >"$scratch/out" 2>"$scratch/err" || rc=$?
   checks=$((checks + 1))
   if [[ $rc -ne 1 || $(wc -l <"$scratch/err") -ne 1 ]] || ! grep -qF -- "$cache" "$scratch/err" ||
      ! grep -q -- "$word" "$scratch/err"; then
-    echo "FAIL: cache $cache ($word): exit $rc, stderr: $(cat "$scratch/err")"
+    echo "FAIL: $var $cache ($word): exit $rc, stderr: $(cat "$scratch/err")"
     fails=$((fails + 1))
   else
     echo "ok: refused: $(cat "$scratch/err")"
@@ -42,6 +46,16 @@ if [[ $(id -u) -eq 0 ]]; then
   refused "$scratch/theirs" "owned by uid $(id -u nobody)"
 else
   echo "skip: planting a directory of another user needs root"
+fi
+
+refused "$scratch/link" symlink MMF_BENCH_DIR
+refused "$scratch/open" "not sticky" MMF_BENCH_DIR
+[[ -z $(ls -A "$scratch/target")$(ls -A "$scratch/open") ]] || { echo "FAIL: a scratch folder was made"; fails=$((fails + 1)); }
+if [[ $(id -u) -eq 0 ]]; then
+  mkdir -m 1777 "$scratch/shared"
+  setpriv --reuid nobody --regid nogroup --clear-groups mkdir -m 0777 "$scratch/shared/theirs"
+  refused "$scratch/shared/theirs" "owned by uid $(id -u nobody)" MMF_BENCH_DIR
+  [[ -z $(ls -A "$scratch/shared/theirs") ]] || { echo "FAIL: wrote into nobody's folder"; fails=$((fails + 1)); }
 fi
 
 rc=0

@@ -173,6 +173,17 @@ run_dir_end() {
   MMF_RUN_DIR_OWNED=
 }
 
+# --- scratch folders (issue 16) ---------------------------------------------------
+# check_dir DIR WHAT [--private]: one line + exit 2 unless DIR is a real
+# folder nobody else controls: not a symlink, owned by us or root, sticky if
+# others can write in it (--private: owned by us, writable by nobody else).
+# The one check of the harness: mmfresults crashvm check-dir. A scratch
+# folder is then made fresh under it (mktemp -d: exclusive, mode 0700).
+check_dir() {
+  local err
+  err=$(mmf_py crashvm check-dir "$1" --what "$2" "${@:3}" 2>&1) || die "${err#crashvm: }" 2
+}
+
 # --- builds --------------------------------------------------------------------
 # build_preset NAME [TARGET...]: configure (once) and build a CMake preset,
 # holding an exclusive lock on the build folder (two runs in one clone wait

@@ -41,21 +41,56 @@ static int check_fd(int fd, const struct stat *ls, const char *path, char *why, 
 	return 0;
 }
 
-int mmf_private_dir(const char *given, bool create, char *why, size_t len)
+/* "dir/" makes lstat and O_NOFOLLOW follow a symlink named dir: the name
+ * itself, without trailing slashes, into path[PATH_MAX]. */
+static int strip_slashes(char *path, const char *given, char *why, size_t len)
 {
-	char path[PATH_MAX];
 	size_t n = strlen(given);
-	struct stat ls;
-	int fd, rc;
 
-	/* "dir/" makes lstat and O_NOFOLLOW follow a symlink named dir: check
-	 * the name itself, without trailing slashes. */
-	if (n == 0 || n >= sizeof(path))
+	if (n == 0 || n >= PATH_MAX)
 		return refuse(-ENAMETOOLONG, why, len, given, "empty or too long");
 	memcpy(path, given, n + 1);
 	while (n > 1 && path[n - 1] == '/')
 		path[--n] = '\0';
+	return 0;
+}
 
+int mmf_scratch_parent(const char *given, char *why, size_t len)
+{
+	char path[PATH_MAX], msg[128];
+	struct stat ls;
+	int rc = strip_slashes(path, given, why, len);
+
+	if (rc < 0)
+		return rc;
+	if (lstat(path, &ls) < 0)
+		return refuse(-errno, why, len, path, strerror(errno));
+	if (S_ISLNK(ls.st_mode))
+		return refuse(-ELOOP, why, len, path,
+			      "a symlink (refused: someone else may control it)");
+	if (!S_ISDIR(ls.st_mode))
+		return refuse(-ENOTDIR, why, len, path, "not a directory");
+	if (ls.st_uid != geteuid() && ls.st_uid != 0) {
+		snprintf(msg, sizeof(msg), "owned by uid %u, not by this user (uid %u) or root",
+			 (unsigned)ls.st_uid, (unsigned)geteuid());
+		return refuse(-EPERM, why, len, path, msg);
+	}
+	if ((ls.st_mode & (S_IWGRP | S_IWOTH)) && !(ls.st_mode & S_ISVTX)) {
+		snprintf(msg, sizeof(msg), "writable by others and not sticky (mode %04o)",
+			 (unsigned)(ls.st_mode & 07777));
+		return refuse(-EACCES, why, len, path, msg);
+	}
+	return 0;
+}
+
+int mmf_private_dir(const char *given, bool create, char *why, size_t len)
+{
+	char path[PATH_MAX];
+	struct stat ls;
+	int fd, rc = strip_slashes(path, given, why, len);
+
+	if (rc < 0)
+		return rc;
 	if (lstat(path, &ls) < 0) {
 		if (errno != ENOENT || !create)
 			return refuse(-errno, why, len, path, strerror(errno));

@@ -16,6 +16,12 @@
  * a directory; open O_DIRECTORY | O_NOFOLLOW; fstat of that descriptor is the
  * same inode lstat saw, owned by geteuid(), and gives group and others no
  * access (mode & 077 == 0).
+ *
+ * A scratch folder is made fresh (mkdtemp) under a parent that is checked
+ * first with mmf_scratch_parent: in a parent someone else can write and
+ * that is not sticky, they could rename the fresh folder away and put a
+ * symlink in its place. The same rule as scripts' check_dir
+ * (scripts/mmfresults/crashvm.py).
  */
 #ifndef MMF_PRIVATE_DIR_H
 #define MMF_PRIVATE_DIR_H
@@ -36,6 +42,15 @@ extern "C" {
  * and open (someone raced it).
  */
 int mmf_private_dir(const char *path, bool create, char *why, size_t len);
+
+/*
+ * 0 when path may hold a fresh scratch folder: a directory (not a symlink),
+ * owned by geteuid() or root, and sticky if group or others may write in it
+ * (like /tmp). Else a negative errno with a one-line reason naming path in
+ * why: -ELOOP a symlink, -ENOTDIR not a directory, -EPERM owned by another
+ * user, -EACCES writable by others and not sticky, the errno of lstat.
+ */
+int mmf_scratch_parent(const char *path, char *why, size_t len);
 
 #ifdef __cplusplus
 }

@@ -1196,9 +1196,15 @@ def full_disk_one(name, options, program, scratch):
 
 def full_disk(names, program, scratch, out):
     """The full-disk table: filesystem x options -> outcome; out.json and
-    out.md. Returns the rows."""
-    rows = [full_disk_one(n, o, program, scratch)
-            for n in list(names) + ["tmpfs"] for o in ("default", "seed")]
+    out.md. Returns the rows. The images and mount points live in a fresh
+    private folder under scratch (checked: private_dir), never beside
+    names others could plant."""
+    work = private_dir(scratch, "mmf-fulldisk")
+    try:
+        rows = [full_disk_one(n, o, program, work)
+                for n in list(names) + ["tmpfs"] for o in ("default", "seed")]
+    finally:
+        os.rmdir(work)      # empty: each run unmounts and removes its own
     for r in rows:
         print("fulldisk: %-13s %-7s %-8s at %s (rc %s) after %s bytes appended, %s synced"
               % (r["fs"], r["options"], r["outcome"], r["call"], r["rc"], r["appended"],

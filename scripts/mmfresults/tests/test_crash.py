@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -419,6 +420,28 @@ class FullDiskTest(TempDirTest):
         md = slurp(out + ".md", "r")
         self.assertIn("| xfs | defaults | seed | enospc | append | -28 |", md)
         self.assertEqual(len(files.load_json(out + ".json")["rows"]), 6)
+
+    def test_images_and_mounts_live_in_a_fresh_private_folder(self):
+        seen = []
+
+        def one(name, options, program, scratch):
+            st = os.lstat(scratch)
+            seen.append((os.path.dirname(scratch), stat.S_IMODE(st.st_mode), st.st_uid))
+            return {"fs": name, "options": options, "outcome": "enospc", "call": "append",
+                    "rc": "-28", "appended": "1", "synced": "1"}
+        with unittest.mock.patch.object(crashvm, "full_disk_one", one):
+            crashvm.full_disk(["ext4"], "prog", self.dir, os.path.join(self.dir, "fd"))
+        self.assertEqual(set(seen), {(self.dir, 0o700, os.getuid())})
+        self.assertEqual(sorted(os.listdir(self.dir)), ["fd.json", "fd.md"])   # removed after
+        # a planted scratch (a symlink to a folder of the planter's) is refused, left empty
+        theirs = os.path.join(self.dir, "theirs")
+        os.mkdir(theirs)
+        os.symlink(theirs, os.path.join(self.dir, "link"))
+        with unittest.mock.patch.object(crashvm, "full_disk_one", one):
+            with self.assertRaisesRegex(files.ResultError, "symlink"):
+                crashvm.full_disk(["ext4"], "prog", os.path.join(self.dir, "link"),
+                                  os.path.join(self.dir, "fd2"))
+        self.assertEqual(os.listdir(theirs), [])
 
 
 class GuestTest(unittest.TestCase):
