@@ -82,6 +82,29 @@ class PlantedScratchParentTest(unittest.TestCase):
         self.assertGreaterEqual(checked, 2 * len(ROWS))
 
 
+FUZZ = os.path.join(TOP, "build", "fuzz", "faults", "fuzz", "fuzz_handle")
+
+
+@unittest.skipUnless(os.access(FUZZ, os.X_OK), "skipped: no build/fuzz (scripts/fuzz builds it)")
+class FuzzTargetTest(unittest.TestCase):
+    """fuzz_handle run by hand: a planted $TMPDIR is refused before any input."""
+
+    def test_planted_tmpdir_is_refused(self):
+        t = PlantedScratchParentTest("test_every_script_refuses_a_planted_parent")
+        t.setUp()
+        self.addCleanup(t.doCleanups)
+        for name, parent, victim, reason in t.plants():
+            with self.subTest(plant=name):
+                r = subprocess.run([FUZZ, "-runs=2"], env=dict(os.environ, TMPDIR=parent),
+                                   cwd=t.dir, stdin=subprocess.DEVNULL, capture_output=True,
+                                   text=True, timeout=60)
+                self.assertEqual(r.returncode, 2, r.stderr[-500:])
+                self.assertIn("fuzz_handle: TMPDIR %s: " % parent, r.stderr)
+                self.assertIn(reason, r.stderr)
+                self.assertEqual(os.listdir(victim), [])
+        self.assertFalse([f for f in os.listdir(t.dir) if f.startswith("crash-")])
+
+
 class CheckDirTest(unittest.TestCase):
     """lib.sh check_dir accepts what a scratch parent may be."""
 
