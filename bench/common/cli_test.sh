@@ -12,7 +12,8 @@ fi
 declare -A bin
 for a in "$@"; do bin[${a%%=*}]=${a#*=}; done
 fails=0 checks=0
-scratch=$(mktemp -d) && trap 'rm -rf "$scratch"' EXIT
+# /tmp, like the C tests: not a $TMPDIR nobody checked
+scratch=$(mktemp -d /tmp/mmf-cli.XXXXXX) && trap 'rm -rf "$scratch"' EXIT
 
 # expect_usage NAME WORD ARGS...: exit 2, one stderr line containing WORD, no stdout
 expect_usage() {

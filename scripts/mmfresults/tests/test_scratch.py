@@ -28,6 +28,9 @@ ROWS = [
     (["scripts/crash-mutants", "--out", "OUT"], "TMPDIR", {}),
     (["scripts/run", "--only", "soak", "--out", "OUT"], "TMPDIR", {}),
     ([".ci/shard-campaign", "0", "1", "1", "OUT"], "TMPDIR", {"MMF_SHARD_STAGES": "soak"}),
+    # the Python tests' own folders (tests/__init__.py)
+    (["/usr/bin/python3", "-m", "unittest", "mmfresults.tests.test_files"], "TMPDIR",
+     {"PYTHONPATH": os.path.join(TOP, "scripts")}),
 ]
 
 
@@ -70,7 +73,7 @@ class PlantedScratchParentTest(unittest.TestCase):
                     env.pop("TMPDIR", None)
                     if var:
                         env[var] = parent
-                    r = subprocess.run([os.path.join(TOP, args[0])] + args[1:], env=env,
+                    r = subprocess.run([os.path.join(TOP, args[0])] + args[1:], env=env, cwd=TOP,
                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, text=True, timeout=60)
                     self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
