@@ -567,8 +567,10 @@ private:
 		parent_ = mnt + (own == "/" ? "" : own);
 		std::string child = parent_ + "/mmf-bench-io-" + std::to_string(getpid());
 		const std::string lim = dev_ + " 1125899906842624";
-		if (mkdir(child.c_str(), 0755) < 0 && errno != EEXIST) {
-			why_ = "cannot make " + child;
+		/* Made fresh: one that exists (a leftover, or another user's
+		 * where the hierarchy is delegated) is not joined (issue 16). */
+		if (mkdir(child.c_str(), 0755) < 0) {
+			why_ = "cannot make " + child + ": " + std::strerror(errno);
 			return;
 		}
 		if (!write_text(child + "/blkio.throttle.read_bps_device", lim) ||

@@ -58,6 +58,31 @@ if [[ $(id -u) -eq 0 ]]; then
   [[ -z $(ls -A "$scratch/shared/theirs") ]] || { echo "FAIL: wrote into nobody's folder"; fails=$((fails + 1)); }
 fi
 
+# cgroups planted under the pid the driver will have (sh execs it).
+own_mem=$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup)
+blkio=/sys/fs/cgroup/blkio mem=/sys/fs/cgroup/memory${own_mem%/}
+if [[ $(id -u) -eq 0 && -w $blkio && -w $mem ]]; then
+  rc=0
+  sh -c 'mkdir "$1/mmf-bench-io-$$" "$2/mmf-bench-$$" && chown nobody "$1/mmf-bench-io-$$" "$2/mmf-bench-$$" &&
+         echo $$ >"$3/pid" && MMF_BENCH_CACHE=off MMF_LTM_FILE_MIB=4 MMF_LTM_LIMIT_MIB=2 exec "$4" --benchmark_filter=api:pread --benchmark_min_time=0.01 \
+           --benchmark_format=json' sh "$blkio" "$mem" "$scratch" "$ltm" \
+    >"$scratch/out" 2>"$scratch/err" || rc=$?
+  pid=$(cat "$scratch/pid")
+  checks=$((checks + 1))
+  if [[ $rc -ne 0 ]] || ! grep -q "unavailable: cannot make $blkio/mmf-bench-io-$pid: File exists" "$scratch/out" ||
+     ! grep -q "skipped: cannot make $mem/mmf-bench-$pid: File exists" "$scratch/out" ||
+     [[ ! -d $blkio/mmf-bench-io-$pid || ! -d $mem/mmf-bench-$pid ]] ||
+     [[ -n $(cat "$blkio/mmf-bench-io-$pid/blkio.throttle.read_bps_device" "$mem/mmf-bench-$pid/memory.limit_in_bytes" | grep -v '^9223372036854771712$') ]]; then
+    echo "FAIL: planted cgroups of pid $pid: exit $rc, $(grep -E 'own_io|error_message' "$scratch/out" | tr -s ' ') $(cat "$scratch/err")"
+    fails=$((fails + 1))
+  else
+    echo "ok: planted cgroups mmf-bench-io-$pid and mmf-bench-$pid refused, left as they were"
+  fi
+  rmdir "$blkio/mmf-bench-io-$pid" "$mem/mmf-bench-$pid" 2>/dev/null || true
+else
+  echo "skip: planting cgroups needs root and cgroup v1 blkio + memory"
+fi
+
 rc=0
 MMF_BENCH_CACHE=$scratch/fresh "$ltm" --benchmark_list_tests >"$scratch/out" 2>"$scratch/err" || rc=$?
 checks=$((checks + 1))
