@@ -34,37 +34,45 @@ ROWS = [
 ]
 
 
+def plants(top):
+    """(name, parent, the folder nothing may be written into, reason) of each
+    plant, made in top (a folder nobody can reach: under /tmp, mode 0711)."""
+    theirs = os.path.join(top, "theirs")
+    os.mkdir(theirs)
+    link = os.path.join(top, "link")
+    os.symlink(theirs, link)
+    open_dir = os.path.join(top, "open")
+    os.mkdir(open_dir)
+    os.chmod(open_dir, 0o777)
+    out = [("symlink", link, theirs, "symlink"),
+           ("open", open_dir, open_dir, "not sticky")]
+    if os.geteuid() == 0 and shutil.which("runuser"):
+        shared = os.path.join(top, "shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o1777)
+        planted = os.path.join(shared, "nobodys")
+        subprocess.run(["runuser", "-u", "nobody", "--", "mkdir", "-m", "0777", planted],
+                       check=True)
+        out.append(("nobody", planted, planted, "owned by uid %d" % os.stat(planted).st_uid))
+    return out
+
+
+def plant_folder(test):
+    """A fresh folder under /tmp that nobody can reach (removed after test)."""
+    d = tempfile.mkdtemp(prefix="mmf-test-scratch.", dir="/tmp")
+    test.addCleanup(shutil.rmtree, d)
+    os.chmod(d, 0o711)
+    return d
+
+
 class PlantedScratchParentTest(unittest.TestCase):
     def setUp(self):
         # under /tmp (not $TMPDIR: the rows set it) and reachable by nobody
-        self.dir = tempfile.mkdtemp(prefix="mmf-test-scratch.", dir="/tmp")
-        self.addCleanup(shutil.rmtree, self.dir)
-        os.chmod(self.dir, 0o711)
-
-    def plants(self):
-        """(name, parent, the folder nothing may be written into, reason)."""
-        theirs = os.path.join(self.dir, "theirs")
-        os.mkdir(theirs)
-        link = os.path.join(self.dir, "link")
-        os.symlink(theirs, link)
-        open_dir = os.path.join(self.dir, "open")
-        os.mkdir(open_dir)
-        os.chmod(open_dir, 0o777)
-        out = [("symlink", link, theirs, "symlink"),
-               ("open", open_dir, open_dir, "not sticky")]
-        if os.geteuid() == 0 and shutil.which("runuser"):
-            shared = os.path.join(self.dir, "shared")
-            os.mkdir(shared)
-            os.chmod(shared, 0o1777)
-            planted = os.path.join(shared, "nobodys")
-            subprocess.run(["runuser", "-u", "nobody", "--", "mkdir", "-m", "0777", planted],
-                           check=True)
-            out.append(("nobody", planted, planted, "owned by uid %d" % os.stat(planted).st_uid))
-        return out
+        self.dir = plant_folder(self)
 
     def test_every_script_refuses_a_planted_parent(self):
         checked = 0
-        for name, parent, victim, reason in self.plants():
+        for name, parent, victim, reason in plants(self.dir):
             for argv, var, extra in ROWS:
                 with self.subTest(plant=name, script=argv[0], var=var):
                     out = os.path.join(self.dir, "out-%d" % checked)
@@ -93,19 +101,17 @@ class FuzzTargetTest(unittest.TestCase):
     """fuzz_handle run by hand: a planted $TMPDIR is refused before any input."""
 
     def test_planted_tmpdir_is_refused(self):
-        t = PlantedScratchParentTest("test_every_script_refuses_a_planted_parent")
-        t.setUp()
-        self.addCleanup(t.doCleanups)
-        for name, parent, victim, reason in t.plants():
+        top = plant_folder(self)
+        for name, parent, victim, reason in plants(top):
             with self.subTest(plant=name):
                 r = subprocess.run([FUZZ, "-runs=2"], env=dict(os.environ, TMPDIR=parent),
-                                   cwd=t.dir, stdin=subprocess.DEVNULL, capture_output=True,
+                                   cwd=top, stdin=subprocess.DEVNULL, capture_output=True,
                                    text=True, timeout=60)
                 self.assertEqual(r.returncode, 2, r.stderr[-500:])
                 self.assertIn("fuzz_handle: TMPDIR %s: " % parent, r.stderr)
                 self.assertIn(reason, r.stderr)
                 self.assertEqual(os.listdir(victim), [])
-        self.assertFalse([f for f in os.listdir(t.dir) if f.startswith("crash-")])
+        self.assertFalse([f for f in os.listdir(top) if f.startswith("crash-")])
 
 
 class CheckDirTest(unittest.TestCase):
