@@ -72,7 +72,8 @@ if [[ $(id -u) -eq 0 && -w $blkio && -w $mem ]]; then
   if [[ $rc -ne 0 ]] || ! grep -q "unavailable: cannot make $blkio/mmf-bench-io-$pid: File exists" "$scratch/out" ||
      ! grep -q "skipped: cannot make $mem/mmf-bench-$pid: File exists" "$scratch/out" ||
      [[ ! -d $blkio/mmf-bench-io-$pid || ! -d $mem/mmf-bench-$pid ]] ||
-     [[ -n $(cat "$blkio/mmf-bench-io-$pid/blkio.throttle.read_bps_device" "$mem/mmf-bench-$pid/memory.limit_in_bytes" | grep -v '^9223372036854771712$') ]]; then
+     cat "$blkio/mmf-bench-io-$pid/blkio.throttle.read_bps_device" "$mem/mmf-bench-$pid/memory.limit_in_bytes" |
+       grep -qv '^9223372036854771712$'; then   # no throttle rule; the default (no) memory limit
     echo "FAIL: planted cgroups of pid $pid: exit $rc, $(grep -E 'own_io|error_message' "$scratch/out" | tr -s ' ') $(cat "$scratch/err")"
     fails=$((fails + 1))
   else
