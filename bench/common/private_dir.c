@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,6 +56,50 @@ static int strip_slashes(char *path, const char *given, char *why, size_t len)
 	return 0;
 }
 
+/* Whether a folder with stat st lets someone else swap what is in it: 0
+ * no; -EPERM not this user's or root's, -EACCES writable by others and not
+ * sticky, with the reason in msg. */
+static int shared_refusal(const struct stat *st, char *msg, size_t len)
+{
+	if (st->st_uid != geteuid() && st->st_uid != 0) {
+		snprintf(msg, len, "owned by uid %u, not by this user (uid %u) or root",
+			 (unsigned)st->st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX)) {
+		snprintf(msg, len, "writable by others and not sticky (mode %04o)",
+			 (unsigned)(st->st_mode & 07777));
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* Every folder above path (resolved) passes shared_refusal: else its owner
+ * could rename path away and put their own in its place. 0, or its errno
+ * with why. */
+static int check_ancestors(const char *path, char *why, size_t len)
+{
+	char up[PATH_MAX], msg[160];
+	struct stat st;
+	char *slash;
+	int rc;
+
+	if (!realpath(path, up))
+		return refuse(-errno, why, len, path, strerror(errno));
+	while (strcmp(up, "/") != 0) {
+		slash = strrchr(up, '/');
+		slash[slash == up ? 1 : 0] = '\0';
+		if (stat(up, &st) < 0)
+			return refuse(-errno, why, len, up, strerror(errno));
+		rc = shared_refusal(&st, msg, sizeof(msg));
+		if (rc < 0) {
+			snprintf(why, len, "%s: lies in %s, %s", path, up, msg);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int mmf_scratch_parent(const char *given, char *why, size_t len)
 {
 	char path[PATH_MAX], msg[128];
@@ -70,17 +115,10 @@ int mmf_scratch_parent(const char *given, char *why, size_t len)
 			      "a symlink (refused: someone else may control it)");
 	if (!S_ISDIR(ls.st_mode))
 		return refuse(-ENOTDIR, why, len, path, "not a directory");
-	if (ls.st_uid != geteuid() && ls.st_uid != 0) {
-		snprintf(msg, sizeof(msg), "owned by uid %u, not by this user (uid %u) or root",
-			 (unsigned)ls.st_uid, (unsigned)geteuid());
-		return refuse(-EPERM, why, len, path, msg);
-	}
-	if ((ls.st_mode & (S_IWGRP | S_IWOTH)) && !(ls.st_mode & S_ISVTX)) {
-		snprintf(msg, sizeof(msg), "writable by others and not sticky (mode %04o)",
-			 (unsigned)(ls.st_mode & 07777));
-		return refuse(-EACCES, why, len, path, msg);
-	}
-	return 0;
+	rc = shared_refusal(&ls, msg, sizeof(msg));
+	if (rc < 0)
+		return refuse(rc, why, len, path, msg);
+	return check_ancestors(path, why, len);
 }
 
 int mmf_private_dir(const char *given, bool create, char *why, size_t len)
@@ -109,6 +147,8 @@ int mmf_private_dir(const char *given, bool create, char *why, size_t len)
 			      errno == ELOOP ? "replaced by a symlink while it was being opened"
 					     : strerror(errno));
 	rc = check_fd(fd, &ls, path, why, len);
+	if (rc == 0)
+		rc = check_ancestors(path, why, len);
 	if (rc < 0) {
 		close(fd);
 		return rc;

@@ -5,7 +5,8 @@
  * directory others can write; and makes a fresh one 0700. mmf_scratch_parent
  * refuses a parent others could swap a fresh folder out of: a symlink, a
  * directory of another user (made by a child running as nobody in a sticky
- * folder, like /var/tmp), one others can write that is not sticky.
+ * folder, like /var/tmp), one others can write that is not sticky, root's
+ * folder inside another user's.
  */
 #define _GNU_SOURCE
 #include "private_dir.h"
@@ -202,6 +203,24 @@ static void test_scratch_parent_refuses_other_owner(void **state)
 	assert_int_equal(mmf_private_dir(x->path, true, x->why, sizeof(x->why)), -EPERM);
 }
 
+static void test_scratch_parent_refuses_a_folder_in_another_users(void **state)
+{
+	struct fx *x = *state;
+	char mine[160], cache[192], want[200];
+
+	if (geteuid() != 0)
+		skip();	/* planting as another user needs root */
+	plant_as_nobody(x);	/* nobody's folder: they may rename what is in it */
+	snprintf(mine, sizeof(mine), "%s/mine", x->path);
+	assert_int_equal(mkdir(mine, 0700), 0);
+	snprintf(want, sizeof(want), "lies in %s, owned by uid 65534", x->path);
+	assert_int_equal(mmf_scratch_parent(mine, x->why, sizeof(x->why)), -EPERM);
+	assert_non_null(strstr(x->why, want));
+	snprintf(cache, sizeof(cache), "%s/cache", mine);
+	assert_int_equal(mmf_private_dir(cache, true, x->why, sizeof(x->why)), -EPERM);
+	assert_non_null(strstr(x->why, want));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +235,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scratch_parent_refuses_open_not_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scratch_parent_refuses_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scratch_parent_refuses_other_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scratch_parent_refuses_a_folder_in_another_users,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

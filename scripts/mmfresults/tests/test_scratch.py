@@ -53,7 +53,14 @@ def plants(top):
         planted = os.path.join(shared, "nobodys")
         subprocess.run(["runuser", "-u", "nobody", "--", "mkdir", "-m", "0777", planted],
                        check=True)
-        out.append(("nobody", planted, planted, "owned by uid %d" % os.stat(planted).st_uid))
+        uid = os.stat(planted).st_uid
+        out.append(("nobody", planted, planted, "owned by uid %d" % uid))
+        # root's own folder, but inside nobody's: they can rename it away
+        home = os.path.join(shared, "home")
+        subprocess.run(["runuser", "-u", "nobody", "--", "mkdir", "-m", "0755", home], check=True)
+        mine = os.path.join(home, "mine")
+        os.mkdir(mine, 0o700)
+        out.append(("in-nobodys", mine, mine, "lies in %s, owned by uid %d" % (home, uid)))
     return out
 
 
