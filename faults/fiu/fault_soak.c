@@ -48,7 +48,9 @@
 
 #define LIMIT  (192u << 10)	/* no write or truncate ends past this */
 #define MAXM   (512u << 10)	/* room for the largest grow past LIMIT */
-#define MAXREC 3000u
+#define MAXREC 3000u	/* largest slice payload */
+#define MAXAPPEND 12000u	/* largest append_buffer: from
+				 * MMF_APPEND_BY_WRITE on, a pwrite */
 
 enum kind { K_ALLOC, K_APPEND, K_TRUNC, K_SYNC, K_RANGE, K_READ, K_REOPEN,
 	    K_ADVISE, NKINDS };
@@ -71,9 +73,11 @@ struct soak {
 	mmf_options opt;	/* of the current handle */
 	unsigned char *cur, *dur, *known;
 	size_t cur_size;
+	size_t app_off, app_len;	/* of the last append_buffer */
 	unsigned hits_before[FU_NPOINTS];
 	unsigned long done[NKINDS], failed[NKINDS];
 	unsigned long reopen_checks, poison_checks, unrestored, violations;
+	unsigned long copy_failures;	/* failed pwrites of append_buffer */
 	uint64_t digest;
 };
 
@@ -108,6 +112,11 @@ static void faults_on(struct soak *s)
 	fu_fail_random(s->prob, pick_errno);
 }
 
+static bool point_failed(const struct soak *s, enum fu_point p)
+{
+	return fu_hits(p) != s->hits_before[p];
+}
+
 /* Points quiet; how many failures were injected since faults_on, and did
  * one hit a sync (msync / fdatasync: the handle must be poisoned)? */
 static unsigned faults_off(struct soak *s, bool *sync_failed)
@@ -117,8 +126,7 @@ static unsigned faults_off(struct soak *s, bool *sync_failed)
 	fu_fail_random(0, NULL);
 	for (int p = 0; p < FU_NPOINTS; p++)
 		n += fu_hits((enum fu_point)p) - s->hits_before[p];
-	*sync_failed = fu_hits(FU_P_msync) != s->hits_before[FU_P_msync] ||
-		       fu_hits(FU_P_fdatasync) != s->hits_before[FU_P_fdatasync];
+	*sync_failed = point_failed(s, FU_P_msync) || point_failed(s, FU_P_fdatasync);
 	return n;
 }
 
@@ -250,10 +258,12 @@ static int op_alloc(struct soak *s)
 
 static int op_append(struct soak *s)
 {
-	size_t len = fu_rand_below(MAXREC) + 1, off = pick_off(s, len);
-	unsigned char buf[MAXREC];
+	size_t len = fu_rand_below(MAXAPPEND) + 1, off = pick_off(s, len);
+	unsigned char buf[MAXAPPEND];
 	int rc;
 
+	s->app_off = off;
+	s->app_len = len;
 	fu_fill(buf, 0, len, (unsigned)s->op);
 	rc = mmf_append_buffer(s->f, off, buf, len);
 	if (rc == 0)
@@ -342,6 +352,26 @@ static int (*const run_kind[NKINDS])(struct soak *s) = {
 	op_advise,
 };
 
+/* append_buffer's copy by pwrite failed after its grow (header: the
+ * handle keeps the growth, [off, off + len) unspecified): the model takes
+ * the handle's size and those bytes, which nobody may count on. */
+static void copy_failed(struct soak *s)
+{
+	const void *p;
+	size_t size = mmf_size(s->f);
+
+	s->copy_failures++;
+	if (size < s->app_off + s->app_len) {
+		violation(s, "copy failed short of its grow", (long)size,
+			  (long)(s->app_off + s->app_len));
+		return;
+	}
+	if (size > s->cur_size)
+		model_resize(s, size);
+	if (mmf_bytes(s->f, s->app_off, s->app_len, &p) == 0)
+		model_write(s, s->app_off, p, s->app_len);
+}
+
 /* ---- a failed operation --------------------------------------------- */
 
 /* The handle after a failed operation: poisoned with rc exactly when a
@@ -391,6 +421,8 @@ static void step(struct soak *s)
 	s->failed[k]++;
 	if (injected == 0)
 		violation(s, "error without an injected failure", rc, 0);
+	if (s->f && k == K_APPEND && point_failed(s, FU_P_pwrite))
+		copy_failed(s);
 	if (s->f)
 		check_failed_handle(s, k, rc, sync_failed);
 	if (s->f)
@@ -498,7 +530,8 @@ static void report(const struct soak *s, double secs)
 		fails += s->failed[k];
 	}
 	printf("  %.1f s, %lu failed operations, %lu shrinks left "
-	       "unrestored by a double fault\n", secs, fails, s->unrestored);
+	       "unrestored by a double fault, %lu append copies failed "
+	       "after their grow\n", secs, fails, s->unrestored, s->copy_failures);
 	printf("soak: ops=%lu seed=%" PRIu64 " prob=%g failures_injected=%lu "
 	       "op_failures=%lu reopen_checks=%lu poison_checks=%lu "
 	       "violations=%lu digest=%016" PRIx64 " %s\n", s->ops, s->seed,
