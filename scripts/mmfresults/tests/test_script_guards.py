@@ -27,7 +27,8 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.ab
 
 # A fake build tool: logs "NAME ARGS" to FAKE/calls; FAKE/NAME.mode says what
 # it does: ok (cmake --preset P makes build/P/CMakeCache.txt of this
-# checkout; ctest writes an empty-but-valid JUnit file with one passed test),
+# checkout; ctest writes a JUnit file with one passed test), skip (ctest: and
+# one skipped test with its reason),
 # sleep (records its pid in FAKE/NAME.pid, then sleeps), fail (exit 1).
 FAKE_TOOL = r"""#!/bin/bash
 name=$(basename "$0"); fake=$(dirname "$0")
@@ -45,7 +46,9 @@ if [ "$name" = ctest ]; then
   prev=""
   for a; do
     if [ "$prev" = --output-junit ]; then
-      echo '<testsuite><testcase name="unit.fake" status="run"/></testsuite>' >"$a"
+      { echo '<testsuite><testcase name="unit.fake" status="run"/>'
+        [ "$mode" != skip ] || echo '<testcase name="fault.full_disk" status="notrun"><skipped/><system-out>SKIP full disk (tmpfs): needs root</system-out></testcase>'
+        echo '</testsuite>'; } >"$a"
     fi
     prev=$a
   done
@@ -380,6 +383,20 @@ class ScriptGuardsTest(unittest.TestCase):
         with self.assertRaises(files.ResultError):
             files.check_complete(run)
 
+    def test_stage_settle_after_a_signal_is_interrupted(self):
+        d = os.path.join(self.tmp, "st")
+        os.mkdir(d)
+        self.t.env["PYTHONPATH"] = os.path.join(TOP, "scripts")
+        for rc, name in ((143, "SIGTERM"), (130, "SIGINT")):
+            files.write_stage(d, "soak", "pass", "seed 1", {"ops": 5})
+            p = self.t.run("/usr/bin/python3", "-m", "mmfresults", "stage-settle", d, "soak",
+                           "--exit", str(rc), "--seconds", "1")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            rec = files.read_stage(d, "soak")
+            self.assertEqual(rec["verdict"], "interrupted", rec)
+            self.assertIn(name, rec["reason"])
+            self.assertEqual(rec["counts"], {"ops": 5})
+
     def test_demo_stage_counts_what_the_demo_ran(self):
         self.demo("echo 'demo counts: records=7 walked=7 grows=2 remaps=2 syncs=1'\n")
         run = os.path.join(self.tmp, "run")
@@ -389,6 +406,36 @@ class ScriptGuardsTest(unittest.TestCase):
         self.assertEqual(rec["counts"].get("records"), 7, rec)
         self.assertEqual(rec["counts"].get("walked"), 7, rec)
         self.assertFalse(os.path.exists(os.path.join(run, "INCOMPLETE")))
+
+    def test_skips_are_listed_with_their_reason_at_the_end(self):
+        self.t.configured("dev")
+        self.t.mode("ctest", "skip")
+        p = self.t.run(self.t.script("test"), "-L", "fault")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        tail = p.stdout.splitlines()[-2:]
+        self.assertRegex(tail[0], r"skipped: ctest \(dev\): fault.full_disk: SKIP full disk \(tmpfs\): needs root")
+        self.assertIn("all tests passed", tail[1])
+
+    def test_bench_pass_with_a_skip_says_what_and_why(self):
+        run = os.path.join(self.tmp, "b")
+        os.mkdir(run)
+        base = os.path.join(TOP, "results", "baseline")
+        for f in os.listdir(base):
+            shutil.copy(os.path.join(base, f), run)
+        ltm = os.path.join(run, "bench_ltm.json")
+        doc = json.loads(read(ltm))
+        for r in doc["benchmarks"]:
+            r["error_occurred"], r["error_message"] = True, "skipped: needs root to make a memory cgroup"
+        write(ltm, json.dumps(doc))
+        mmf = lambda *a: self.t.run("/usr/bin/python3", "-m", "mmfresults", *a)
+        self.t.env["PYTHONPATH"] = os.path.join(TOP, "scripts")
+        p = mmf("summary", run, "--stage", "bench", "--drivers", "bench_sync bench_ltm")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        rec = files.read_stage(run, "bench")
+        self.assertEqual(rec["verdict"], "pass")
+        self.assertRegex(rec["reason"], r"^\d+ skipped: BM_LTM.*needs root to make a memory cgroup")
+        p = mmf("run-summary", run, "bench")
+        self.assertIn("needs root to make a memory cgroup", p.stdout)
 
     # --- item 5: a cache folder is whole or absent ----------------------------
     def test_cache_fill_is_whole_or_absent(self):
