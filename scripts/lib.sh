@@ -6,10 +6,16 @@
 #   stderr and exit 2 (die MSG 2); a flag's value is taken with optval;
 # - INT/TERM stop the script's whole process tree (qemu included), run its
 #   cleanups, print "interrupted" and exit 130/143 (mmf_traps);
-# - long commands run through mmf_run so a signal is handled at once;
+# - options are checked before bootstrap too (--out a file: exit 2 at once);
+# - long commands run through mmf_run so a signal is handled at once: never
+#   in a `( cd DIR && ... )` subshell (mmf_run_in DIR CMD) nor a foreground
+#   flock (wait_lock FD WHAT): bash defers a trap until those end;
 # - a run folder carries the marker INCOMPLETE until the run completes
-#   (run_dir_begin / run_dir_end); every reader of result files refuses an
-#   incomplete folder (scripts/mmfresults/files.py);
+#   (run_dir_begin / run_dir_end; written whole or not at all, a full
+#   filesystem stops the script with one line "no space left on DIR");
+#   every reader of result files refuses an incomplete folder, also one
+#   whose marker is empty or unreadable (scripts/mmfresults/files.py);
+# - a cache folder is made whole or not at all (cache_fill / cache_ready);
 # - a command that ran nothing exits non-zero.
 
 MMF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -113,6 +119,7 @@ MMF_SIGNAL="" MMF_SIGNAL_EXIT=""
 mmf__on_signal() {
   local sig=$1 code=$2
   trap '' INT TERM
+  # shellcheck disable=SC2034  # read by the scripts' cleanups
   MMF_SIGNAL=SIG$sig MMF_SIGNAL_EXIT=$code
   # To the stderr the script started with: a redirection around the
   # command that was running (mmf_run cmd >log 2>&1) must not swallow it.

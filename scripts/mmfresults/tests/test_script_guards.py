@@ -374,8 +374,9 @@ class ScriptGuardsTest(unittest.TestCase):
         pidf = os.path.join(self.tmp, "demo.pid")
         self.demo(f"echo $$ >{pidf}\nexec sleep 60\n")
         run = os.path.join(self.tmp, "run")
-        self.interrupt([self.t.script("run"), "--only", "demo", "--out", run],
-                       lambda out: os.path.exists(pidf))
+        out, _ = self.interrupt([self.t.script("run"), "--only", "demo", "--out", run],
+                                lambda out: os.path.exists(pidf))
+        self.assertRegex(out, r"demo\s+INTERRUPTED")     # the run's summary says so
         rec = files.read_stage(run, "demo")
         self.assertEqual(rec["verdict"], "interrupted", rec)
         self.assertIn("SIGTERM", rec["reason"])
