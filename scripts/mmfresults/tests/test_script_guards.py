@@ -351,6 +351,23 @@ class ScriptGuardsTest(unittest.TestCase):
         self.assertNotIn("Traceback", p.stderr)
         self.assertTrue(os.path.exists(os.path.join(run, "INCOMPLETE")))
 
+    def test_bench_on_a_filesystem_that_fills_stops_with_one_line(self):
+        needs_root(self)
+        m = self.mount("full3", "256k")
+        drivers = os.path.join(self.tmp, "drivers")
+        os.mkdir(drivers)
+        # A driver whose JSON is cut by the full disk, and that exits 0.
+        write(os.path.join(drivers, "bench_sync"), "#!/bin/bash\n"
+              "for a; do case $a in --benchmark_list_tests=true) echo BM_Sync/call:mmf_sync/dirty:16; exit 0 ;;\n"
+              "  --benchmark_out=*) o=${a#*=} ;; esac; done\n"
+              f"head -c 300 {TOP}/results/baseline/bench_sync.json >\"$o\"\n"
+              f"head -c 10M /dev/zero >{m.path}/.filler 2>/dev/null\nexit 0\n", 0o755)
+        run = os.path.join(m.path, "run")
+        self.t.env["MMF_BENCH_DIR"] = self.tmp
+        p = self.t.run(self.t.script("bench"), "--bin", drivers, "--drivers", "bench_sync", "--out", run)
+        self.assert_one_line(p, 1, f"no space left on {run}")
+        self.assertTrue(os.path.exists(os.path.join(run, "INCOMPLETE")))
+
     def test_empty_or_unreadable_marker_is_incomplete(self):
         d = os.path.join(self.tmp, "runf")
         os.mkdir(d)
