@@ -39,6 +39,8 @@ mmf_py() {
   PYTHONPATH="$MMF_TOP/scripts${PYTHONPATH:+:$PYTHONPATH}" "$MMF_PYTHON" -m mmfresults "$@"
 }
 
+[[ "$MMF_JOBS" =~ ^[1-9][0-9]{0,3}$ ]] || die "MMF_JOBS must be a whole number from 1 to 9999, got '$MMF_JOBS'" 2
+
 # --- options -------------------------------------------------------------------
 # optval OPT "${2-}": print the value of OPT or die (exit 2) when it is missing.
 # Use: x=$(optval "$1" "${2-}"); shift
@@ -226,6 +228,17 @@ run_dir_end() {
 }
 
 # --- builds --------------------------------------------------------------------
+# drop_foreign_cache BUILD SOURCE: when CMake configured BUILD for another
+# source folder than SOURCE (a copied or moved clone), say so and remove its
+# cache, so the next configure starts from scratch (and builds SOURCE).
+drop_foreign_cache() {
+  local home
+  [ -f "$1/CMakeCache.txt" ] || return 0
+  home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt")
+  [ "$(cd -- "$home" 2>/dev/null && pwd -P)" != "$(cd -- "$2" && pwd -P)" ] || return 0
+  say "$1 was configured for ${home:-an unknown source folder}, not $2: configuring it from scratch"
+  rm -rf -- "$1/CMakeCache.txt" "$1/CMakeFiles"
+}
 # build_preset NAME [TARGET...]: configure (once) and build a CMake preset,
 # holding an exclusive lock on the build folder (two runs in one clone wait
 # for each other instead of linking over each other). A build folder that
@@ -234,17 +247,11 @@ run_dir_end() {
 build_preset() {
   local preset=$1; shift
   local dir="$MMF_TOP/build/$preset"
-  local log="$dir.log" home
+  local log="$dir.log"
   mkdir -p "$MMF_TOP/build"
   exec {MMF_LOCK_FD}>"$MMF_TOP/build/.$preset.lock"
   wait_lock "$MMF_LOCK_FD" "build $preset"
-  if [ -f "$dir/CMakeCache.txt" ]; then
-    home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$dir/CMakeCache.txt")
-    if [ "$(cd -- "$home" 2>/dev/null && pwd -P)" != "$(cd -- "$MMF_TOP" && pwd -P)" ]; then
-      say "build/$preset was configured for ${home:-an unknown checkout}, not $MMF_TOP: configuring it from scratch"
-      rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
-    fi
-  fi
+  drop_foreign_cache "$dir" "$MMF_TOP"
   if [ ! -f "$dir/CMakeCache.txt" ]; then
     say "configure $preset"
     mmf_run_in "$MMF_TOP" cmake --preset "$preset" >"$log" 2>&1 ||

@@ -215,6 +215,9 @@ class ScriptGuardsTest(unittest.TestCase):
                 p = self.t.run(self.t.script("test"), *args)
                 self.assert_one_line(p, 2, "-L bogus")
                 self.assertEqual(p.stdout, "")
+        self.t.env["MMF_JOBS"] = "two"
+        p = self.t.run(self.t.script("test"), "-L", "unit")
+        self.assert_one_line(p, 2, "MMF_JOBS")
         self.assertFalse(os.path.exists(os.path.join(self.t.fake, "bootstrap-ran")))
         self.assertEqual(self.t.calls(), [])
 
@@ -314,7 +317,7 @@ class ScriptGuardsTest(unittest.TestCase):
         os.makedirs(os.path.join(d, "CMakeFiles", "stale"))
         p = self.t.lib("build_preset dev")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        lines = [l for l in p.stdout.splitlines() if "/elsewhere/mmapfile" in l]
+        lines = [l for l in p.stdout.splitlines() if "/elsewhere/mmapfile" in l and "from scratch" in l]
         self.assertEqual(len(lines), 1, p.stdout)
         self.assertIn("cmake --preset dev", self.t.calls())
         self.assertFalse(os.path.exists(os.path.join(d, "CMakeFiles", "stale")))
