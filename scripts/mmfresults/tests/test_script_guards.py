@@ -1,10 +1,10 @@
 """The bash scripts' guards (scripts/lib.sh and its users), on a copy of
 scripts/ with fake build tools: options checked before anything is
-installed or built, signals that act at once (also while waiting for the
-build lock, during a build or a ctest run), the INCOMPLETE marker on a full
-filesystem, an interrupted stage's record, a build folder configured for
-another checkout, the crash-vm kernel cache, crash-kill on a full scratch
-filesystem, the CTest label list of scripts/test.
+installed or built, the INCOMPLETE marker and a run on a full filesystem,
+stage records (after a signal, the demo's counts, skips and their reasons),
+a build folder configured for another checkout, the CTest label list of
+scripts/test. The signal and cache tests (test_script_signals) share the
+fixture defined here.
 
 Nothing real is built: PATH starts with fake cmake and ctest that log their
 calls (FAKE/calls) and do what FAKE/<tool>.mode says (ok, sleep, fail); the
@@ -186,7 +186,9 @@ def needs_root(test):
         test.skipTest("skipped: needs root (mounts a size-limited tmpfs)")
 
 
-class ScriptGuardsTest(unittest.TestCase):
+class GuardsBase(unittest.TestCase):
+    """The copy of scripts/, mounts, and the checks the guard tests share."""
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="mmf-test-guards.")
         self.t = Tree(self.tmp)
@@ -208,7 +210,44 @@ class ScriptGuardsTest(unittest.TestCase):
         self.assertIn(word, p.stderr)
         self.assertNotIn("Traceback", p.stderr)
 
-    # --- item 2: every option is checked before bootstrap or a build --------
+    def interrupt(self, args, ready, lock=None):
+        """Start args, wait until ready() is true, SIGTERM the script: it must
+        exit 143 within 5 s, say "interrupted" and leave no process behind."""
+        holder = None
+        if lock:
+            os.makedirs(os.path.dirname(lock), exist_ok=True)
+            holder = open(lock, "w")
+            fcntl.flock(holder, fcntl.LOCK_EX)
+        try:
+            p, out, err = self.t.start(*args)
+            try:
+                wait_for(lambda: ready(out) or p.poll() is not None, 20, "the script to block")
+                self.assertIsNone(p.poll(), read(out) + read(err))
+                t0 = time.monotonic()
+                os.kill(p.pid, signal.SIGTERM)
+                rc = p.wait(timeout=10)
+                took = time.monotonic() - t0
+            finally:
+                if p.poll() is None:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+        finally:
+            if holder:
+                holder.close()
+        self.assertEqual(rc, 143, read(out) + read(err))
+        self.assertLess(took, 5, "the signal waited for the command to end")
+        self.assertIn("interrupted", read(err))
+        time.sleep(0.2)
+        self.assertEqual(session_pids(p.pid), [], "processes left behind")
+        return read(out), read(err)
+
+    def demo(self, body):
+        rel = self.t.configured("release")
+        os.makedirs(os.path.join(rel, "core"), exist_ok=True)
+        write(os.path.join(rel, "core", "mmf_demo"), "#!/bin/bash\n" + body, 0o755)
+
+
+class ScriptGuardsTest(GuardsBase):
     def test_labels_checked_before_bootstrap(self):
         for args in (["-L", "bogus"], ["-L", "crash", "-L", "bogus"], ["-L", "bogus", "-L", "unit"]):
             with self.subTest(args=args):
@@ -247,67 +286,6 @@ class ScriptGuardsTest(unittest.TestCase):
         self.assertTrue(used, q.stdout)
         self.assertLessEqual(used, known, "a CTest label scripts/test -L refuses")
 
-    # --- item 1: signals act at once -----------------------------------------
-    def interrupt(self, args, ready, lock=None):
-        """Start args, wait until ready() is true, SIGTERM the script: it must
-        exit 143 within 5 s, say "interrupted" and leave no process behind."""
-        holder = None
-        if lock:
-            os.makedirs(os.path.dirname(lock), exist_ok=True)
-            holder = open(lock, "w")
-            fcntl.flock(holder, fcntl.LOCK_EX)
-        try:
-            p, out, err = self.t.start(*args)
-            try:
-                wait_for(lambda: ready(out) or p.poll() is not None, 20, "the script to block")
-                self.assertIsNone(p.poll(), read(out) + read(err))
-                t0 = time.monotonic()
-                os.kill(p.pid, signal.SIGTERM)
-                rc = p.wait(timeout=10)
-                took = time.monotonic() - t0
-            finally:
-                if p.poll() is None:
-                    os.killpg(p.pid, signal.SIGKILL)
-                    p.wait()
-        finally:
-            if holder:
-                holder.close()
-        self.assertEqual(rc, 143, read(out) + read(err))
-        self.assertLess(took, 5, "the signal waited for the command to end")
-        self.assertIn("interrupted", read(err))
-        time.sleep(0.2)
-        self.assertEqual(session_pids(p.pid), [], "processes left behind")
-        return read(out), read(err)
-
-    def test_sigterm_while_waiting_for_the_build_lock(self):
-        waiting = lambda out: "waiting" in read(out)
-        self.t.configured("release")
-        cases = [
-            ([self.t.script("test"), "-L", "unit"], "dev"),
-            ([self.t.script("crash-kill"), "--cycles", "1", "--dir", self.tmp,
-              "--out", os.path.join(self.tmp, "ck")], "release"),
-            ([self.t.script("run"), "--only", "demo", "--out", os.path.join(self.tmp, "run")],
-             "release"),
-        ]
-        for args, preset in cases:
-            with self.subTest(script=os.path.basename(args[0])):
-                self.interrupt(args, waiting, os.path.join(self.t.top, "build", f".{preset}.lock"))
-        self.assertNotIn("--build", " ".join(self.t.calls()), "built while another held the lock")
-
-    def test_sigterm_during_a_build_and_a_ctest_run(self):
-        pid = lambda tool: os.path.join(self.t.fake, tool + ".pid")
-        self.t.configured("dev")
-        for tool in ("cmake", "ctest"):
-            with self.subTest(tool=tool):
-                self.t.mode("cmake", "sleep" if tool == "cmake" else "ok")
-                self.t.mode("ctest", "sleep" if tool == "ctest" else "ok")
-                self.interrupt([self.t.script("test"), "-L", "unit"],
-                               lambda out: os.path.exists(pid(tool)))
-                tp = int(read(pid(tool)))
-                self.assertFalse(os.path.exists(f"/proc/{tp}"), f"fake {tool} still running")
-                os.unlink(pid(tool))
-
-    # --- item 6: a build folder configured for another checkout ---------------
     def test_build_folder_of_another_checkout_is_configured_again(self):
         d = self.t.configured("dev")
         p = self.t.lib("build_preset dev")
@@ -323,7 +301,6 @@ class ScriptGuardsTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(d, "CMakeFiles", "stale")))
         self.assertIn(self.t.top, read(os.path.join(d, "CMakeCache.txt")))
 
-    # --- item 3: the marker on a full filesystem ------------------------------
     def test_marker_on_a_full_filesystem(self):
         needs_root(self)
         m = self.mount("full")
@@ -384,26 +361,6 @@ class ScriptGuardsTest(unittest.TestCase):
         p = self.t.lib('run_dir_begin "$1"', d)      # and the bash side refuses it
         self.assert_one_line(p, 2, "another run's INCOMPLETE marker")
 
-    # --- items 4 and 9: scripts/run's stage records --------------------------
-    def demo(self, body):
-        rel = self.t.configured("release")
-        os.makedirs(os.path.join(rel, "core"), exist_ok=True)
-        write(os.path.join(rel, "core", "mmf_demo"), "#!/bin/bash\n" + body, 0o755)
-
-    def test_interrupted_stage_is_recorded_and_the_run_stays_incomplete(self):
-        pidf = os.path.join(self.tmp, "demo.pid")
-        self.demo(f"echo $$ >{pidf}\nexec sleep 60\n")
-        run = os.path.join(self.tmp, "run")
-        out, _ = self.interrupt([self.t.script("run"), "--only", "demo", "--out", run],
-                                lambda out: os.path.exists(pidf))
-        self.assertRegex(out, r"demo\s+INTERRUPTED")     # the run's summary says so
-        rec = files.read_stage(run, "demo")
-        self.assertEqual(rec["verdict"], "interrupted", rec)
-        self.assertIn("SIGTERM", rec["reason"])
-        self.assertTrue(os.path.exists(os.path.join(run, "INCOMPLETE")))
-        with self.assertRaises(files.ResultError):
-            files.check_complete(run)
-
     def test_stage_settle_after_a_signal_is_interrupted(self):
         d = os.path.join(self.tmp, "st")
         os.mkdir(d)
@@ -457,94 +414,6 @@ class ScriptGuardsTest(unittest.TestCase):
         self.assertRegex(rec["reason"], r"^\d+ skipped: BM_LTM.*needs root to make a memory cgroup")
         p = mmf("run-summary", run, "bench")
         self.assertIn("needs root to make a memory cgroup", p.stdout)
-
-    # --- item 5: a cache folder is whole or absent ----------------------------
-    def test_cache_fill_is_whole_or_absent(self):
-        dest = os.path.join(self.tmp, "cache", "kernel")
-        os.makedirs(os.path.join(dest, "boot"))
-        write(os.path.join(dest, "boot", "half"), "an interrupted unpack\n")
-        fill = ('fill() { echo new >"$1/vmlinuz"; [ -z "${SLOW:-}" ] || { echo $$ >"$SLOW"; sleep 60; }; }; '
-                'mmf_traps; cache_ready "$1" && echo ready; cache_fill "$1" fill && cache_ready "$1" && echo filled')
-        p = self.t.lib(fill, dest)
-        self.assertEqual(p.stdout.split(), ["filled"], p.stdout + p.stderr)   # the half one was not ready
-        self.assertEqual(sorted(os.listdir(dest)), [".complete", "vmlinuz"])
-        shutil.rmtree(dest)
-        slow = os.path.join(self.tmp, "slow")
-        self.t.env["SLOW"] = slow
-        self.interrupt(["bash", "-c", f'. "{self.t.script("lib.sh")}"; {fill}', "_", dest],
-                       lambda out: os.path.exists(slow))
-        self.assertEqual(os.listdir(os.path.dirname(dest)), [], "a half cache or temporary folder was left")
-
-    def crash_vm_fakes(self):
-        """apt-cache/apt-get that serve a tiny kernel package (FAKE/kernel.deb;
-        apt-get sleeps when FAKE/apt-get.mode says so), and stand-ins for the
-        guest tools crash-vm looks for (nothing past the kernel is run here)."""
-        f = self.t.fake
-        pkg = os.path.join(self.tmp, "pkg")
-        os.makedirs(os.path.join(pkg, "boot"))
-        os.makedirs(os.path.join(pkg, "DEBIAN"))
-        write(os.path.join(pkg, "boot", "vmlinuz-9.9-cloud-amd64"), "a kernel\n")
-        write(os.path.join(pkg, "DEBIAN", "control"),
-              "Package: linux-image-9.9-cloud-amd64\nVersion: 1\nArchitecture: all\n"
-              "Maintainer: test <t@example.org>\nDescription: a fake kernel\n")
-        subprocess.run(["dpkg-deb", "--build", pkg, os.path.join(f, "kernel.deb")],
-                       check=True, capture_output=True)
-        write(os.path.join(f, "apt-cache"), "#!/bin/bash\necho '  Depends: linux-image-9.9-cloud-amd64'\n", 0o755)
-        write(os.path.join(f, "apt-get"),
-              f'#!/bin/bash\necho "apt-get $*" >>{f}/calls\n'
-              f'[ "$(cat {f}/apt-get.mode 2>/dev/null)" != sleep ] || {{ echo $$ >{f}/apt-get.pid; exec sleep 60; }}\n'
-              f'cp {f}/kernel.deb "$2_1_all.deb"\n', 0o755)
-        for tool in ("qemu-system-x86_64", "busybox", "cpio", "strip", "modinfo", "e2fsck", "mkfs.ext4"):
-            if not shutil.which(tool):
-                write(os.path.join(f, tool), "#!/bin/sh\nexit 1\n", 0o755)
-        self.t.configured("release")
-        return os.path.join(self.t.top, "build", "crash-vm-cache")
-
-    def test_crash_vm_kernel_cache_is_whole_or_absent(self):
-        if os.geteuid() != 0:
-            self.skipTest("skipped: needs root (crash-vm skips as another user before its cache)")
-        cache = self.crash_vm_fakes()
-        kernel = os.path.join(cache, "kernel")
-        # A half cache of an older version (no stamp) is made again.
-        os.makedirs(os.path.join(kernel, "boot"), mode=0o700)
-        os.chmod(cache, 0o700)
-        write(os.path.join(kernel, "boot", "vmlinuz-half"), "")
-        self.t.run(self.t.script("crash-vm"), "--cycles", "1", "--out", os.path.join(self.tmp, "cv"))
-        self.assertTrue(os.path.exists(os.path.join(kernel, ".complete")), os.listdir(kernel))
-        self.assertEqual(sorted(os.listdir(os.path.join(kernel, "boot"))), ["vmlinuz-9.9-cloud-amd64"])
-        self.assertEqual([n for n in os.listdir(cache) if n.startswith("kernel")], ["kernel"])
-        # A first run cut short while fetching leaves no kernel folder at all.
-        shutil.rmtree(kernel)
-        self.t.mode("apt-get", "sleep")
-        self.interrupt([self.t.script("crash-vm"), "--cycles", "1", "--out", os.path.join(self.tmp, "cv2")],
-                       lambda out: os.path.exists(os.path.join(self.t.fake, "apt-get.pid")))
-        self.assertEqual([n for n in os.listdir(cache) if n.startswith("kernel")], [],
-                         "a half-unpacked kernel or its temporary folder was left")
-
-    # --- item 7: crash-kill on a full scratch filesystem ------------------------
-    def test_crash_kill_on_a_full_scratch_filesystem(self):
-        needs_root(self)
-        crash = os.environ.get("MMF_CRASH_BIN")
-        if not crash or not os.path.exists(os.path.join(crash, "mmf_crash_writer")):
-            self.skipTest("skipped: MMF_CRASH_BIN (the crash writer's build folder) not set: run through ctest")
-        rel = self.t.configured("release")
-        os.makedirs(os.path.join(rel, "faults"))
-        os.symlink(crash, os.path.join(rel, "faults", "crash"))
-        m = self.mount("scratch", "256k")
-        m.fill(leave=8192)
-        out = os.path.join(self.tmp, "ck")
-        p = self.t.run(self.t.script("crash-kill"), "--cycles", "3", "--seed", "1",
-                       "--dir", m.path, "--out", out)
-        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertIn("the scratch filesystem is full", p.stderr)
-        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
-        self.assertNotIn("VIOLATION", p.stdout)
-        self.assertNotIn("reproduce", p.stdout)
-        self.assertEqual(sorted(os.listdir(m.path)), [".filler"], "scratch left behind")
-        rec = files.read_stage(out, "crash-kill")
-        self.assertEqual(rec["verdict"], "fail")
-        self.assertIn("scratch filesystem is full", rec["reason"])
-        self.assertEqual(rec["counts"]["violations"], 0, rec)
 
 
 if __name__ == "__main__":
