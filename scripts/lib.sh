@@ -76,6 +76,22 @@ out_dir() {
   (cd -- "$1" && pwd)
 }
 is_root() { [ "$(id -u)" = 0 ]; }
+# check_dir DIR WHAT [--private]: one line + exit 2 unless DIR is a real
+# folder nobody else controls (--private: owned by us, writable by nobody
+# else). The one check of the harness: mmfresults crashvm check-dir.
+check_dir() {
+  local err
+  err=$(mmf_py crashvm check-dir "$1" --what "$2" "${@:3}" 2>&1) || die "${err#crashvm: }" 2
+}
+# check_bench_env: the settings of the benchmark drivers (scripts/bench), or
+# exit 2: MMF_BENCH_DIR a folder nobody else controls, MMF_LTM_*_MIB sizes.
+check_bench_env() {
+  local v
+  check_dir "${MMF_BENCH_DIR:-/var/tmp}" "MMF_BENCH_DIR (scratch parent)"
+  for v in MMF_LTM_FILE_MIB MMF_LTM_LIMIT_MIB; do
+    [ -z "${!v:-}" ] || check_uint "$v" "${!v}" 1 1048576
+  done
+}
 
 # --- signals and child processes ----------------------------------------------
 MMF_CLEANUPS=()

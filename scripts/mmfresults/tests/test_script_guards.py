@@ -274,6 +274,19 @@ class ScriptGuardsTest(GuardsBase):
         self.assertFalse(os.path.exists(os.path.join(self.t.fake, "bootstrap-ran")))
         self.assertEqual(self.t.calls(), [])
 
+    def test_settings_of_scripts_run_stages_checked_before_bootstrap(self):
+        nope = os.path.join(self.tmp, "nope")
+        for env, stages, word in ((("MMF_BENCH_DIR", nope),), "bench", "MMF_BENCH_DIR"), \
+                                 ((("MMF_LTM_FILE_MIB", "3G"),), "bench", "MMF_LTM_FILE_MIB"), \
+                                 ((("TMPDIR", nope),), "crash-kill", "TMPDIR"):
+            with self.subTest(env=env):
+                p = subprocess.run([self.t.script("run"), "--only", stages], capture_output=True,
+                                   text=True, env=dict(self.t.env, **dict(env)), cwd=self.tmp,
+                                   stdin=subprocess.DEVNULL, timeout=60)
+                self.assert_one_line(p, 2, word)
+        self.assertFalse(os.path.exists(os.path.join(self.t.fake, "bootstrap-ran")))
+        self.assertEqual(self.t.calls(), [])
+
     def test_labels_of_scripts_test_are_the_ctest_labels(self):
         p = self.t.run(self.t.script("test"), "--help")
         line = next(l for l in p.stdout.splitlines() if "(labels:" in l)
