@@ -193,8 +193,6 @@ def load_rows(folder):
             if row.get("error_occurred"):
                 failed.append((row["name"], row.get("error_message", "")))
                 continue
-            if not isinstance(row.get("real_time"), (int, float)):
-                raise files.ResultError(f"{path}: row {row['name']} has no real_time")
             rows.setdefault(row["name"], []).append(row)
     return rows, failed
 
@@ -464,6 +462,7 @@ def import_baseline(folder, dest, pattern):
     if not os.path.isdir(folder):
         raise files.ResultError(f"{folder}: no such baseline folder")
     files.check_complete(folder)
+    files.check_recorded(folder)
     paths = benchmark_files(folder)
     if not paths:
         raise files.ResultError(f"{folder}: no benchmark JSON in the baseline folder")

@@ -1,0 +1,168 @@
+"""Issue 10 "trustworthy verdicts", the fresh-user cases: every command that
+reads a run folder refuses, by name, in one line with exit 1,
+- a Google Benchmark row with NaN / Infinity in a figure we use,
+- a row whose real_time is not a number (text, null),
+- a folder whose stage record lists (or counts) a driver JSON that is gone.
+The commands are run as the scripts run them (python3 -m mmfresults ...)."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from mmfresults import files
+
+SCRIPTS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOP = os.path.dirname(SCRIPTS)
+BASELINE = os.path.join(TOP, "results", "baseline")
+PY = "/usr/bin/python3"
+
+
+def mmf(*args, env=None):
+    """(exit status, stdout, stderr) of python3 -m mmfresults ARGS."""
+    e = dict(os.environ, PYTHONPATH=SCRIPTS, PYTHONDONTWRITEBYTECODE="1")
+    e.pop("MMF_RUN_TOKEN", None)
+    e.update(env or {})
+    r = subprocess.run([PY, "-m", "mmfresults", *args], cwd=SCRIPTS, env=e,
+                       capture_output=True, text=True, timeout=600)
+    return r.returncode, r.stdout, r.stderr
+
+
+def copy_baseline(dest):
+    os.makedirs(dest)
+    for n in os.listdir(BASELINE):
+        if n.endswith(".json"):
+            shutil.copy(os.path.join(BASELINE, n), dest)
+
+
+def edit_rows(path, edit):
+    """Rewrite a Google Benchmark JSON with edit(rows) applied (NaN written as
+    Python's json writes it: the bare word NaN)."""
+    with open(path) as f:
+        doc = json.load(f)
+    edit(doc["benchmarks"])
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+
+
+def first_iteration(rows, prefix=""):
+    return next(r for r in rows if r.get("run_type") == "iteration"
+                and not r.get("error_occurred") and r["name"].startswith(prefix))
+
+
+class ReadersTest(unittest.TestCase):
+    """Each case against every command that reads a run folder."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="mmf-test-trust.")
+        self.run = os.path.join(self.tmp, "run")
+        copy_baseline(self.run)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def commands(self):
+        return {
+            "summary": ("summary", self.run),
+            "check-run": ("check-run", self.run),
+            "history ingest": ("history", "ingest", self.run, "--db",
+                               os.path.join(self.tmp, "h.db")),
+            "report": ("report", self.run, "--out", os.path.join(self.tmp, "report")),
+            "judge-baseline": ("judge-baseline", self.run, os.path.join(self.tmp, "imp"),
+                               "--filter", "BM_"),
+        }
+
+    def assert_refused(self, *needles, skip=()):
+        for what, argv in self.commands().items():
+            if what in skip:
+                continue
+            with self.subTest(command=what):
+                rc, out, err = mmf(*argv)
+                self.assertEqual(rc, 1, f"{what}: exit {rc}\n{out}\n{err}")
+                self.assertNotIn("Traceback", err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+                for n in needles:
+                    self.assertIn(n, err)
+
+    def test_whole_baseline_is_accepted(self):
+        # The baseline's cv aggregates hold NaN for counters that are 0 in
+        # every repetition (0/0): they are not figures we use.
+        for what in ("check-run", "history ingest", "judge-baseline"):
+            with self.subTest(command=what):
+                rc, out, err = mmf(*self.commands()[what])
+                self.assertEqual(rc, 0, err)
+
+    def test_nan_real_time_is_refused_by_file_and_name(self):
+        p = os.path.join(self.run, "bench_sync.json")
+        holder = {}
+
+        def nan(rows):
+            r = first_iteration(rows)
+            r["real_time"] = float("nan")
+            holder["name"] = r["name"]
+        edit_rows(p, nan)
+        self.assert_refused("bench_sync.json", holder["name"], "real_time is NaN")
+
+    def test_infinite_counter_is_refused(self):
+        p = os.path.join(self.run, "bench_write.json")
+        holder = {}
+
+        def inf(rows):
+            r = first_iteration(rows, "BM_Write")
+            r["syncs"] = float("inf")
+            holder["name"] = r["name"]
+        edit_rows(p, inf)
+        self.assert_refused("bench_write.json", holder["name"], "syncs is Infinity")
+
+    def test_nan_in_a_median_aggregate_is_refused(self):
+        p = os.path.join(self.run, "bench_read.json")
+
+        def nan(rows):
+            r = next(r for r in rows if r.get("aggregate_name") == "median")
+            r["items_per_second"] = float("-inf")
+        edit_rows(p, nan)
+        self.assert_refused("bench_read.json", "items_per_second is -Infinity")
+
+    def test_non_numeric_real_time_is_refused(self):
+        for bad, shown in (("12.5", "'12.5'"), (None, "null")):
+            with self.subTest(real_time=bad):
+                p = os.path.join(self.run, "bench_growth.json")
+                shutil.copy(os.path.join(BASELINE, "bench_growth.json"), p)
+                holder = {}
+
+                def text(rows):
+                    r = first_iteration(rows)
+                    r["real_time"] = bad
+                    holder["name"] = r["name"]
+                edit_rows(p, text)
+                self.assert_refused("bench_growth.json", holder["name"],
+                                    f"real_time is {shown}, not a number")
+
+    def test_deleted_driver_json_listed_by_the_bench_record(self):
+        # The record summary --stage writes lists the driver JSON it read.
+        rc, out, err = mmf("summary", self.run, "--stage", "bench")
+        self.assertEqual(rc, 0, err)
+        rec = files.read_stage(self.run, "bench")
+        self.assertIn("bench_sync.json", rec["files"])
+        self.assertEqual(rec["counts"]["drivers"], 5)
+        os.unlink(os.path.join(self.run, "bench_sync.json"))
+        self.assert_refused("bench_sync.json: missing", "bench.json")
+
+    def test_deleted_driver_json_counted_by_an_older_bench_record(self):
+        # A record from before records listed their files: its counts.
+        files.write_stage(self.run, "bench", "pass", "", {"drivers": 5, "benchmarks": 84,
+                                                          "failed_drivers": 0})
+        os.unlink(os.path.join(self.run, "bench_sync.json"))
+        self.assert_refused("counts 5 drivers", "missing: bench_sync.json")
+
+    def test_a_failed_driver_without_json_is_not_missing(self):
+        files.write_stage(self.run, "bench", "fail", "bench_sync (exit 1)",
+                          {"drivers": 5, "failed_drivers": 1})
+        os.unlink(os.path.join(self.run, "bench_sync.json"))
+        rc, out, err = mmf("check-run", self.run)
+        self.assertEqual(rc, 0, err)
+
+
+if __name__ == "__main__":
+    unittest.main()
