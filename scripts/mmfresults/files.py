@@ -144,16 +144,24 @@ def _finite(doc):
             _finite(v)
 
 
+def temp_beside(path, folder, suffix=""):
+    """(fd, name) of a new temporary file in folder named after path, with the
+    usual mode of a new file (0666 & ~umask; mkstemp makes 0600): to be
+    renamed or linked onto path when whole. Raises OSError."""
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=suffix,
+                               dir=folder)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
+    return fd, tmp
+
+
 def write_text(path, text):
     """Write text atomically; raises ResultError (one line) on failure."""
     folder = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=folder)
-        # mkstemp makes 0600; a result file gets the usual mode (0666 & ~umask)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
+        fd, tmp = temp_beside(path, folder)
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()

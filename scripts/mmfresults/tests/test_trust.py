@@ -6,7 +6,9 @@ reads a run folder refuses, by name, in one line with exit 1,
 The commands are run as the scripts run them (python3 -m mmfresults ...)."""
 import json
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -19,13 +21,20 @@ BASELINE = os.path.join(TOP, "results", "baseline")
 PY = "/usr/bin/python3"
 
 
-def mmf(*args, env=None):
-    """(exit status, stdout, stderr) of python3 -m mmfresults ARGS."""
+def mmf(*args, env=None, max_file_bytes=None):
+    """(exit status, stdout, stderr) of python3 -m mmfresults ARGS.
+    max_file_bytes: a full disk for the command (RLIMIT_FSIZE: a write past
+    it fails with EFBIG; its stdout and stderr are pipes, not files)."""
     e = dict(os.environ, PYTHONPATH=SCRIPTS, PYTHONDONTWRITEBYTECODE="1")
     e.pop("MMF_RUN_TOKEN", None)
     e.update(env or {})
+
+    def full_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
     r = subprocess.run([PY, "-m", "mmfresults", *args], cwd=SCRIPTS, env=e,
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600,
+                       preexec_fn=None if max_file_bytes is None else full_disk)
     return r.returncode, r.stdout, r.stderr
 
 
@@ -162,6 +171,70 @@ class ReadersTest(unittest.TestCase):
         os.unlink(os.path.join(self.run, "bench_sync.json"))
         rc, out, err = mmf("check-run", self.run)
         self.assertEqual(rc, 0, err)
+
+
+
+class HistoryStoreTest(unittest.TestCase):
+    """scripts/history on a full disk, and stores that are empty or damaged."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="mmf-test-trust-db.")
+        self.db = os.path.join(self.tmp, "history.db")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def one_line(self, rc, err, *needles):
+        self.assertEqual(rc, 1, err)
+        self.assertNotIn("Traceback", err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        for n in needles:
+            self.assertIn(n, err)
+
+    def test_full_disk_leaves_no_store(self):
+        rc, out, err = mmf("history", "ingest", BASELINE, "--db", self.db, max_file_bytes=0)
+        self.one_line(rc, err, self.db)
+        self.assertFalse(os.path.exists(self.db), "a failed first ingest left a store file")
+        self.assertEqual(os.listdir(self.tmp), [], "temporary files left behind")
+        rc, out, err = mmf("history", "ingest", BASELINE, "--db", self.db)
+        self.assertEqual(rc, 0, err)
+
+    def test_full_disk_keeps_the_stored_runs(self):
+        rc, out, err = mmf("history", "ingest", BASELINE, "--db", self.db)
+        self.assertEqual(rc, 0, err)
+        run = os.path.join(self.tmp, "run")
+        copy_baseline(run)
+        edit_rows(os.path.join(run, "bench_read.json"),
+                  lambda rows: first_iteration(rows).update(real_time=1.5))
+        size = os.path.getsize(self.db)
+        rc, out, err = mmf("history", "ingest", run, "--db", self.db, max_file_bytes=size)
+        self.one_line(rc, err, self.db, "cannot write")
+        rc, out, err = mmf("history", "runs", "--db", self.db)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 runs on 1 machines", out)
+
+    def test_empty_or_damaged_store_is_refused_by_every_command(self):
+        other = os.path.join(self.tmp, "other.db")
+        rc, out, err = mmf("history", "ingest", BASELINE, "--db", other)
+        self.assertEqual(rc, 0, err)
+        commands = {
+            "ingest": ("history", "ingest", BASELINE, "--db", self.db),
+            "runs": ("history", "runs", "--db", self.db),
+            "detect": ("history", "detect", "--db", self.db),
+            "dashboard": ("history", "dashboard", "--db", self.db, "--out",
+                          os.path.join(self.tmp, "dash")),
+            "merge from": ("history", "merge", self.db, "--db", os.path.join(self.tmp, "m.db")),
+            "merge into": ("history", "merge", other, "--db", self.db),
+        }
+        for content, needle in ((b"", "0 bytes"), (b"\0garbage" * 512, "not a history store")):
+            for what, argv in commands.items():
+                with self.subTest(store=needle, command=what):
+                    with open(self.db, "wb") as f:
+                        f.write(content)
+                    rc, out, err = mmf(*argv)
+                    self.one_line(rc, err, self.db, needle)
+                    with open(self.db, "rb") as f:
+                        self.assertEqual(f.read(), content, "the store was changed")
 
 
 if __name__ == "__main__":
