@@ -38,7 +38,11 @@ read through files.load_gbench: a corrupt or truncated one is refused by
 name, never skipped. Writes compare.md and compare.json into --out (files.
 write_text / write_json), prints the table and what it counted.
 Exit status: 0 no regression, 1 regression or unusable input (a corrupt file,
-failed rows), 2 bad usage or nothing to judge.
+failed rows), 2 bad usage or nothing to judge. Against a committed baseline
+(--baseline) that is not known to come from this machine (baseline_machine:
+its machine fingerprint differs, or it has none) the verdict is ADVISORY:
+regressions are shown as "REGRESSION (advisory)", compare.json has
+"advisory": true, and the exit status is 0.
 """
 import argparse
 import glob
@@ -46,10 +50,9 @@ import importlib.util
 import math
 import os
 import re
-import socket
 import statistics
 
-from . import data, files
+from . import data, files, fingerprint
 from .runfolder import parser
 
 # Counters judged besides time, all "larger is worse". Counts of events are
@@ -343,12 +346,17 @@ def _detectable_text(r):
     return "none" if d is None else f"{d:.1f}%"
 
 
-def table(results):
+def table(results, advisory=False):
+    """(text, markdown) of the results; advisory: a regression reads
+    'REGRESSION (advisory)' (a baseline from another machine)."""
     head = ("benchmark", "metric", "base median", "head median", "change", "test",
             "detectable", "verdict")
+    tag = " (advisory)" if advisory else ""
     lines = [head] + [(r["benchmark"], r["metric"], fmt(r["base_median"]),
                        fmt(r["head_median"]), f"{r['change_pct']:+.1f}%",
-                       _test_text(r), _detectable_text(r), r["verdict"]) for r in results]
+                       _test_text(r), _detectable_text(r),
+                       r["verdict"] + (tag if r["verdict"] == "REGRESSION" else ""))
+                      for r in results]
     widths = [max(len(str(l[i])) for l in lines) for i in range(len(head))]
     text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(l, widths)) for l in lines)
     md = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -361,7 +369,7 @@ def _json_number(v):
     return v if not isinstance(v, float) or math.isfinite(v) else None
 
 
-def write_report(out, title, notes, threshold, alpha, verdict, results, md):
+def write_report(out, title, notes, threshold, alpha, verdict, results, md, advisory=False):
     """out/compare.md and out/compare.json (atomic writes)."""
     rule = rule_text(threshold, alpha)
     os.makedirs(out, exist_ok=True)
@@ -373,6 +381,7 @@ def write_report(out, title, notes, threshold, alpha, verdict, results, md):
     files.write_json(os.path.join(out, "compare.json"),
                      {"threshold_pct": threshold, "alpha": alpha,
                       "notes": notes, "verdict": verdict, "regressions": regressions,
+                      "advisory": advisory,
                       "benchmarks": len({r["benchmark"] for r in results}),
                       "results": rows})
 
@@ -410,8 +419,10 @@ def main(argv):
         ap.error(why)
 
     notes = list(args.note)
+    advisory = False
     if args.baseline:
-        notes.append(baseline_note(args.baseline))
+        advisory, note = baseline_machine(args.baseline)
+        notes.append(note)
     base, base_failed = load_rows(args.base_dir)
     head, head_failed = load_rows(args.head_dir)
     _refuse_failed("base", args.base_dir, base_failed)
@@ -424,8 +435,10 @@ def main(argv):
     except NothingToJudge as e:
         ap.exit(2, f"judge: {e}\n")
     regressions = [r for r in results if r["verdict"] == "REGRESSION"]
-    text, md = table(results)
+    text, md = table(results, advisory)
     verdict = f"{len(regressions)} regression(s)" if regressions else "no regression"
+    if advisory:
+        verdict = f"ADVISORY {verdict} (the baseline is not known to come from this machine)"
     rule = rule_text(args.threshold, args.alpha)
     n_bench = len({r["benchmark"] for r in results})
     reps_b = sum(len(base[n]) for n in {r["benchmark"] for r in results})
@@ -433,24 +446,43 @@ def main(argv):
     print(text)
     print(f"\njudged {n_bench} benchmarks ({len(results)} metrics; "
           f"{reps_b} base and {reps_h} head repetitions)")
+    if advisory:
+        print(notes[-1])
     print(f"verdict: {verdict} ({rule})")
-    write_report(args.out, args.title, notes, args.threshold, args.alpha, verdict, results, md)
-    return 1 if regressions else 0
+    write_report(args.out, args.title, notes, args.threshold, args.alpha, verdict, results, md,
+                 advisory)
+    return 1 if regressions and not advisory else 0
 
 
 # --- a committed baseline as the base side (scripts/compare --baseline) --------
 
-def baseline_note(folder):
-    """'same machine', or an ADVISORY line when the baseline's context.json
-    names another host (or there is none). A corrupt context.json is refused."""
-    ctx = os.path.join(folder, "context.json")
-    if not os.path.exists(ctx):
-        return "ADVISORY: the baseline has no context.json; its machine is unknown"
-    host = files.load_json(ctx, "baseline context").get("host", "")
-    if host == socket.gethostname():
-        return "same machine"
-    return (f"ADVISORY: the baseline comes from another machine ({host or 'unnamed'}); "
-            "differences may be the machine's")
+def baseline_machine(folder, bench_dir=None):
+    """(advisory, note): whether the baseline folder comes from this machine,
+    by the machine fingerprint of the history (fingerprint.py), never the
+    host name. The baseline's machine.json is compared with this machine's
+    components (bench_dir: where the drivers work, default $MMF_BENCH_DIR or
+    /var/tmp); a folder with only context.json with the partial fingerprint
+    it gives (CPU model, cores, memory, kernel, filesystem, device), said so.
+    advisory is True when they differ or the baseline has no fingerprint.
+    A corrupt machine.json or context.json is refused by name."""
+    comp, where = fingerprint.of_run(folder)
+    if comp is None:
+        return True, ("ADVISORY: the baseline has no machine fingerprint (no machine.json or "
+                      "context.json): its machine is unknown")
+    here = fingerprint.this_machine(bench_dir or os.environ.get("MMF_BENCH_DIR") or "/var/tmp")
+    if comp.get("partial"):
+        here = {k: here.get(k) for k in comp if k != "partial"}
+        here["partial"] = comp["partial"]
+    fp, fp_here = fingerprint.fingerprint(comp), fingerprint.fingerprint(here)
+    kind = ("partial fingerprint from its context.json (no machine.json: mount options, "
+            "device model and cgroup limits not compared)" if comp.get("partial")
+            else "fingerprint from its machine.json")
+    if fp == fp_here:
+        return False, f"same machine: {fp} ({kind})"
+    diff = "; ".join(f"{k} {comp.get(k)} vs {here.get(k)} here"
+                     for k in sorted(set(comp) | set(here)) if comp.get(k) != here.get(k))
+    return True, (f"ADVISORY: the baseline comes from another machine: {fp} vs {fp_here} here "
+                  f"({kind}; {diff}); differences may be the machine's")
 
 
 def import_baseline(folder, dest, pattern):
@@ -503,10 +535,11 @@ def main_baseline(argv):
         n_files, n_bench, n_reps = import_baseline(a.folder, a.dest, a.filter)
     except NothingToJudge as e:
         ap.exit(2, f"judge-baseline: {e}\n")
-    note = baseline_note(a.folder)
+    advisory, note = baseline_machine(a.folder)
     print(f"baseline {a.folder}: {n_bench} benchmarks, {n_reps} repetitions from {n_files} files")
-    if note != "same machine":
+    if advisory:
         ap.exit(0, f"judge-baseline: warning: {note}\n")
+    print(note)
     return 0
 
 

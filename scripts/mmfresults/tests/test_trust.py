@@ -9,11 +9,12 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import unittest
 
-from mmfresults import files
+from mmfresults import files, fingerprint
 
 SCRIPTS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOP = os.path.dirname(SCRIPTS)
@@ -235,6 +236,80 @@ class HistoryStoreTest(unittest.TestCase):
                     self.one_line(rc, err, self.db, needle)
                     with open(self.db, "rb") as f:
                         self.assertEqual(f.read(), content, "the store was changed")
+
+
+
+class BaselineMachineTest(unittest.TestCase):
+    """scripts/compare --baseline: "same machine" is the machine fingerprint,
+    not the host name; another or an unknown machine makes the verdict
+    advisory (exit 0, "REGRESSION (advisory)")."""
+    DRIVER = "bench_sync.json"
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="mmf-test-trust-fp.")
+        self.base = os.path.join(self.tmp, "baseline")
+        self.head = os.path.join(self.tmp, "head")
+        for d, factor in ((self.base, 1.0), (self.head, 2.0)):
+            os.makedirs(d)
+            doc = files.load_gbench(os.path.join(BASELINE, self.DRIVER))
+            doc["benchmarks"] = [r for r in doc["benchmarks"] if r.get("run_type") == "iteration"]
+            for r in doc["benchmarks"]:
+                r["real_time"] *= factor
+            files.write_json(os.path.join(d, self.DRIVER), doc)
+        self.here = fingerprint.this_machine("/var/tmp")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def machine_json(self, comp):
+        files.write_json(os.path.join(self.base, "machine.json"),
+                         {"fingerprint": fingerprint.fingerprint(comp), "components": comp})
+
+    def judge(self):
+        return mmf("judge", self.base, self.head, "--out", os.path.join(self.tmp, "out"),
+                   "--min-reps", "5", "--baseline", self.base,
+                   env={"MMF_BENCH_DIR": "/var/tmp"})
+
+    def test_same_fingerprint_is_binding(self):
+        self.machine_json(self.here)
+        rc, out, err = self.judge()
+        self.assertEqual(rc, 1, out + err)
+        self.assertNotIn("(advisory)", out)
+        doc = files.load_json(os.path.join(self.tmp, "out", "compare.json"))
+        self.assertFalse(doc["advisory"])
+        self.assertTrue(any(n.startswith("same machine: " + fingerprint.fingerprint(self.here))
+                            for n in doc["notes"]), doc["notes"])
+
+    def test_same_host_name_other_machine_is_advisory(self):
+        other = dict(self.here, cpus=(self.here["cpus"] or 1) * 64)
+        self.machine_json(other)
+        files.write_json(os.path.join(self.base, "context.json"), {"host": socket.gethostname()})
+        rc, out, err = self.judge()
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("REGRESSION (advisory)", out)
+        self.assertIn("another machine", out)
+        self.assertIn(f"cpus {other['cpus']} vs {self.here['cpus']} here", out)
+        doc = files.load_json(os.path.join(self.tmp, "out", "compare.json"))
+        self.assertTrue(doc["advisory"])
+        with open(os.path.join(self.tmp, "out", "compare.md")) as f:
+            self.assertIn("REGRESSION (advisory)", f.read())
+
+    def test_partial_fingerprint_from_context_is_said(self):
+        files.write_json(os.path.join(self.base, "context.json"), {
+            "host": "elsewhere", "cpu_model": self.here["cpu_model"], "cpus": self.here["cpus"],
+            "memory_bytes": self.here["memory_gib"] * 2**30, "kernel": self.here["kernel"],
+            "bench_fs": self.here["fs"], "bench_device": self.here["device"]})
+        rc, out, err = self.judge()
+        self.assertEqual(rc, 1, out + err)     # another host name, the same machine
+        doc = files.load_json(os.path.join(self.tmp, "out", "compare.json"))
+        self.assertFalse(doc["advisory"])
+        self.assertTrue(any("partial fingerprint" in n for n in doc["notes"]), doc["notes"])
+
+    def test_no_fingerprint_is_said_and_advisory(self):
+        rc, out, err = self.judge()
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("no machine fingerprint", out)
+        self.assertIn("REGRESSION (advisory)", out)
 
 
 if __name__ == "__main__":
