@@ -52,7 +52,7 @@ import os
 import re
 import statistics
 
-from . import data, files, fingerprint
+from . import data, files, fingerprint, gbfilter
 from .runfolder import parser
 
 # Counters judged besides time, all "larger is worse". Counts of events are
@@ -118,10 +118,17 @@ def min_reps(text):
 
 
 def benchmark_filter(text):
+    """A Python regular expression (--affected: the self-test's own names)."""
     try:
         return re.compile(text)
     except re.error as e:
         raise ValueError(f"'{text}' is not a regular expression ({e})") from None
+
+
+def gbench_filter(text):
+    """A --benchmark_filter the drivers accept, judged and matched by
+    libbenchmark itself (gbfilter.py), never by Python's re."""
+    return gbfilter.Filter(text)
 
 
 def _typed(fn):
@@ -157,7 +164,10 @@ def main_options(argv):
     ap = parser("judge-options", "Check scripts/compare's judging options and the "
                 "judge's tools; exit 2 with one line if one is wrong.")
     add_rule_options(ap)
-    ap.add_argument("--filter", type=_typed(benchmark_filter))
+    ap.add_argument("--filter", type=_typed(gbench_filter),
+                    help="a --benchmark_filter (checked by libbenchmark: mmf_gbfilter)")
+    if any(a == "--filter" or a.startswith("--filter=") for a in argv) and gbfilter.missing():
+        ap.error(gbfilter.missing())
     ap.parse_args(argv)
     why = missing_tools()
     if why:
@@ -486,8 +496,9 @@ def baseline_machine(folder, bench_dir=None):
 
 
 def import_baseline(folder, dest, pattern):
-    """Copy the rows of folder's benchmark JSON whose name matches pattern into
-    dest/<file>.json (dest None: only check). Returns (files, benchmarks, repetitions) imported.
+    """Copy the rows of folder's benchmark JSON that pattern (a gbfilter.Filter)
+    selects into dest/<file>.json (dest None: only check). Returns (files,
+    benchmarks, repetitions) imported.
     Raises ResultError for a missing or incomplete folder, one without
     benchmark JSON, a corrupt or truncated file (by name); NothingToJudge
     when no row matches."""
@@ -503,9 +514,13 @@ def import_baseline(folder, dest, pattern):
         doc = files.load_gbench(p)
         # Only the per-repetition rows: the judge needs nothing else, and the
         # aggregates' cv is NaN for constant counters (not writable as JSON).
-        doc["benchmarks"] = [r for r in doc["benchmarks"] if pattern.search(r["name"])
-                             and r.get("run_type", "iteration") == "iteration"]
+        doc["benchmarks"] = [r for r in doc["benchmarks"]
+                             if r.get("run_type", "iteration") == "iteration"]
         docs.append((os.path.basename(p), doc))
+    # The rows the drivers would run with this filter: libbenchmark decides.
+    chosen = pattern.select({_run_name(r) for _, d in docs for r in d["benchmarks"]})
+    for _, doc in docs:
+        doc["benchmarks"] = [r for r in doc["benchmarks"] if _run_name(r) in chosen]
     names = {r["name"] for _, d in docs for r in d["benchmarks"]}
     if not names:
         raise NothingToJudge(f"{folder}: no benchmark of the baseline matches --filter "
@@ -519,13 +534,21 @@ def import_baseline(folder, dest, pattern):
     return sum(1 for _, d in docs if d["benchmarks"]), len(names), reps
 
 
+def _run_name(row):
+    """The name libbenchmark matched its filter against: the instance name."""
+    return row.get("run_name") or row["name"]
+
+
 def main_baseline(argv):
     """judge-baseline DIR DEST --filter RE: check and import a baseline."""
     ap = parser("judge-baseline", "Check a committed baseline folder (complete, every "
                 "benchmark JSON whole) and import its rows matching --filter into DEST.")
     ap.add_argument("folder")
     ap.add_argument("dest", nargs="?", help="where to import (default: only check)")
-    ap.add_argument("--filter", type=_typed(benchmark_filter), required=True)
+    ap.add_argument("--filter", type=_typed(gbench_filter), required=True,
+                    help="a --benchmark_filter, matched by libbenchmark (mmf_gbfilter)")
+    if gbfilter.missing():
+        ap.error(gbfilter.missing())
     a = ap.parse_args(argv)
     if not os.path.isdir(a.folder):
         ap.error(f"{a.folder}: no such baseline folder")

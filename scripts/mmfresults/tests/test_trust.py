@@ -6,6 +6,7 @@ reads a run folder refuses, by name, in one line with exit 1,
 The commands are run as the scripts run them (python3 -m mmfresults ...)."""
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -14,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from mmfresults import files, fingerprint
+from mmfresults import files, fingerprint, gbfilter
 
 SCRIPTS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOP = os.path.dirname(SCRIPTS)
@@ -310,6 +311,99 @@ class BaselineMachineTest(unittest.TestCase):
         self.assertEqual(rc, 0, out + err)
         self.assertIn("no machine fingerprint", out)
         self.assertIn("REGRESSION (advisory)", out)
+
+
+
+# Filters libbenchmark refuses: Python's re takes the first three, grep -E
+# the first and the last two; and one only libbenchmark takes. Each is
+# judged by the engine the drivers use.
+GB_REFUSES = ("\\d", "(?i)BM_Sync", "BM(?=_)", "{1}", "+a")
+PY_ACCEPTS = GB_REFUSES[:3]
+GB_ACCEPTS = ("a**",)
+
+
+class FilterEngineTest(unittest.TestCase):
+    """--filter of scripts/bench and scripts/compare: checked and matched by
+    libbenchmark itself (gbfilter.py, bench/gbfilter.cc)."""
+    NAMES = ["BM_Sync/call:fsync/dirty:64/iterations:1/real_time",
+             "BM_Sync/call:fdatasync/dirty:1024/iterations:1/real_time",
+             "BM_Read/api:bytes/cache:warm/rec:4096/iterations:1/real_time"]
+
+    @classmethod
+    def setUpClass(cls):
+        if gbfilter.missing():
+            raise unittest.SkipTest(gbfilter.missing())
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="mmf-test-trust-filter.")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_refused_and_accepted_as_libbenchmark_does(self):
+        for spec in GB_REFUSES:
+            with self.subTest(spec=spec):
+                if spec in PY_ACCEPTS:
+                    re.compile(spec)       # Python's re takes it...
+                with self.assertRaisesRegex(ValueError, "not a filter Google Benchmark accepts"):
+                    gbfilter.Filter(spec)  # ...the drivers do not
+        for spec in GB_ACCEPTS:
+            with self.subTest(spec=spec):
+                with self.assertRaises(re.error):
+                    re.compile(spec)
+                self.assertEqual(gbfilter.Filter(spec).select(self.NAMES), set(self.NAMES))
+
+    def test_selection_is_libbenchmarks(self):
+        sync = set(self.NAMES[:2])
+        for spec, want in (("all", set(self.NAMES)), ("", set(self.NAMES)),
+                           ("-^BM_Read/", sync), ("dirty:[[:digit:]]+/", sync),
+                           ("^BM_Sync/call:(fsync|fdatasync)/", sync),
+                           ("call:fsync/", {self.NAMES[0]})):
+            with self.subTest(spec=spec):
+                self.assertEqual(gbfilter.Filter(spec).select(self.NAMES), want)
+
+    def test_judge_baseline_imports_what_the_drivers_would_run(self):
+        run = os.path.join(self.tmp, "base")
+        copy_baseline(run)
+        rows = files.load_gbench(os.path.join(BASELINE, "bench_sync.json"))["benchmarks"]
+        n_sync = len({r["name"] for r in rows if r.get("run_type") == "iteration"})
+        rc, out, err = mmf("judge-baseline", run, "--filter=-^BM_[^S]")
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"baseline {run}: {n_sync} benchmarks", out)
+        rc, out, err = mmf("judge-baseline", run, "--filter", "all")
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn(f"baseline {run}: {n_sync} benchmarks", out)
+        rc, out, err = mmf("judge-baseline", run, "--filter", "\\d")
+        self.assertEqual(rc, 2, out + err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("Invalid escape", err)
+
+    def test_scripts_refuse_before_any_run(self):
+        bins = os.path.join(self.tmp, "bin")
+        os.makedirs(bins)
+        for d in ("bench_read", "bench_write", "bench_growth", "bench_sync", "bench_ltm"):
+            p = os.path.join(bins, d)
+            with open(p, "w") as f:
+                f.write("#!/bin/sh\nexit 0\n")
+            os.chmod(p, 0o755)
+        env = dict(os.environ, MMF_BENCH_CACHE="off")
+        for spec in GB_REFUSES:
+            for argv in ([os.path.join(SCRIPTS, "bench"), "--bin", bins],
+                         [os.path.join(SCRIPTS, "compare"), "--base", "HEAD", "--head", "HEAD"]):
+                with self.subTest(spec=spec, script=os.path.basename(argv[0])):
+                    r = subprocess.run(argv + ["--filter", spec, "--out", os.path.join(self.tmp, "o")],
+                                       capture_output=True, text=True, env=env, timeout=120,
+                                       stdin=subprocess.DEVNULL)
+                    self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                    self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                    self.assertIn("not a filter Google Benchmark accepts", r.stderr)
+        # accepted by libbenchmark: scripts/bench goes on to ask the drivers
+        # (these list nothing: nothing to run)
+        r = subprocess.run([os.path.join(SCRIPTS, "bench"), "--bin", bins, "--filter", "a**",
+                            "--out", os.path.join(self.tmp, "o")], capture_output=True,
+                           text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("matches no benchmark", r.stderr)
 
 
 if __name__ == "__main__":
