@@ -16,6 +16,7 @@ written through write_json(). Nothing else in the project opens them.
 - Stage records: each stage of scripts/run writes <stage>.json with its
   verdict and counts (write_stage / read_stage); scripts/run reads them.
 """
+import contextlib
 import json
 import math
 import os
@@ -144,38 +145,38 @@ def _finite(doc):
             _finite(v)
 
 
-def temp_beside(path, folder, suffix=""):
-    """(fd, name) of a new temporary file in folder named after path, with the
-    usual mode of a new file (0666 & ~umask; mkstemp makes 0600): to be
-    renamed or linked onto path when whole. Raises OSError."""
+@contextlib.contextmanager
+def temp_beside(path, suffix=""):
+    """A context giving (fd, name) of a new temporary file in path's folder,
+    named after path, with the usual mode of a new file (0666 & ~umask;
+    mkstemp makes 0600), to be renamed or linked onto path when whole; the
+    name is removed on leaving (gone after a rename). Raises OSError."""
+    folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=suffix,
                                dir=folder)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
-    return fd, tmp
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        yield fd, tmp
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def write_text(path, text):
     """Write text atomically; raises ResultError (one line) on failure."""
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = None
     try:
-        fd, tmp = temp_beside(path, folder)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
+        with temp_beside(path) as (fd, tmp):
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
     except OSError as e:
         raise ResultError(f"{path}: cannot write ({e.strerror})") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def write_json(path, doc):

@@ -124,7 +124,7 @@ class Store:
                 raise StoreError(f"{db}: empty file (0 bytes), not a history store (a write "
                                  "that failed? remove it)")
             if create and not os.path.exists(db):
-                _create_sqlite(db, folder)
+                _create_sqlite(db)
             try:
                 self.conn = sqlite3.connect(db)
                 self.conn.execute("PRAGMA foreign_keys = ON")
@@ -247,40 +247,34 @@ class Store:
         return self.query(COUNT[table])[0][0]
 
 
-def _create_sqlite(db, folder):
+def _create_sqlite(db):
     """Make the SQLite store db (which does not exist) whole or not at all:
     the schema in a temporary file of its folder, synced, then linked to db
     (another process that made db first wins; its store is used)."""
-    tmp = None
     try:
-        fd, tmp = temp_beside(db, folder, ".new")
-        os.close(fd)
-        conn = sqlite3.connect(tmp)
-        try:
-            for stmt in SCHEMA:
-                conn.execute(stmt)
-            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", ("schema", SCHEMA_VERSION))
-            conn.commit()
-        finally:
-            conn.close()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
+        with temp_beside(db, ".new") as (fd, tmp):
             os.close(fd)
-        try:
-            os.link(tmp, db)
-        except FileExistsError:
-            pass
+            conn = sqlite3.connect(tmp)
+            try:
+                for stmt in SCHEMA:
+                    conn.execute(stmt)
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)",
+                             ("schema", SCHEMA_VERSION))
+                conn.commit()
+            finally:
+                conn.close()
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, db)
+            except FileExistsError:
+                pass
     except (OSError, sqlite3.Error) as e:
         why = e.strerror if isinstance(e, OSError) and e.strerror else _first(e)
         raise StoreError(f"{db}: cannot create the history store ({why})") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def _first(e):

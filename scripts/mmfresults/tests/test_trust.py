@@ -62,6 +62,19 @@ def first_iteration(rows, prefix=""):
                 and not r.get("error_occurred") and r["name"].startswith(prefix))
 
 
+def set_field(path, field, value, prefix=""):
+    """Set field of path's first iteration row (named prefix...) to value;
+    returns the row's name."""
+    holder = {}
+
+    def edit(rows):
+        r = first_iteration(rows, prefix)
+        r[field] = value
+        holder["name"] = r["name"]
+    edit_rows(path, edit)
+    return holder["name"]
+
+
 class ReadersTest(unittest.TestCase):
     """Each case against every command that reads a run folder."""
 
@@ -105,26 +118,13 @@ class ReadersTest(unittest.TestCase):
                 self.assertEqual(rc, 0, err)
 
     def test_nan_real_time_is_refused_by_file_and_name(self):
-        p = os.path.join(self.run, "bench_sync.json")
-        holder = {}
-
-        def nan(rows):
-            r = first_iteration(rows)
-            r["real_time"] = float("nan")
-            holder["name"] = r["name"]
-        edit_rows(p, nan)
-        self.assert_refused("bench_sync.json", holder["name"], "real_time is NaN")
+        name = set_field(os.path.join(self.run, "bench_sync.json"), "real_time", float("nan"))
+        self.assert_refused("bench_sync.json", name, "real_time is NaN")
 
     def test_infinite_counter_is_refused(self):
-        p = os.path.join(self.run, "bench_write.json")
-        holder = {}
-
-        def inf(rows):
-            r = first_iteration(rows, "BM_Write")
-            r["syncs"] = float("inf")
-            holder["name"] = r["name"]
-        edit_rows(p, inf)
-        self.assert_refused("bench_write.json", holder["name"], "syncs is Infinity")
+        name = set_field(os.path.join(self.run, "bench_write.json"), "syncs", float("inf"),
+                         "BM_Write")
+        self.assert_refused("bench_write.json", name, "syncs is Infinity")
 
     def test_nan_in_a_median_aggregate_is_refused(self):
         p = os.path.join(self.run, "bench_read.json")
@@ -140,14 +140,8 @@ class ReadersTest(unittest.TestCase):
             with self.subTest(real_time=bad):
                 p = os.path.join(self.run, "bench_growth.json")
                 shutil.copy(os.path.join(BASELINE, "bench_growth.json"), p)
-                holder = {}
-
-                def text(rows):
-                    r = first_iteration(rows)
-                    r["real_time"] = bad
-                    holder["name"] = r["name"]
-                edit_rows(p, text)
-                self.assert_refused("bench_growth.json", holder["name"],
+                name = set_field(p, "real_time", bad)
+                self.assert_refused("bench_growth.json", name,
                                     f"real_time is {shown}, not a number")
 
     def test_deleted_driver_json_listed_by_the_bench_record(self):
@@ -206,8 +200,7 @@ class HistoryStoreTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         run = os.path.join(self.tmp, "run")
         copy_baseline(run)
-        edit_rows(os.path.join(run, "bench_read.json"),
-                  lambda rows: first_iteration(rows).update(real_time=1.5))
+        set_field(os.path.join(run, "bench_read.json"), "real_time", 1.5)
         size = os.path.getsize(self.db)
         rc, out, err = mmf("history", "ingest", run, "--db", self.db, max_file_bytes=size)
         self.one_line(rc, err, self.db, "cannot write")
