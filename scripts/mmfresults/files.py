@@ -299,8 +299,9 @@ def check_recorded(folder):
                 raise ResultError(f"{p}: stage record's 'files' is not a list of file names")
             missing = [f for f in listed if not os.path.isfile(os.path.join(folder, f))]
             if missing:
-                raise ResultError(f"{os.path.join(folder, missing[0])}: missing (the stage record "
-                                  f"{name} lists {len(listed)} files; missing: {', '.join(missing)})")
+                also = f"; also missing: {', '.join(missing[1:])}" if missing[1:] else ""
+                raise ResultError(f"{os.path.join(folder, missing[0])}: missing (listed by the "
+                                  f"stage record {name}{also})")
         elif doc.get("stage") == "bench":
             _check_bench_counts(folder, name, doc.get("counts"))
 
