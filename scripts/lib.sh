@@ -203,6 +203,6 @@ build_preset() {
 # libbenchmark's own engine (bench/gbfilter.cc), building it when not given.
 gbfilter_ready() {
   [ -z "${MMF_GBFILTER:-}" ] || return 0
-  build_preset release mmf_gbfilter >&2
+  build_preset release mmf_gbfilter
   export MMF_GBFILTER="$MMF_TOP/build/release/mmf_gbfilter"
 }
