@@ -200,6 +200,9 @@ def main_ingest(argv):
 def merge(out_db, sources, out=sys.stdout):
     """Copy every run of sources into out_db; returns the number of runs added."""
     added = seen = 0
+    for src_db in sources:      # every source is a store before anything is made
+        with store.Store(src_db, create=False):
+            pass
     with store.Store(out_db) as dst:
         for src_db in sources:
             with store.Store(src_db, create=False) as src:

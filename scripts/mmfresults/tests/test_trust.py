@@ -230,6 +230,8 @@ class HistoryStoreTest(unittest.TestCase):
                     self.one_line(rc, err, self.db, needle)
                     with open(self.db, "rb") as f:
                         self.assertEqual(f.read(), content, "the store was changed")
+                    self.assertFalse(os.path.exists(os.path.join(self.tmp, "m.db")),
+                                     "a merge from a bad store made its --db")
 
 
 
