@@ -394,6 +394,20 @@ class FilterEngineTest(unittest.TestCase):
                     self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
                     self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
                     self.assertIn("not a filter Google Benchmark accepts", r.stderr)
+        # history backfill: refused before any build (its --out is not empty:
+        # a filter wrongly taken stops there, on another message)
+        full = os.path.join(self.tmp, "full")
+        os.makedirs(full)
+        with open(os.path.join(full, "x"), "w") as f:
+            f.write("x")
+        for spec in GB_REFUSES:
+            with self.subTest(spec=spec, script="history backfill"):
+                r = subprocess.run([os.path.join(SCRIPTS, "history"), "backfill", "--revs", "10",
+                                    "--filter", spec, "--out", full], capture_output=True,
+                                   text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                self.assertIn("not a filter Google Benchmark accepts", r.stderr)
         # accepted by libbenchmark: scripts/bench goes on to ask the drivers
         # (these list nothing: nothing to run)
         r = subprocess.run([os.path.join(SCRIPTS, "bench"), "--bin", bins, "--filter", "a**",
