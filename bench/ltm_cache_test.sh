@@ -4,6 +4,7 @@
 # of another user (root: chowned to nobody; skipped otherwise), as a
 # directory others can write. Each: exit 1, one line naming the path and
 # the reason, no file written into it. A fresh name: made 0700, accepted.
+# And (root) a run stopped by SIGTERM removes its memory cgroup.
 # usage: ltm_cache_test.sh PATH/TO/bench_ltm
 set -euo pipefail
 if [[ $# -ne 1 || $1 == --help ]]; then echo "usage: $0 PATH/TO/bench_ltm" >&2; exit 2; fi
@@ -53,6 +54,33 @@ if [[ $rc -ne 0 || $mode != 700 ]] || ! grep -q '^BM_LTM' "$scratch/out"; then
   fails=$((fails + 1))
 else
   echo "ok: a fresh name is made 0700 and used"
+fi
+# A cancelled run (SIGTERM) leaves no memory cgroup behind (root with a
+# memory controller; a small file and limit so the run starts at once).
+if [[ $(id -u) -eq 0 ]]; then
+  MMF_BENCH_DIR=$scratch MMF_BENCH_CACHE=off MMF_LTM_FILE_MIB=16 MMF_LTM_LIMIT_MIB=64 \
+    "$ltm" --benchmark_filter='^BM_LTM/api:pread' --benchmark_min_time=60 >"$scratch/ltm.out" 2>&1 &
+  pid=$! cg=""
+  for _ in $(seq 300); do   # up to 30 s for the file and the cgroup
+    cg=$(grep -o "mmf-bench-$pid\$" "/proc/$pid/cgroup" 2>/dev/null | head -1) || true
+    [[ -z $cg ]] && kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -z $cg ]]; then
+    kill "$pid" 2>/dev/null || true; wait "$pid" || true
+    echo "skip: bench_ltm made no memory cgroup here: $(grep -m1 -o 'skipped:.*' "$scratch/ltm.out" || tail -1 "$scratch/ltm.out")"
+  else
+    rc=0
+    kill -TERM "$pid"; wait "$pid" || rc=$?
+    left=$(find /sys/fs/cgroup -maxdepth 8 -type d -name "mmf-bench-$pid" 2>/dev/null)
+    checks=$((checks + 1))
+    if [[ $rc -ne 143 || -n $left ]]; then
+      echo "FAIL: SIGTERM during a run: exit $rc, cgroup left: ${left:-none}"
+      fails=$((fails + 1))
+    else
+      echo "ok: SIGTERM during a run: exit 143, its memory cgroup removed"
+    fi
+  fi
 fi
 echo "ltm_cache: $checks checks, $fails failed"
 [[ $fails -eq 0 ]]

@@ -22,6 +22,7 @@
 	X(mmap, ENOMEM)			\
 	X(reserve, ENOMEM)		\
 	X(mremap, ENOMEM)		\
+	X(pwrite, EIO)			\
 	X(msync, EIO)			\
 	X(munmap, EINVAL)		\
 	X(madvise, EINVAL)		\
