@@ -283,6 +283,13 @@ build_preset() {
     { tail -50 "$log" >&2; die "build of preset $preset failed (log: $log)"; }
   exec {MMF_LOCK_FD}>&-
 }
+# gbfilter_ready: export MMF_GBFILTER, the helper that checks a --filter with
+# libbenchmark's own engine (bench/gbfilter.cc), building it when not given.
+gbfilter_ready() {
+  [ -z "${MMF_GBFILTER:-}" ] || return 0
+  build_preset release mmf_gbfilter
+  export MMF_GBFILTER="$MMF_TOP/build/release/mmf_gbfilter"
+}
 
 # --- caches --------------------------------------------------------------------
 # A cache folder (e.g. crash-vm's unpacked kernel) is whole only with its stamp

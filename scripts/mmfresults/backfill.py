@@ -25,14 +25,14 @@ import datetime
 import io
 import os
 import platform
-import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import types
 
-from . import changepoint, files, fingerprint, history, store
+from . import changepoint, files, fingerprint, gbfilter, history, store
 from .runfolder import parser
 
 DRIVER = "bench_write"
@@ -116,11 +116,16 @@ def main(argv):
     ap.add_argument("--inject-ns", type=int, default=DEFAULT_INJECT_NS, metavar="NS")
     ap.add_argument("--inject-at", type=int, metavar="K",
                     help="the synthetic commit follows the K-th commit (default N/2)")
-    ap.add_argument("--filter", default=DEFAULT_FILTER, metavar="RE")
+    ap.add_argument("--filter", default=DEFAULT_FILTER, metavar="RE",
+                    help="a --benchmark_filter, checked and matched by libbenchmark (mmf_gbfilter)")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--out", metavar="DIR", help="default results/backfill/<UTC time>")
     ap.add_argument("--db", help="default OUT/history.db")
     a = ap.parse_args(argv)
+    try:
+        gbfilter.Filter(a.filter)
+    except ValueError as e:
+        ap.error(f"argument --filter: {e}")
     n = a.revs
     if n < 2 * changepoint.MIN_SIZE:
         ap.error(f"--revs must be at least {2 * changepoint.MIN_SIZE} (a change point needs "
@@ -164,9 +169,14 @@ def main(argv):
 
 
 def verdict(db, filt, synthetic):
-    """0 when every series of the subset has a change point at the synthetic commit."""
+    """0 when every series of the subset (the benchmarks the drivers ran with the
+    filter filt, selected by libbenchmark: gbfilter) has a change point at the
+    synthetic commit."""
     with store.Store(db, create=False) as st:
-        series = history.load_series(st, "real_time", re.compile(filt))
+        chosen = gbfilter.Filter(filt).select(b for _, b in st.series_names("real_time"))
+        # load_series searches names with .search(name): here, membership
+        series = history.load_series(st, "real_time",
+                                     types.SimpleNamespace(search=chosen.__contains__))
     named = 0
     for s in series:
         cps = changepoint.detect(s.values()) if len(s.points) >= 2 * changepoint.MIN_SIZE else []

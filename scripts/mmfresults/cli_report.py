@@ -139,6 +139,7 @@ def check_results(folder):
     is corrupt, truncated or of the wrong shape, by name. Returns the number
     of benchmark JSON files."""
     files.check_complete(folder)
+    files.check_recorded(folder)
     n = 0
     for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
         # every result file must parse; the shape of the others is their owner's business

@@ -9,8 +9,10 @@ The drivers are the first words of bench/drivers.txt (driver_names()).
       (default: every driver of bench/drivers.txt whose JSON is there) and
       folder/context.json when present. Raises files.ResultError (one line,
       naming the file) for a missing folder, an incomplete run (INCOMPLETE
-      marker), a missing/truncated/corrupt JSON, a row of the wrong shape, or
-      a folder without any benchmark JSON.
+      marker), a file its stage records list that is gone (files.
+      check_recorded), a missing/truncated/corrupt JSON, a row of the wrong
+      shape or with a non-finite or non-numeric figure (files.check_gbench),
+      or a folder without any benchmark JSON.
 
 A row name is BM_<Family>/<key>:<value>/... (bench/README.md); Google
 Benchmark's own suffixes (iterations:N, real_time, ...) are not keys. A
@@ -201,8 +203,6 @@ def _add(res, driver, path, doc):
             continue
         if row.get("label"):
             b.label = row["label"]
-        if not isinstance(row.get("real_time"), (int, float)) or row.get("time_unit", "ns") not in _UNIT_US:
-            raise files.ResultError(f"{path}: row {rn} has no numeric real_time in a known time unit")
         if row.get("run_type") == "aggregate":
             b.agg[row.get("aggregate_name", "?")] = row
             continue
@@ -222,6 +222,7 @@ def load(path, drivers=None, allow_incomplete=False):
     if not os.path.isdir(path):
         raise files.ResultError(f"{path}: no such folder")
     files.check_complete(path, allow_incomplete)
+    files.check_recorded(path)
     res = Results(path)
     ctx = os.path.join(path, "context.json")
     if os.path.exists(ctx):

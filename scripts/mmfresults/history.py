@@ -68,6 +68,7 @@ class RunFolder:
         if not os.path.isdir(folder):
             raise files.ResultError(f"{folder}: no such run folder")
         files.check_complete(folder)
+        files.check_recorded(folder)
         self.folder = folder
         self.gbench = {}      # driver -> document
         self.stages = {}      # stage -> record
@@ -75,11 +76,14 @@ class RunFolder:
         paths = sorted(glob.glob(os.path.join(folder, "*.json")))
         for p in paths:
             name = os.path.basename(p)
-            doc = files.load_json(p)
+            doc = files.load_result(p)
+            if not isinstance(doc, dict):
+                raise files.ResultError(f"{p}: has the wrong shape (top level is "
+                                        f"{type(doc).__name__}, expected dict)")
             if "benchmarks" in doc:
-                self.gbench[name[:-5]] = files.load_gbench(p)
+                self.gbench[name[:-5]] = doc
             elif files.is_stage_record(doc):
-                self.stages[name[:-5]] = files.read_stage(folder, name[:-5])
+                self.stages[name[:-5]] = doc
             else:
                 self.documents[name] = doc
         if not self.gbench and not self.stages:
@@ -92,9 +96,10 @@ class RunFolder:
         self.run_id = h.hexdigest()[:16]
 
     def measurements(self):
-        """[(driver, benchmark, metric, unit, repetition, value)] of every iteration row,
-        the number of error rows skipped and of non-finite values (NaN, inf) skipped."""
-        out, errors, nonfinite = [], 0, 0
+        """[(driver, benchmark, metric, unit, repetition, value)] of every iteration row
+        and the number of error rows skipped. Every other field is a finite number
+        (files.check_gbench refused the file otherwise)."""
+        out, errors = [], 0
         for driver, doc in sorted(self.gbench.items()):
             seen = {}
             for row in doc["benchmarks"]:
@@ -112,12 +117,9 @@ class RunFolder:
                 for k, v in row.items():
                     if k in _NOT_METRICS or isinstance(v, bool) or not isinstance(v, (int, float)):
                         continue
-                    if not math.isfinite(v):
-                        nonfinite += 1
-                        continue
                     u = unit if k in ("real_time", "cpu_time") else _UNITS.get(k, "")
                     out.append((driver, bench, k, u, rep, float(v)))
-        return out, errors, nonfinite
+        return out, errors
 
     def run_time(self):
         """ISO 8601 UTC time of the run: context.json's date, a driver's, a stage's."""
@@ -153,7 +155,7 @@ def ingest(db, folder, machine_here=False, out=sys.stdout):
             raise files.ResultError(f"{folder}: no machine.json or context.json to identify its "
                                     "machine (or pass --machine-here)")
     fp = fingerprint.fingerprint(comp)
-    meas, errors, nonfinite = run.measurements()
+    meas, errors = run.measurements()
     benches = {(m[0], m[1]) for m in meas}
     reps = {(m[0], m[1], m[4]) for m in meas}
     with store.Store(db) as st:
@@ -179,8 +181,7 @@ def ingest(db, folder, machine_here=False, out=sys.stdout):
     out.write(f"run {run.run_id} stored: {len(benches)} benchmarks x {len(reps) // max(len(benches), 1)}"
               f" repetitions, {len(meas)} values, {len(run.stages)} stage records,"
               f" {len(run.documents)} other files; machine {fp} ({where})"
-              f"{f'; {errors} error rows skipped' if errors else ''}"
-              f"{f'; {nonfinite} non-finite values skipped' if nonfinite else ''}\n")
+              f"{f'; {errors} error rows skipped' if errors else ''}\n")
     return run.run_id, True
 
 
@@ -199,6 +200,9 @@ def main_ingest(argv):
 def merge(out_db, sources, out=sys.stdout):
     """Copy every run of sources into out_db; returns the number of runs added."""
     added = seen = 0
+    for src_db in sources:      # every source is a store before anything is made
+        with store.Store(src_db, create=False):
+            pass
     with store.Store(out_db) as dst:
         for src_db in sources:
             with store.Store(src_db, create=False) as src:
@@ -418,6 +422,7 @@ def measured_noise(folder):
     """(sorted per-benchmark CVs of real_time over repetitions, typical repetition count)
     of a results folder's Google Benchmark JSON (iteration rows)."""
     files.check_complete(folder)
+    files.check_recorded(folder)
     by_bench = collections.defaultdict(list)
     for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
         doc = files.load_json(p)

@@ -38,7 +38,11 @@ read through files.load_gbench: a corrupt or truncated one is refused by
 name, never skipped. Writes compare.md and compare.json into --out (files.
 write_text / write_json), prints the table and what it counted.
 Exit status: 0 no regression, 1 regression or unusable input (a corrupt file,
-failed rows), 2 bad usage or nothing to judge.
+failed rows), 2 bad usage or nothing to judge. Against a committed baseline
+(--baseline) that is not known to come from this machine (baseline_machine:
+its machine fingerprint differs, or it has none) the verdict is ADVISORY:
+regressions are shown as "REGRESSION (advisory)", compare.json has
+"advisory": true, and the exit status is 0.
 """
 import argparse
 import glob
@@ -46,10 +50,9 @@ import importlib.util
 import math
 import os
 import re
-import socket
 import statistics
 
-from . import data, files
+from . import data, files, fingerprint, gbfilter
 from .runfolder import parser
 
 # Counters judged besides time, all "larger is worse". Counts of events are
@@ -115,10 +118,17 @@ def min_reps(text):
 
 
 def benchmark_filter(text):
+    """A Python regular expression (--affected: the self-test's own names)."""
     try:
         return re.compile(text)
     except re.error as e:
         raise ValueError(f"'{text}' is not a regular expression ({e})") from None
+
+
+def gbench_filter(text):
+    """A --benchmark_filter the drivers accept, judged and matched by
+    libbenchmark itself (gbfilter.py), never by Python's re."""
+    return gbfilter.Filter(text)
 
 
 def _typed(fn):
@@ -154,7 +164,10 @@ def main_options(argv):
     ap = parser("judge-options", "Check scripts/compare's judging options and the "
                 "judge's tools; exit 2 with one line if one is wrong.")
     add_rule_options(ap)
-    ap.add_argument("--filter", type=_typed(benchmark_filter))
+    ap.add_argument("--filter", type=_typed(gbench_filter),
+                    help="a --benchmark_filter (checked by libbenchmark: mmf_gbfilter)")
+    if any(a == "--filter" or a.startswith("--filter=") for a in argv) and gbfilter.missing():
+        ap.error(gbfilter.missing())
     ap.parse_args(argv)
     why = missing_tools()
     if why:
@@ -193,8 +206,6 @@ def load_rows(folder):
             if row.get("error_occurred"):
                 failed.append((row["name"], row.get("error_message", "")))
                 continue
-            if not isinstance(row.get("real_time"), (int, float)):
-                raise files.ResultError(f"{path}: row {row['name']} has no real_time")
             rows.setdefault(row["name"], []).append(row)
     return rows, failed
 
@@ -345,12 +356,17 @@ def _detectable_text(r):
     return "none" if d is None else f"{d:.1f}%"
 
 
-def table(results):
+def table(results, advisory=False):
+    """(text, markdown) of the results; advisory: a regression reads
+    'REGRESSION (advisory)' (a baseline from another machine)."""
     head = ("benchmark", "metric", "base median", "head median", "change", "test",
             "detectable", "verdict")
+    tag = " (advisory)" if advisory else ""
     lines = [head] + [(r["benchmark"], r["metric"], fmt(r["base_median"]),
                        fmt(r["head_median"]), f"{r['change_pct']:+.1f}%",
-                       _test_text(r), _detectable_text(r), r["verdict"]) for r in results]
+                       _test_text(r), _detectable_text(r),
+                       r["verdict"] + (tag if r["verdict"] == "REGRESSION" else ""))
+                      for r in results]
     widths = [max(len(str(l[i])) for l in lines) for i in range(len(head))]
     text = "\n".join("  ".join(str(c).ljust(w) for c, w in zip(l, widths)) for l in lines)
     md = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -363,7 +379,7 @@ def _json_number(v):
     return v if not isinstance(v, float) or math.isfinite(v) else None
 
 
-def write_report(out, title, notes, threshold, alpha, verdict, results, md):
+def write_report(out, title, notes, threshold, alpha, verdict, results, md, advisory=False):
     """out/compare.md and out/compare.json (atomic writes)."""
     rule = rule_text(threshold, alpha)
     os.makedirs(out, exist_ok=True)
@@ -375,6 +391,7 @@ def write_report(out, title, notes, threshold, alpha, verdict, results, md):
     files.write_json(os.path.join(out, "compare.json"),
                      {"threshold_pct": threshold, "alpha": alpha,
                       "notes": notes, "verdict": verdict, "regressions": regressions,
+                      "advisory": advisory,
                       "benchmarks": len({r["benchmark"] for r in results}),
                       "results": rows})
 
@@ -412,8 +429,10 @@ def main(argv):
         ap.error(why)
 
     notes = list(args.note)
+    advisory = False
     if args.baseline:
-        notes.append(baseline_note(args.baseline))
+        advisory, note = baseline_machine(args.baseline)
+        notes.append(note)
     base, base_failed = load_rows(args.base_dir)
     head, head_failed = load_rows(args.head_dir)
     _refuse_failed("base", args.base_dir, base_failed)
@@ -426,8 +445,10 @@ def main(argv):
     except NothingToJudge as e:
         ap.exit(2, f"judge: {e}\n")
     regressions = [r for r in results if r["verdict"] == "REGRESSION"]
-    text, md = table(results)
+    text, md = table(results, advisory)
     verdict = f"{len(regressions)} regression(s)" if regressions else "no regression"
+    if advisory:
+        verdict = f"ADVISORY {verdict} (the baseline is not known to come from this machine)"
     rule = rule_text(args.threshold, args.alpha)
     n_bench = len({r["benchmark"] for r in results})
     reps_b = sum(len(base[n]) for n in {r["benchmark"] for r in results})
@@ -435,35 +456,56 @@ def main(argv):
     print(text)
     print(f"\njudged {n_bench} benchmarks ({len(results)} metrics; "
           f"{reps_b} base and {reps_h} head repetitions)")
+    if advisory:
+        print(notes[-1])
     print(f"verdict: {verdict} ({rule})")
-    write_report(args.out, args.title, notes, args.threshold, args.alpha, verdict, results, md)
-    return 1 if regressions else 0
+    write_report(args.out, args.title, notes, args.threshold, args.alpha, verdict, results, md,
+                 advisory)
+    return 1 if regressions and not advisory else 0
 
 
 # --- a committed baseline as the base side (scripts/compare --baseline) --------
 
-def baseline_note(folder):
-    """'same machine', or an ADVISORY line when the baseline's context.json
-    names another host (or there is none). A corrupt context.json is refused."""
-    ctx = os.path.join(folder, "context.json")
-    if not os.path.exists(ctx):
-        return "ADVISORY: the baseline has no context.json; its machine is unknown"
-    host = files.load_json(ctx, "baseline context").get("host", "")
-    if host == socket.gethostname():
-        return "same machine"
-    return (f"ADVISORY: the baseline comes from another machine ({host or 'unnamed'}); "
-            "differences may be the machine's")
+def baseline_machine(folder, bench_dir=None):
+    """(advisory, note): whether the baseline folder comes from this machine,
+    by the machine fingerprint of the history (fingerprint.py), never the
+    host name. The baseline's machine.json is compared with this machine's
+    components (bench_dir: where the drivers work, default $MMF_BENCH_DIR or
+    /var/tmp); a folder with only context.json with the partial fingerprint
+    it gives (CPU model, cores, memory, kernel, filesystem, device), said so.
+    advisory is True when they differ or the baseline has no fingerprint.
+    A corrupt machine.json or context.json is refused by name."""
+    comp, where = fingerprint.of_run(folder)
+    if comp is None:
+        return True, ("ADVISORY: the baseline has no machine fingerprint (no machine.json or "
+                      "context.json): its machine is unknown")
+    here = fingerprint.this_machine(bench_dir or os.environ.get("MMF_BENCH_DIR") or "/var/tmp")
+    if comp.get("partial"):
+        here = {k: here.get(k) for k in comp if k != "partial"}
+        here["partial"] = comp["partial"]
+    fp, fp_here = fingerprint.fingerprint(comp), fingerprint.fingerprint(here)
+    kind = ("partial fingerprint from its context.json (no machine.json: mount options, "
+            "device model and cgroup limits not compared)" if comp.get("partial")
+            else "fingerprint from its machine.json")
+    if fp == fp_here:
+        return False, f"same machine: {fp} ({kind})"
+    diff = "; ".join(f"{k} {comp.get(k)} vs {here.get(k)} here"
+                     for k in sorted(set(comp) | set(here)) if comp.get(k) != here.get(k))
+    return True, (f"ADVISORY: the baseline comes from another machine: {fp} vs {fp_here} here "
+                  f"({kind}; {diff}); differences may be the machine's")
 
 
 def import_baseline(folder, dest, pattern):
-    """Copy the rows of folder's benchmark JSON whose name matches pattern into
-    dest/<file>.json (dest None: only check). Returns (files, benchmarks, repetitions) imported.
+    """Copy the rows of folder's benchmark JSON that pattern (a gbfilter.Filter)
+    selects into dest/<file>.json (dest None: only check). Returns (files,
+    benchmarks, repetitions) imported.
     Raises ResultError for a missing or incomplete folder, one without
     benchmark JSON, a corrupt or truncated file (by name); NothingToJudge
     when no row matches."""
     if not os.path.isdir(folder):
         raise files.ResultError(f"{folder}: no such baseline folder")
     files.check_complete(folder)
+    files.check_recorded(folder)
     paths = benchmark_files(folder)
     if not paths:
         raise files.ResultError(f"{folder}: no benchmark JSON in the baseline folder")
@@ -472,9 +514,13 @@ def import_baseline(folder, dest, pattern):
         doc = files.load_gbench(p)
         # Only the per-repetition rows: the judge needs nothing else, and the
         # aggregates' cv is NaN for constant counters (not writable as JSON).
-        doc["benchmarks"] = [r for r in doc["benchmarks"] if pattern.search(r["name"])
-                             and r.get("run_type", "iteration") == "iteration"]
+        doc["benchmarks"] = [r for r in doc["benchmarks"]
+                             if r.get("run_type", "iteration") == "iteration"]
         docs.append((os.path.basename(p), doc))
+    # The rows the drivers would run with this filter: libbenchmark decides.
+    chosen = pattern.select({_run_name(r) for _, d in docs for r in d["benchmarks"]})
+    for _, doc in docs:
+        doc["benchmarks"] = [r for r in doc["benchmarks"] if _run_name(r) in chosen]
     names = {r["name"] for _, d in docs for r in d["benchmarks"]}
     if not names:
         raise NothingToJudge(f"{folder}: no benchmark of the baseline matches --filter "
@@ -488,13 +534,21 @@ def import_baseline(folder, dest, pattern):
     return sum(1 for _, d in docs if d["benchmarks"]), len(names), reps
 
 
+def _run_name(row):
+    """The name libbenchmark matched its filter against: the instance name."""
+    return row.get("run_name") or row["name"]
+
+
 def main_baseline(argv):
     """judge-baseline DIR DEST --filter RE: check and import a baseline."""
     ap = parser("judge-baseline", "Check a committed baseline folder (complete, every "
                 "benchmark JSON whole) and import its rows matching --filter into DEST.")
     ap.add_argument("folder")
     ap.add_argument("dest", nargs="?", help="where to import (default: only check)")
-    ap.add_argument("--filter", type=_typed(benchmark_filter), required=True)
+    ap.add_argument("--filter", type=_typed(gbench_filter), required=True,
+                    help="a --benchmark_filter, matched by libbenchmark (mmf_gbfilter)")
+    if gbfilter.missing():
+        ap.error(gbfilter.missing())
     a = ap.parse_args(argv)
     if not os.path.isdir(a.folder):
         ap.error(f"{a.folder}: no such baseline folder")
@@ -504,10 +558,11 @@ def main_baseline(argv):
         n_files, n_bench, n_reps = import_baseline(a.folder, a.dest, a.filter)
     except NothingToJudge as e:
         ap.exit(2, f"judge-baseline: {e}\n")
-    note = baseline_note(a.folder)
+    advisory, note = baseline_machine(a.folder)
     print(f"baseline {a.folder}: {n_bench} benchmarks, {n_reps} repetitions from {n_files} files")
-    if note != "same machine":
+    if advisory:
         ap.exit(0, f"judge-baseline: warning: {note}\n")
+    print(note)
     return 0
 
 

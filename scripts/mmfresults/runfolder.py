@@ -153,13 +153,16 @@ def main_run_summary(argv):
 
 
 def check_folder(folder, allow_incomplete=False):
-    """Raise ResultError if folder is incomplete or any of its JSON is corrupt."""
+    """Raise ResultError if folder is incomplete or any of its JSON is corrupt
+    (files.load_result: a benchmark row with NaN, a stage record of another
+    schema...)."""
     if not os.path.isdir(folder):
         raise files.ResultError(f"{folder}: no such folder")
     files.check_complete(folder, allow_incomplete)
+    files.check_recorded(folder)
     n = 0
     for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
-        files.load_json(p)
+        files.load_result(p)
         n += 1
     if n == 0:
         raise files.ResultError(f"{folder}: holds no result JSON")

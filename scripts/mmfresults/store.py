@@ -30,12 +30,18 @@ turned into psycopg2's "%s" for PostgreSQL (no statement holds a literal ?
 or %).
 
 Errors: StoreError (a files.ResultError, so one line and exit 1) for a store
-that cannot be opened or has another schema.
+that cannot be opened, is not a history store (an empty 0-byte file, another
+file, another schema, a damaged database), or cannot be written (a full disk:
+the transaction is rolled back, the store keeps what it held).
+
+A new SQLite store is made whole or not at all: its schema is written to a
+temporary file in the same folder, synced, and linked into place, so a full
+disk or a kill leaves no empty or half-made store behind.
 """
 import os
 import sqlite3
 
-from .files import ResultError
+from .files import ResultError, temp_beside
 
 SCHEMA_VERSION = "mmf-history/1"
 
@@ -106,12 +112,19 @@ class Store:
             except psycopg2.Error as e:
                 first = (str(e).strip().splitlines() or ["?"])[0]
                 raise StoreError(f"{_safe(db)}: cannot connect ({first})") from None
+            self.errors = (psycopg2.Error,)
         else:
+            self.errors = (sqlite3.Error,)
             if not create and not os.path.isfile(db):
                 raise StoreError(f"{db}: no such history store")
             folder = os.path.dirname(os.path.abspath(db))
             if create and not os.path.isdir(folder):
                 raise StoreError(f"{db}: folder {folder} does not exist")
+            if os.path.isfile(db) and os.path.getsize(db) == 0:
+                raise StoreError(f"{db}: empty file (0 bytes), not a history store (a write "
+                                 "that failed? remove it)")
+            if create and not os.path.exists(db):
+                _create_sqlite(db)
             try:
                 self.conn = sqlite3.connect(db)
                 self.conn.execute("PRAGMA foreign_keys = ON")
@@ -130,8 +143,9 @@ class Store:
                         self.execute(stmt)
                     self.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
                                  " ON CONFLICT DO NOTHING", ("schema", SCHEMA_VERSION))
-                    self.commit()
-                rows = self.query("SELECT value FROM meta WHERE key = ?", ("schema",))
+                    self.conn.commit()
+                cur = self.execute("SELECT value FROM meta WHERE key = ?", ("schema",))
+                rows = cur.fetchall()
                 break
             except Exception as e:
                 if self.pg and attempt < 2 and type(e).__name__ in ("UniqueViolation",
@@ -159,18 +173,27 @@ class Store:
         return cur
 
     def query(self, stmt, params=()):
-        cur = self.execute(stmt, params)
-        rows = cur.fetchall()
+        try:
+            cur = self.execute(stmt, params)
+            rows = cur.fetchall()
+        except self.errors as e:
+            raise StoreError(f"{_safe(self.db)}: cannot read ({_first(e)})") from None
         cur.close()
         return rows
 
     def insert(self, table, rows):
         """Insert rows (tuples in TABLES order) into table; existing keys are kept."""
         if rows:
-            self.executemany(INSERT[table], rows)
+            try:
+                self.executemany(INSERT[table], rows)
+            except self.errors as e:
+                raise StoreError(f"{_safe(self.db)}: cannot write ({_first(e)})") from None
 
     def commit(self):
-        self.conn.commit()
+        try:
+            self.conn.commit()
+        except self.errors as e:
+            raise StoreError(f"{_safe(self.db)}: cannot write ({_first(e)})") from None
 
     def close(self):
         try:
@@ -222,6 +245,36 @@ class Store:
 
     def count(self, table):
         return self.query(COUNT[table])[0][0]
+
+
+def _create_sqlite(db):
+    """Make the SQLite store db (which does not exist) whole or not at all:
+    the schema in a temporary file of its folder, synced, then linked to db
+    (another process that made db first wins; its store is used)."""
+    try:
+        with temp_beside(db, ".new") as (fd, tmp):
+            os.close(fd)
+            conn = sqlite3.connect(tmp)
+            try:
+                for stmt in SCHEMA:
+                    conn.execute(stmt)
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)",
+                             ("schema", SCHEMA_VERSION))
+                conn.commit()
+            finally:
+                conn.close()
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, db)
+            except FileExistsError:
+                pass
+    except (OSError, sqlite3.Error) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else _first(e)
+        raise StoreError(f"{db}: cannot create the history store ({why})") from None
 
 
 def _first(e):

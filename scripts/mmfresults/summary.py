@@ -12,7 +12,8 @@ that matter, all computed inside this one run; then a line per driver and
 every failed and skipped benchmark (grouped by message, none left out).
 
 Verdict (also the stage record DIR/NAME.json with --stage, counts drivers,
-benchmarks, repetitions, failed, failed_drivers, skipped): fail when a
+benchmarks, repetitions, failed, failed_drivers, skipped, and "files": the
+driver JSON it read, which every reader of the folder then requires): fail when a
 benchmark or a driver failed or nothing ran (exit 1); skipped when every
 benchmark was skipped with a reason (exit 77); pass otherwise (exit 0).
 Benchmark names: bench/README.md.
@@ -440,7 +441,10 @@ def main_summary(argv):
     if a.write:
         files.write_text(a.write, text)
     if a.stage:
-        files.write_stage(a.folder, a.stage, v, reason, counts, **extra)
+        # The driver JSON the verdict counts: every reader of the folder
+        # refuses it when one of them is gone (files.check_recorded).
+        files.write_stage(a.folder, a.stage, v, reason, counts,
+                          files=[d + ".json" for d in res.drivers], **extra)
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
