@@ -146,6 +146,17 @@ class MergeTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertEqual(files.read_stage(out, "crash-kill")["verdict"], "fail")
 
+    def test_the_filesystems_of_crash_vm_shards_are_not_summed(self):
+        folders = [self.shard(i, counts={"filesystems": 2, "cycles": 4 - i}) for i in range(3)]
+        rc, so, se, out = self.merge(*folders)
+        self.assertEqual(rc, 0, se)
+        self.assertEqual(files.read_stage(out, "crash-kill")["counts"],
+                         {"filesystems": 2, "cycles": 9})
+        files.write_stage(folders[2], "crash-kill", "pass", "x", {"filesystems": 1, "cycles": 2})
+        rc, so, se, out = self.merge(*folders)
+        self.assertEqual(rc, 1)
+        self.assertIn("counts filesystems=1, another shard 2", se)
+
     def test_a_missing_twice_or_foreign_shard_is_refused(self):
         a, b, c = (self.shard(i) for i in range(3))
         for folders, word in (((a, b), "shard(s) 2 of 3 missing"),
