@@ -43,7 +43,7 @@ import math
 import numpy as np
 from scipy import stats
 
-# Significance threshold of a change point: two-sided p of the t-test.
+# Significance threshold of a change point: two-sided p of the method's test.
 # 0.001 is Hunter's default; validated here on series with this machine's
 # measured noise (tests/test_changepoint.py, README "Performance history").
 P_MAX = 0.001
@@ -112,10 +112,11 @@ def u_test(a, b):
 #         place instead of inflating the variance the t-test divides by. The
 #         single-change form of this test is Pettitt's (A. N. Pettitt, "A
 #         non-parametric approach to the change-point problem", Applied
-#         Statistics 28(2), 1979: the Mann-Whitney statistic over every split);
-#         Matteson & James's statistic on ranks is their E-divisive applied to
-#         a monotone transform of the data, which their consistency result allows
-#         for any continuous distribution.
+#         Statistics 28(2), 1979: the Mann-Whitney statistic over every split).
+#         The energy split of ranks is Matteson & James's statistic on a
+#         monotone transform of the data (bounded, so its moment condition
+#         holds whatever the data's tail); it is validated here (README), not
+#         covered by their consistency proof (ranks are not independent).
 METHODS = {
     "t": (lambda v: v, t_test, np.mean),
     "rank": (stats.rankdata, u_test, np.median),

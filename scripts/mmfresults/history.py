@@ -405,8 +405,8 @@ def main_validate(argv):
                      help="A/A noise file (default results/aa-noise/quiet.json; "
                           "busy.json and all.json beside it)")
     src.add_argument("--runs", nargs="+", metavar="DIR",
-                     help=f"measure the noise from these A/A run folders (at least {MIN_AA_RUNS}: "
-                          "one build, one machine, one selection)")
+                     help=f"measure the noise from these A/A run folders (at least {MIN_AA_RUNS} "
+                          "runs of one build on one machine; the benchmarks all of them ran)")
     ap.add_argument("--save", metavar="FILE", help="with --runs: write the noise file")
     ap.add_argument("--seeds", type=int, default=10, help="series of each kind (default 10)")
     ap.add_argument("--step", type=float, default=changepoint.STEP * 100,
@@ -467,7 +467,7 @@ def aa_noise(folders):
     """The A/A noise document of run folders of one build on one machine: per
     benchmark the median real_time (microseconds) of each run, in folder order;
     only the benchmarks every run measured. Folders of several machines are
-    refused; several revisions are noted ("revisions"), not refused: a
+    refused; several revisions are listed ("revision"), not refused: a
     context's revision is the checkout's, which with `scripts/bench --bin`
     is not the build's."""
     per, revs, machines, dates, reps = collections.defaultdict(list), set(), set(), [], []
