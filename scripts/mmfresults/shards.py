@@ -212,13 +212,30 @@ def merge_records(stage, shards):
     bad = [f"shard {doc['index']}: {r.get('reason', '')}" for (_, doc), r in zip(shards, recs)
            if r["verdict"] in ("fail", "interrupted")]
     reason = f"{n} shards merged{seed}" + (f"; {'; '.join(bad)}" if bad else "")
+    verdict = worst([r["verdict"] for r in recs])
+    per_fs = {}     # crash-vm: per filesystem, summed like the counts
+    for r in recs:
+        for fs, f in (r.get("per_fs") or {}).items():
+            into = per_fs.setdefault(fs, {})
+            for k, v in f.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    into[k] = into.get(k, 0) + v
+    if stage == "crash-vm" and verdict == "pass":
+        from .crashvm import untested
+        empty = untested(per_fs)
+        if empty:
+            verdict = "fail"
+            reason += (f"; the campaign tested nothing on {', '.join(empty)} (no crash state, "
+                       "no ack, or no device error that reached the writer)")
     extra = {"seconds": round(sum(float(r.get("seconds") or 0) for r in recs), 1),
              "shards": [{"index": doc["index"], "folder": folder, "verdict": r["verdict"],
                          "seed": doc.get("seed"), **({"digest": r["digest"]} if "digest" in r else {})}
                         for (folder, doc), r in zip(shards, recs)]}
     if any("digest" in r for r in recs):
         extra["digest"] = " ".join(str(r.get("digest")) for r in recs)
-    return worst([r["verdict"] for r in recs]), reason, counts, extra
+    if per_fs:
+        extra["per_fs"] = per_fs
+    return verdict, reason, counts, extra
 
 
 def merge_bench(shards, out):

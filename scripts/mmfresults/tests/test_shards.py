@@ -157,6 +157,31 @@ class MergeTest(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("counts filesystems=1, another shard 2", se)
 
+    def test_crash_vm_device_errors_are_judged_on_the_whole_campaign(self):
+        def vm_shard(i, seen):
+            d = os.path.join(self.dir, f"vm{i}-{seen}")
+            os.makedirs(d, exist_ok=True)
+            files.write_stage(d, "crash-vm", "pass", "", {"cycles": 1, "filesystems": 1},
+                              per_fs={"ext4": {"cycles": 1, "states": 1, "acks_checked": 9,
+                                               "violations": 0, "device_error_cuts": 1,
+                                               "device_errors_seen": seen}})
+            files.write_json(shards.record_path(d, "crash-vm"),
+                             {"schema": shards.SHARD_SCHEMA, "stage": "crash-vm", "index": i,
+                              "count": 2, "campaign_seed": "5", "seed": None,
+                              "params": {"cycles": "0", "device-errors": "2"}, "counts": {}})
+            return d
+        rc, so, se, out = self.merge(vm_shard(0, 0), vm_shard(1, 1))
+        self.assertEqual(rc, 0, se)
+        rec = files.read_stage(out, "crash-vm")
+        self.assertEqual(rec["per_fs"]["ext4"], {"cycles": 2, "states": 2, "acks_checked": 18,
+                                                 "violations": 0, "device_error_cuts": 2,
+                                                 "device_errors_seen": 1})
+        rc, so, se, out = self.merge(vm_shard(0, 0), vm_shard(1, 0))
+        self.assertEqual(rc, 1)
+        rec = files.read_stage(out, "crash-vm")
+        self.assertEqual(rec["verdict"], "fail")
+        self.assertIn("tested nothing on ext4", rec["reason"])
+
     def test_a_missing_twice_or_foreign_shard_is_refused(self):
         a, b, c = (self.shard(i) for i in range(3))
         for folders, word in (((a, b), "shard(s) 2 of 3 missing"),
