@@ -122,6 +122,11 @@ METHODS = {
     "rank": (stats.rankdata, u_test, np.median),
 }
 DEFAULT_METHOD = "t"
+# What each method is, in the words pages and help use.
+METHOD_NAMES = {
+    "t": "E-divisive means with a t-test",
+    "rank": "E-divisive on ranks with a Mann-Whitney U test",
+}
 
 
 def _bounds(cps, n):

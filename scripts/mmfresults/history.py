@@ -48,11 +48,13 @@ def _add_db(ap):
                     help="SQLite file or postgresql:// URL (default results/history.db)")
 
 
-def _add_method(ap, choices=tuple(changepoint.METHODS)):
+def add_method(ap, choices=tuple(changepoint.METHODS)):
+    """The --method option of the commands that detect change points."""
     ap.add_argument("--method", choices=choices, default=changepoint.DEFAULT_METHOD,
-                    help="t: E-divisive means + Welch's t-test (default, Hunter's); rank: "
-                         "E-divisive on ranks + Mann-Whitney U (robust to outlier runs; "
-                         "changepoint.py)")
+                    help="; ".join(f"{m}: {changepoint.METHOD_NAMES[m]}" for m in
+                                   changepoint.METHODS)
+                    + f" (default {changepoint.DEFAULT_METHOD}, Hunter's; rank is robust to "
+                      "outlier runs: changepoint.py)")
 
 
 def _canon(doc):
@@ -341,7 +343,7 @@ def main_detect(argv):
                 "--method rank E-divisive on ranks + Mann-Whitney U; "
                 f"p < {changepoint.P_MAX}) in each stored series, or in one CSV series.")
     ap.add_argument("--series", metavar="FILE.csv", help="one series: columns index,value")
-    _add_method(ap)
+    add_method(ap)
     _add_db(ap)
     ap.add_argument("--benchmark", metavar="RE", help="only benchmarks whose name matches RE")
     ap.add_argument("--metric", default="real_time", help="the metric (default real_time)")
@@ -411,7 +413,7 @@ def main_validate(argv):
     ap.add_argument("--seeds", type=int, default=10, help="series of each kind (default 10)")
     ap.add_argument("--step", type=float, default=changepoint.STEP * 100,
                     help=f"the step in percent (default {changepoint.STEP * 100:g})")
-    _add_method(ap, tuple(changepoint.METHODS) + ("all",))
+    add_method(ap, tuple(changepoint.METHODS) + ("all",))
     a = ap.parse_args(argv)
     if a.seeds < 1:
         ap.error("--seeds must be at least 1")
