@@ -936,8 +936,19 @@ def retry_lied(c):
     return bool(d.get("retried")) and d.get("sync_error") is None
 
 
+def untested(per_fs, whole_campaign=True):
+    """The filesystems of per_fs ({fs: {states, acks_checked, device_error_cuts,
+    device_errors_seen}}) on which a campaign tested nothing: no crash state, no
+    ack checked, or device-error cuts none of which reached the writer. A shard
+    (whole_campaign False) holds a share of the cuts: the last is judged on the
+    merged campaign (history merge-shards), as one run of it would be."""
+    return [fs for fs, f in per_fs.items() if f["states"] == 0 or f["acks_checked"] == 0
+            or (whole_campaign and f.get("device_error_cuts", 0) > 0
+                and f.get("device_errors_seen", 0) == 0)]
+
+
 def summarize(work, seed, accel, filesystems, replay, controls, seconds, cycles_asked=None,
-              incomplete=None, error=None, device_asked=0):
+              incomplete=None, error=None, device_asked=0, shard=False):
     """(crash.json document, stage counts, verdict, reason) of a campaign
     over the filesystems (a list of FILESYSTEMS rows).
 
@@ -995,10 +1006,11 @@ def summarize(work, seed, accel, filesystems, replay, controls, seconds, cycles_
                                for r in results.values()),
         "controls_refused_by_kernel": sum(r == REFUSED for r in results.values()),
     }
-    empty = [fs for fs, f in per_fs.items() if f["states"] == 0 or f["acks_checked"] == 0
-             or f.get("device_errors_seen", 1) == 0]
     for fs, f in per_fs.items():
         f["device_error_cuts"] = len(f.get("device_errors", []))
+        f["device_errors_seen"] = f.get("device_errors_seen", 0)
+    counts["device_errors_seen"] = sum(f["device_errors_seen"] for f in per_fs.values())
+    empty = untested(per_fs, whole_campaign=not shard)
     short = [fs for fs, f in per_fs.items() if cycles_asked is not None and
              (f["cycles"] - f["device_error_cuts"], f["device_error_cuts"])
              != (cycles_asked, device_asked)]
@@ -1022,6 +1034,10 @@ def summarize(work, seed, accel, filesystems, replay, controls, seconds, cycles_
             "recorded" for fs in short)
     else:
         verdict, reason = "pass", ""
+        unseen = [fs for fs in untested(per_fs) if fs not in empty]
+        if unseen:      # a shard: see untested()
+            reason = (f"no device error reached the writer on {', '.join(unseen)} in this "
+                      "shard: judged on the merged campaign")
     doc = {"complete": not incomplete and not error, "verdict": verdict, "reason": reason,
            "seed": seed, "replay": replay, "accel": accel, "fs": list(filesystems),
            **{k: counts[k] for k in ("cycles", "acks_checked", "records_acked", "violations")},
@@ -1040,12 +1056,13 @@ def finish(a):
         controls[(fs, w)] = r
     doc, counts, verdict, reason = summarize(a.work, a.seed, a.accel, a.fs, a.replay, controls,
                                              a.seconds, a.cycles_asked, a.incomplete, a.error,
-                                             a.device_errors_asked)
+                                             a.device_errors_asked, a.shard)
     files.write_json(os.path.join(a.out, "crash.json"), doc)
     files.write_stage(a.out, "crash-vm", verdict, reason, counts, seconds=a.seconds,
                       seed=a.seed, fs=a.fs,
                       per_fs={fs: {k: f[k] for k in ("cycles", "states", "acks_checked",
-                                                     "violations")}
+                                                     "violations", "device_error_cuts",
+                                                     "device_errors_seen")}
                               for fs, f in doc["filesystems"].items()})
     for fs, f in doc["filesystems"].items():
         ctl = ", ".join("%s %s" % (k.replace("mmf_crash_writer_", ""), v["result"])
@@ -1303,6 +1320,9 @@ def main(argv=None):
     fi.add_argument("--seconds", type=int, default=0)
     fi.add_argument("--cycles-asked", type=int)
     fi.add_argument("--device-errors-asked", type=int, default=0)
+    fi.add_argument("--shard", action="store_true",
+                    help="a shard's share of the campaign: device errors that reached the "
+                         "writer are judged when the shards merge")
     fi.add_argument("--incomplete", default="", metavar="REASON",
                     help="the campaign was cut short (a signal): verdict interrupted")
     fi.add_argument("--error", default="", metavar="REASON",

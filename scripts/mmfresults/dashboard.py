@@ -157,7 +157,7 @@ def chart(series_list, runs, cps_by_bench, title):
     return "".join(out)
 
 
-def page(st, metric="real_time", bench_re=None, now=None):
+def page(st, metric="real_time", bench_re=None, now=None, method=changepoint.DEFAULT_METHOD):
     """(the HTML text, number of charts, number of change points)."""
     machines = st.machines()
     runs = st.runs()
@@ -176,7 +176,7 @@ def page(st, metric="real_time", bench_re=None, now=None):
          f"<style>{STYLE}</style></head><body>",
          "<h1>mmapfile performance history</h1>",
          f'<p class="muted">{len(runs)} runs on {len(machines)} machines; metric {e(metric)}; '
-         f"change points: E-divisive means with a t-test, p &lt; {changepoint.P_MAX}, "
+         f"change points: {e(changepoint.METHOD_NAMES[method])}, p &lt; {changepoint.P_MAX}, "
          f"series of at least {2 * changepoint.MIN_SIZE} runs; comparisons stay within one "
          f"machine fingerprint. Generated {e(now)}.</p>",
          '<p><label for="machine">Machine: </label><select id="machine">']
@@ -194,7 +194,7 @@ def page(st, metric="real_time", bench_re=None, now=None):
             cps = {}
             for s in sl:
                 if len(s.points) >= 2 * changepoint.MIN_SIZE:
-                    found = changepoint.detect(s.values())
+                    found = changepoint.detect(s.values(), method=method)
                     if found:
                         cps[s.benchmark] = found
             svg = chart(sl, run_ids, cps, f"{fam} on {fp}")
@@ -233,6 +233,7 @@ def main(argv):
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--metric", default="real_time")
     ap.add_argument("--benchmark", metavar="RE", help="only benchmarks whose name matches RE")
+    history.add_method(ap)
     a = ap.parse_args(argv)
     bench_re = history.bench_regex(ap, a.benchmark) if a.benchmark else None
     db = a.db or history.DEFAULT_DB
@@ -241,7 +242,7 @@ def main(argv):
     except OSError as err:
         ap.error(f"--out {a.out}: cannot create the folder ({err.strerror})")
     with store.Store(db, create=False) as st:
-        text, charts, ncps = page(st, a.metric, bench_re)
+        text, charts, ncps = page(st, a.metric, bench_re, method=a.method)
     if charts == 0:
         raise files.ResultError(f"{db}: no series of metric {a.metric!r} to draw")
     path = os.path.join(a.out, "index.html")

@@ -7,8 +7,10 @@
   history runs [--db DB]                              list the stored runs
   history fingerprint [--dir D] [--out DIR]           this machine's identity
   history detect [--db DB] [--benchmark RE] [--metric M] [--all-machines]
-  history detect --series FILE.csv                    change points (changepoint.py)
-  history validate [--results DIR] [--seeds N]        the detector's figures on this noise
+  history detect --series FILE.csv                    change points (changepoint.py;
+                                                      --method t|rank on both forms)
+  history validate [--noise FILE | --runs DIR...]    the detector's figures on this
+                   [--save FILE] [--method M|all]    machine's A/A noise
   history backfill --revs N [--inject-ns NS] ...      real history + a synthetic slowdown (backfill.py)
   history dashboard [--db DB] --out DIR [--metric M] [--benchmark RE]
                                                       the static page (dashboard.py)
@@ -29,7 +31,7 @@ import re
 import statistics
 import sys
 
-from . import changepoint, files, fingerprint, store
+from . import changepoint, data, files, fingerprint, store
 from .runfolder import parser
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -44,6 +46,15 @@ _UNITS = {"bytes_per_second": "B/s", "items_per_second": "1/s"}
 def _add_db(ap):
     ap.add_argument("--db", default=DEFAULT_DB,
                     help="SQLite file or postgresql:// URL (default results/history.db)")
+
+
+def add_method(ap, choices=tuple(changepoint.METHODS)):
+    """The --method option of the commands that detect change points."""
+    ap.add_argument("--method", choices=choices, default=changepoint.DEFAULT_METHOD,
+                    help="; ".join(f"{m}: {changepoint.METHOD_NAMES[m]}" for m in
+                                   changepoint.METHODS)
+                    + f" (default {changepoint.DEFAULT_METHOD}, Hunter's; rank is robust to "
+                      "outlier runs: changepoint.py)")
 
 
 def _canon(doc):
@@ -332,9 +343,11 @@ def read_series_csv(path):
 
 
 def main_detect(argv):
-    ap = parser("history detect", "Change points (E-divisive means + t-test, "
+    ap = parser("history detect", "Change points (E-divisive means + t-test, or with "
+                "--method rank E-divisive on ranks + Mann-Whitney U; "
                 f"p < {changepoint.P_MAX}) in each stored series, or in one CSV series.")
     ap.add_argument("--series", metavar="FILE.csv", help="one series: columns index,value")
+    add_method(ap)
     _add_db(ap)
     ap.add_argument("--benchmark", metavar="RE", help="only benchmarks whose name matches RE")
     ap.add_argument("--metric", default="real_time", help="the metric (default real_time)")
@@ -347,7 +360,7 @@ def main_detect(argv):
         if len(pts) < 2 * changepoint.MIN_SIZE:
             raise files.ResultError(f"{a.series}: {len(pts)} points; a change point needs at "
                                     f"least {2 * changepoint.MIN_SIZE}")
-        cps = changepoint.detect([v for _, v in pts])
+        cps = changepoint.detect([v for _, v in pts], method=a.method)
         for cp in cps:
             print(changepoint.format_point(cp._replace(index=pts[cp.index][0])))
         print(f"{a.series}: {len(pts)} points, {len(cps)} change points", file=sys.stderr)
@@ -369,7 +382,7 @@ def main_detect(argv):
         if len(s.points) < 2 * changepoint.MIN_SIZE:
             short += 1
             continue
-        cps = changepoint.detect(s.values())
+        cps = changepoint.detect(s.values(), method=a.method)
         if not cps:
             continue
         where = "all machines" if s.machine is None else f"machine {s.machine}"
@@ -390,53 +403,119 @@ def main_detect(argv):
 
 def main_validate(argv):
     ap = parser("history validate", "The change-point detector on synthetic series carrying "
-                "the repetition noise of a results folder: detection of a 5 % step and false "
-                "change points on A/A series, at that folder's noise percentiles.")
-    ap.add_argument("--results", default=os.path.join(TOP, "results", "baseline"),
-                    help="results folder whose repetitions give the noise (default results/baseline)")
+                "this machine's measured A/A noise: for each benchmark, detection of a step "
+                "and false change points on A/A series, points drawn from its A/A per-run "
+                "medians (changepoint.py).")
+    src = ap.add_mutually_exclusive_group()
+    src.add_argument("--noise", default=DEFAULT_NOISE, metavar="FILE",
+                     help="A/A noise file (default results/aa-noise/quiet.json; "
+                          "busy.json and all.json beside it)")
+    src.add_argument("--runs", nargs="+", metavar="DIR",
+                     help=f"measure the noise from these A/A run folders (at least {MIN_AA_RUNS} "
+                          "runs of one build on one machine; the benchmarks all of them ran)")
+    ap.add_argument("--save", metavar="FILE", help="with --runs: write the noise file")
     ap.add_argument("--seeds", type=int, default=10, help="series of each kind (default 10)")
+    ap.add_argument("--step", type=float, default=changepoint.STEP * 100,
+                    help=f"the step in percent (default {changepoint.STEP * 100:g})")
+    add_method(ap, tuple(changepoint.METHODS) + ("all",))
     a = ap.parse_args(argv)
     if a.seeds < 1:
         ap.error("--seeds must be at least 1")
-    cvs, reps = measured_noise(a.results)
-    print(f"{a.results}: {len(cvs)} benchmarks, {reps} repetitions; coefficient of variation "
-          f"of real_time over repetitions: p10 {cvs[len(cvs) // 10]:.1%}, "
-          f"median {statistics.median(cvs):.1%}, p75 {cvs[3 * len(cvs) // 4]:.1%}")
-    print(f"series of {changepoint.SERIES_LEN} points (median of {reps} repetitions each), "
-          f"+{changepoint.STEP:.0%} step at {changepoint.STEP_AT}, found within "
-          f"+-{changepoint.TOLERANCE}; p < {changepoint.P_MAX}")
-    for label, q in NOISE_LEVELS:
-        cv = cvs[min(int(q * len(cvs)), len(cvs) - 1)]
-        found, other, false = changepoint.validate(cv, reps, a.seeds)
-        print(f"  noise {label:<6} cv {cv:6.1%}: step found {found}/{a.seeds} "
-              f"(other change points {other}); A/A: {false} false change points in "
-              f"{a.seeds} x {changepoint.SERIES_LEN} points")
+    if not 0 < a.step <= 1000:
+        ap.error("--step must be a percentage in (0, 1000]")
+    if a.save and not a.runs:
+        ap.error("--save needs --runs")
+    if a.runs:
+        if len(a.runs) < MIN_AA_RUNS:
+            ap.error(f"--runs: {len(a.runs)} folders; the noise needs at least {MIN_AA_RUNS}")
+        noise = aa_noise(a.runs)
+        if a.save:
+            files.write_json(a.save, noise)
+            print(f"wrote {a.save}")
+    else:
+        noise = load_noise(a.noise)
+    methods = list(changepoint.METHODS) if a.method == "all" else [a.method]
+    step = a.step / 100
+    print(f"A/A noise: {noise['runs']} runs of {len(noise['benchmarks'])} benchmarks "
+          f"({noise['repetitions']} repetitions each, revision {shown(noise['revision'])}, "
+          f"{shown(noise['first'])} .. {shown(noise['last'])})")
+    print(f"series of {changepoint.SERIES_LEN} points drawn from each benchmark's per-run "
+          f"medians; +{step:.3g} step at {changepoint.STEP_AT}, found within "
+          f"+-{changepoint.TOLERANCE}; {a.seeds} step and {a.seeds} A/A series; "
+          f"p < {changepoint.P_MAX}")
+    met = {m: 0 for m in methods}
+    rows = sorted(noise["benchmarks"].items(), key=lambda kv: changepoint.spread(kv[1]))
+    for name, pool in rows:
+        robust, classical = changepoint.spread(pool)
+        parts = []
+        for m in methods:
+            found, other, false = changepoint.validate(pool, a.seeds, step, m)
+            met[m] += found >= math.ceil(0.9 * a.seeds) and false <= 1
+            parts.append(f"{m}: found {found}/{a.seeds} other {other} A/A false {false}")
+        t, z = changepoint.step_statistics(pool, step)
+        print(shown(f"  spread {robust:5.1%} (sd {classical:6.1%}; step's t {t:4.1f}, z "
+                    f"{z:4.1f})  {'; '.join(parts)}  {name}"))
+    for m in methods:
+        print(f"{m}: {met[m]} of {len(rows)} benchmarks meet both targets "
+              f"(>= 90 % found, <= 1 false change point)")
     return 0
 
 
-# The noise percentiles `history validate` reports (label, quantile).
-NOISE_LEVELS = (("p10", 0.10), ("p25", 0.25), ("median", 0.50), ("p75", 0.75))
+# The measured A/A noise (README "Performance history"): quiet.json, 24 runs
+# back to back at load 1-2.5 (the default); busy.json, 16 runs over 15 minutes
+# at load 4-10 (builds, a qemu campaign, other jobs); all.json, the 40 together.
+DEFAULT_NOISE = os.path.join(TOP, "results", "aa-noise", "quiet.json")
+NOISE_SCHEMA = "mmf-aa-noise/1"
+MIN_AA_RUNS = 10
 
 
-def measured_noise(folder):
-    """(sorted per-benchmark CVs of real_time over repetitions, typical repetition count)
-    of a results folder's Google Benchmark JSON (iteration rows)."""
-    files.check_complete(folder)
-    files.check_recorded(folder)
-    by_bench = collections.defaultdict(list)
-    for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
-        doc = files.load_json(p)
-        if "benchmarks" not in doc:
-            continue
-        for row in files.load_gbench(p)["benchmarks"]:
-            if row.get("run_type") == "iteration" and not row.get("error_occurred") \
-                    and isinstance(row.get("real_time"), (int, float)):
-                by_bench[(p, row.get("run_name") or row["name"])].append(row["real_time"])
-    cvs = changepoint.repetition_cvs(by_bench)
-    if not cvs:
-        raise files.ResultError(f"{folder}: no benchmark with 2 or more repetitions")
-    reps = int(statistics.median(len(v) for v in by_bench.values()))
-    return cvs, reps
+def aa_noise(folders):
+    """The A/A noise document of run folders of one build on one machine: per
+    benchmark the median real_time (microseconds) of each run, in folder order;
+    only the benchmarks every run measured. Folders of several machines are
+    refused; several revisions are listed ("revision"), not refused: a
+    context's revision is the checkout's, which with `scripts/bench --bin`
+    is not the build's."""
+    per, revs, machines, dates, reps = collections.defaultdict(list), set(), set(), [], []
+    selections = set()
+    for folder in folders:
+        res = data.load(folder)
+        ctx = res.context or {}
+        revs.add((str(ctx.get("git_revision")), bool(ctx.get("git_dirty"))))
+        comp = fingerprint.of_run(folder)[0]
+        machines.add(fingerprint.summary(comp) if comp else "unknown machine")
+        dates.append(_text(ctx.get("date")))
+        selections.add((_text(ctx.get("profile")), _text(ctx.get("filter"))))
+        for b in res.benches:
+            if not b.skipped and not b.failed and b.median("real_us"):
+                per[b.run_name].append(b.median("real_us"))
+                reps.append(b.n)
+    if len(machines) != 1:
+        raise files.ResultError(f"{len(folders)} folders of {len(machines)} machines: "
+                                "A/A runs are runs of one machine")
+    bench = {k: v for k, v in per.items() if len(v) == len(folders)}
+    if not bench:
+        raise files.ResultError("no benchmark was measured in every A/A run folder")
+    return {"schema": NOISE_SCHEMA, "runs": len(folders),
+            "revision": " ".join(sorted(f"{r[:12]}{'+dirty' if d else ''}" for r, d in revs)),
+            "machine": next(iter(machines)), "first": min(dates), "last": max(dates),
+            "repetitions": int(statistics.median(reps)),
+            "selections": [{"profile": p, "filter": f} for p, f in sorted(selections)],
+            "benchmarks": bench}
+
+
+def load_noise(path):
+    doc = files.load_json(path, "A/A noise file")
+    b = doc.get("benchmarks")
+    if doc.get("schema") != NOISE_SCHEMA or not isinstance(b, dict) or not b or not all(
+            isinstance(v, list) and len(v) >= MIN_AA_RUNS
+            and all(isinstance(x, (int, float)) and math.isfinite(x) and x > 0 for x in v)
+            for v in b.values()):
+        raise files.ResultError(f"{path}: not an A/A noise file ({NOISE_SCHEMA}: benchmarks "
+                                f"with {MIN_AA_RUNS} or more positive values each)")
+    for k in ("runs", "revision", "machine", "first", "last", "repetitions"):
+        doc.setdefault(k, "?")
+    return doc
 
 
 SUBCOMMANDS = {

@@ -12,6 +12,10 @@ matrix index or Kubernetes' JOB_COMPLETION_INDEX). What each stage's shard runs:
   choices come from (S, c) alone, so every cycle is the one the unsharded
   campaign of seed S runs; only the kill instants differ, as between any
   two runs.
+- crash-vm (scripts/crash-vm --shard I/N --seed S): its cuts c = 0 ..
+  cycles + device-errors - 1 (plain cycles, then device-error cuts) on every
+  filesystem, cut c going to shard c mod N; the negative controls (--teeth)
+  run in shard 0. A cut's choices come from (S, cycle, writer) alone.
 - soak (fault_soak --shard I/N --seed S --ops OPS): one soak is a single
   random stream, so a shard runs its own: seed splitmix64(S + I) (Steele,
   Lea & Flood 2014; the first output of a splitmix64 generator whose state
@@ -27,8 +31,9 @@ campaign exactly once (same N, seed and selection; every folder complete)
 and writes one run folder: bench rows are the union of the shards' rows
 (each driver's JSON, the summary and bench.json made from them as for one
 run); stage records' counts are summed (counts of kinds, such as the kills
-in grow / in sync / by timer, are histograms and add up the same way);
-nothing is averaged. The verdict is the worst shard's; the soak's digest is
+in grow / in sync / by timer, are histograms and add up the same way),
+except those of NOT_SUMMED, which every shard has the same (crash-vm's
+filesystems); nothing is averaged. The verdict is the worst shard's; the soak's digest is
 the list of the shards' digests in index order.
 """
 import glob
@@ -43,6 +48,10 @@ from .runfolder import key_values, parser
 SHARD_SCHEMA = "mmf-shard/1"
 MAX_SHARDS = 1000
 MASK64 = (1 << 64) - 1
+# Counts that describe the selection every shard covers, not work divided
+# among the shards (crash-vm: the filesystems each shard cuts on): kept, not
+# summed, and equal in every shard.
+NOT_SUMMED = ("filesystems",)
 # Worst first: the merged verdict is the worst of the shards'.
 VERDICT_ORDER = ("fail", "interrupted", "pass", "skipped")
 
@@ -188,24 +197,45 @@ def merge_records(stage, shards):
     """The stage record of the merged campaign: counts summed, verdict worst."""
     recs = [files.read_stage(folder, stage) for folder, _ in shards]
     counts = {}
-    for r in recs:
+    for (folder, _), r in zip(shards, recs):
         for k, v in (r.get("counts") or {}).items():
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 continue
-            counts[k] = counts.get(k, 0) + v
+            if k not in NOT_SUMMED:
+                counts[k] = counts.get(k, 0) + v
+            elif counts.setdefault(k, v) != v:
+                raise files.ResultError(f"{stage}: {folder} counts {k}={v}, another shard "
+                                        f"{counts[k]}: not one campaign")
     n = len(shards)
     first = shards[0][1]
     seed = f", campaign seed {first['campaign_seed']}" if first.get("campaign_seed") else ""
     bad = [f"shard {doc['index']}: {r.get('reason', '')}" for (_, doc), r in zip(shards, recs)
            if r["verdict"] in ("fail", "interrupted")]
     reason = f"{n} shards merged{seed}" + (f"; {'; '.join(bad)}" if bad else "")
+    verdict = worst([r["verdict"] for r in recs])
+    per_fs = {}     # crash-vm: per filesystem, summed like the counts
+    for r in recs:
+        for fs, f in (r.get("per_fs") or {}).items():
+            into = per_fs.setdefault(fs, {})
+            for k, v in f.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    into[k] = into.get(k, 0) + v
+    if stage == "crash-vm" and verdict == "pass":
+        from .crashvm import untested
+        empty = untested(per_fs)
+        if empty:
+            verdict = "fail"
+            reason += (f"; the campaign tested nothing on {', '.join(empty)} (no crash state, "
+                       "no ack, or no device error that reached the writer)")
     extra = {"seconds": round(sum(float(r.get("seconds") or 0) for r in recs), 1),
              "shards": [{"index": doc["index"], "folder": folder, "verdict": r["verdict"],
                          "seed": doc.get("seed"), **({"digest": r["digest"]} if "digest" in r else {})}
                         for (folder, doc), r in zip(shards, recs)]}
     if any("digest" in r for r in recs):
         extra["digest"] = " ".join(str(r.get("digest")) for r in recs)
-    return worst([r["verdict"] for r in recs]), reason, counts, extra
+    if per_fs:
+        extra["per_fs"] = per_fs
+    return verdict, reason, counts, extra
 
 
 def merge_bench(shards, out):

@@ -371,6 +371,19 @@ class CampaignRecordTest(TempDirTest):
         self.assertEqual(verdict, "fail")
         self.assertIn("no error reaching the writer", reason)
 
+    def test_a_shard_leaves_unseen_device_errors_to_the_merge(self):
+        dev = {"failed_write": 300, "sync_error": None, "poison": None, "other_error": None,
+               "retried": False, "lines": [], "ok": True}
+        self.put(dict(cycle_doc(4), device=dev))
+        self.assertEqual(self.summary(cycles_asked=0, device_asked=1)[2], "fail")
+        doc, counts, verdict, reason = self.summary(cycles_asked=0, device_asked=1, shard=True)
+        self.assertEqual(verdict, "pass")
+        self.assertIn("no device error reached the writer on ext4 in this shard", reason)
+        self.assertEqual((counts["device_error_cuts"], counts["device_errors_seen"]), (1, 0))
+        self.assertEqual(crashvm.untested(doc["filesystems"]), ["ext4"])
+        self.assertEqual(crashvm.untested(doc["filesystems"], whole_campaign=False), [])
+        self.assertEqual(self.summary(shard=True, filesystems=("ext4", "xfs"))[2], "fail")
+
     def test_a_retry_the_kernel_refused_is_not_a_toothless_control(self):
         self.put(cycle_doc(1))
         retry = ("ext4", "mmf_crash_writer_retry")

@@ -79,6 +79,11 @@ class DashboardTest(unittest.TestCase):
         with store.Store(db) as st:
             text, charts, ncps = dashboard.page(st)
         self.assertEqual((charts, ncps), (6, 1))       # 2 machines x 3 families; the one step
+        self.assertIn("E-divisive means with a t-test", text)
+        with store.Store(db) as st:
+            rank = dashboard.page(st, method="rank")
+        self.assertEqual(rank[1:], (6, 1))               # the same step, by ranks
+        self.assertIn("E-divisive on ranks with a Mann-Whitney U test", rank[0])
         os.makedirs(KEEP, exist_ok=True)
         page = os.path.join(KEEP, "index.html")
         with open(page, "w") as f:

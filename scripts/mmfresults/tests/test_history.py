@@ -2,6 +2,7 @@
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -156,6 +157,49 @@ class FingerprintTest(unittest.TestCase):
         same = dict(ctx, date="2030-01-01T00:00:00Z", duration_s=999, loadavg_end=["9"])
         self.assertEqual(fingerprint.fingerprint(c),
                          fingerprint.fingerprint(fingerprint.from_context(same)))
+
+
+class RunHistoryTest(unittest.TestCase):
+    """scripts/run --history end to end: tiny runs (the demo stage only, ~5 s each,
+    the release build being there) into a temporary store."""
+
+    def run_script(self, *args):
+        env = dict(os.environ)
+        env.pop("MMF_RUN_TOKEN", None)     # the runs own their folders
+        return subprocess.run([os.path.join(TOP, "scripts", "run"), *args], capture_output=True,
+                              text=True, env=env, timeout=600)
+
+    def test_runs_land_in_the_store_and_add_up(self):
+        d = tempfile.mkdtemp(prefix="mmf-test-run-history.")
+        self.addCleanup(shutil.rmtree, d)
+        db = os.path.join(d, "h.db")
+        ids = []
+        for k in (1, 2):
+            out = os.path.join(d, f"run{k}")
+            p = self.run_script("--only", "demo", "--seed", str(k), "--out", out,
+                                "--history-db", db)
+            self.assertEqual(p.returncode, 0, p.stdout[-2000:] + p.stderr[-2000:])
+            m = re.search(r"^run ([0-9a-f]{16}) stored: .*1 stage records", p.stdout, re.M)
+            self.assertTrue(m, p.stdout[-2000:])
+            ids.append(m.group(1))
+            with store.Store(db) as st:
+                self.assertEqual(st.count("runs"), k)          # the second run adds to the first
+                self.assertEqual(st.query("SELECT source FROM runs WHERE run_id = ?", (ids[-1],)),
+                                 [(out,)])
+                self.assertEqual(st.query("SELECT stage, verdict FROM stages WHERE run_id = ?",
+                                          (ids[-1],)), [("demo", "pass")])
+                self.assertEqual(st.query("SELECT value FROM stage_counts WHERE run_id = ? AND "
+                                          "name = ?", (ids[-1], "records")), [(100000,)])
+        self.assertNotEqual(ids[0], ids[1])
+        # A store that cannot be written: the run completes, is not stored, exit 1.
+        p = self.run_script("--only", "demo", "--out", os.path.join(d, "run3"),
+                            "--history-db", d)
+        self.assertEqual(p.returncode, 1, p.stdout[-2000:])
+        self.assertIn("history: the run was not stored", p.stdout)
+        self.assertIsNone(files.run_incomplete(os.path.join(d, "run3")))
+        p = self.run_script("--history-db")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("run: --history-db needs a value", p.stderr)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,51 @@ class ShardUnitTest(unittest.TestCase):
         self.assertEqual(out.getvalue().split(), ["b", "e"])   # numbers 3 and 6
 
 
+class CrashVmShardTest(unittest.TestCase):
+    """scripts/crash-vm --shard through its own campaign loop, listed (--list-cycles)
+    instead of booted: the shards partition the unsharded campaign's cuts."""
+
+    CAMPAIGN = ["--seed", "99", "--cycles", "5", "--device-errors", "3", "--teeth",
+                "--fs", "ext4,xfs", "--first", "11"]
+
+    def listing(self, *extra):
+        p = subprocess.run([os.path.join(TOP, "scripts/crash-vm"), *self.CAMPAIGN, *extra,
+                            "--list-cycles"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.headers.append(p.stdout.splitlines()[0])
+        return [l for l in p.stdout.splitlines() if not l.startswith("[")]
+
+    def test_shards_partition_the_campaign(self):
+        self.headers = []
+        whole = self.listing()
+        self.assertEqual(len(whole), 2 * (5 + 3 + 3))   # per fs: 5 cycles, 3 cuts, 3 controls
+        self.assertIn("ext4 cycle 11 seed 99 (1/5)", whole)
+        self.assertIn("xfs device-error cut 18 seed 99 (device error 3/3)", whole)
+        parts = [self.listing("--shard", f"{i}/3") for i in range(3)]
+        cuts = [[l for l in part if " control " not in l] for part in parts]
+        self.assertEqual(sorted(sum(cuts, [])), sorted(l for l in whole if " control " not in l))
+        self.assertEqual(len(sum(cuts, [])), len(set(sum(cuts, []))))       # no cut twice
+        self.assertEqual([len(c) for c in cuts], [6, 6, 4])                  # c mod 3, both fs
+        self.assertIn("ext4 cycle 14 seed 99 (4/5)", cuts[0])                # c = 3
+        self.assertIn("xfs device-error cut 17 seed 99 (device error 2/3)", cuts[0])
+        self.assertIn("ext4 device-error cut 16 seed 99 (device error 1/3)", cuts[2])  # c = 5
+        self.assertIn("shard 0/3: 2 cycles and 1 device-error cuts per filesystem", self.headers[1])
+        self.assertIn("shard 2/3: 1 cycles and 1 device-error cuts per filesystem", self.headers[3])
+        controls = [[l for l in part if " control " in l] for part in parts]
+        self.assertEqual(controls[0], [l for l in whole if " control " in l])
+        self.assertEqual(controls[1] + controls[2], [])
+
+    def test_a_shard_without_a_cut_is_a_usage_error(self):
+        for args, text in ((["--shard", "2/4", "--cycles", "2"], "runs no cut"),
+                           (["--shard", "4/4"], "--shard must be I/N"),
+                           (["--shard", "x"], "--shard must be I/N")):
+            p = subprocess.run([os.path.join(TOP, "scripts/crash-vm"), *args, "--list-cycles"],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 2, (args, p.stderr))
+            self.assertIn(text, p.stderr)
+            self.assertEqual(p.stdout, "")
+
+
 class MergeTest(unittest.TestCase):
     """merge-shards on made-up shard folders of one stage."""
 
@@ -100,6 +145,42 @@ class MergeTest(unittest.TestCase):
         rc, so, se, out = self.merge(*folders)
         self.assertEqual(rc, 1)
         self.assertEqual(files.read_stage(out, "crash-kill")["verdict"], "fail")
+
+    def test_the_filesystems_of_crash_vm_shards_are_not_summed(self):
+        folders = [self.shard(i, counts={"filesystems": 2, "cycles": 4 - i}) for i in range(3)]
+        rc, so, se, out = self.merge(*folders)
+        self.assertEqual(rc, 0, se)
+        self.assertEqual(files.read_stage(out, "crash-kill")["counts"],
+                         {"filesystems": 2, "cycles": 9})
+        files.write_stage(folders[2], "crash-kill", "pass", "x", {"filesystems": 1, "cycles": 2})
+        rc, so, se, out = self.merge(*folders)
+        self.assertEqual(rc, 1)
+        self.assertIn("counts filesystems=1, another shard 2", se)
+
+    def test_crash_vm_device_errors_are_judged_on_the_whole_campaign(self):
+        def vm_shard(i, seen):
+            d = os.path.join(self.dir, f"vm{i}-{seen}")
+            os.makedirs(d, exist_ok=True)
+            files.write_stage(d, "crash-vm", "pass", "", {"cycles": 1, "filesystems": 1},
+                              per_fs={"ext4": {"cycles": 1, "states": 1, "acks_checked": 9,
+                                               "violations": 0, "device_error_cuts": 1,
+                                               "device_errors_seen": seen}})
+            files.write_json(shards.record_path(d, "crash-vm"),
+                             {"schema": shards.SHARD_SCHEMA, "stage": "crash-vm", "index": i,
+                              "count": 2, "campaign_seed": "5", "seed": None,
+                              "params": {"cycles": "0", "device-errors": "2"}, "counts": {}})
+            return d
+        rc, so, se, out = self.merge(vm_shard(0, 0), vm_shard(1, 1))
+        self.assertEqual(rc, 0, se)
+        rec = files.read_stage(out, "crash-vm")
+        self.assertEqual(rec["per_fs"]["ext4"], {"cycles": 2, "states": 2, "acks_checked": 18,
+                                                 "violations": 0, "device_error_cuts": 2,
+                                                 "device_errors_seen": 1})
+        rc, so, se, out = self.merge(vm_shard(0, 0), vm_shard(1, 0))
+        self.assertEqual(rc, 1)
+        rec = files.read_stage(out, "crash-vm")
+        self.assertEqual(rec["verdict"], "fail")
+        self.assertIn("tested nothing on ext4", rec["reason"])
 
     def test_a_missing_twice_or_foreign_shard_is_refused(self):
         a, b, c = (self.shard(i) for i in range(3))
@@ -144,6 +225,10 @@ def campaign_env(extra=None):
     env = dict(os.environ, **SMALL, SEED=str(SEED), MMF_JOBS="2")
     env.pop("MMF_RUN_TOKEN", None)
     env.update(extra or {})
+    # The CI definitions add crash-vm, which boots qemu (minutes a cut): the
+    # local exercise runs the other stages (CrashVmShardTest lists its shards).
+    stages = env.get("MMF_SHARD_STAGES", "bench soak crash-kill").split()
+    env["MMF_SHARD_STAGES"] = " ".join(s for s in stages if s != "crash-vm")
     return env
 
 
@@ -221,6 +306,7 @@ class CIExamplesTest(unittest.TestCase):
     def test_github_matrix_and_k8s_indexed_job(self):
         with open(os.path.join(TOP, ".ci/shards/github-actions.yml")) as f:
             gh = yaml.safe_load(f)
+        self.assertIn("crash-vm", gh["env"]["MMF_SHARD_STAGES"].split())
         job = gh["jobs"]["shard"]
         self.assertEqual(job["strategy"]["matrix"]["shard"], [0, 1, 2, 3])
         self.assertEqual(job["strategy"]["max-parallel"], 2)
@@ -247,6 +333,7 @@ class CIExamplesTest(unittest.TestCase):
         results = os.path.join(self.dir, "k8s-results")
         os.makedirs(results)
         env = {e["name"]: e["value"] for e in box["env"]}
+        self.assertIn("crash-vm", env["MMF_SHARD_STAGES"].split())
         command = box["command"][2].replace("/results", results)
         cmds = {i: (command, campaign_env(dict(env, JOB_COMPLETION_INDEX=str(i))),
                     os.path.join(results, f"shard-{i}")) for i in range(4)}
