@@ -28,6 +28,9 @@
  * checksum covers the record's own bytes only. span_bytes() says how many
  * bytes were asked of the device.
  *
+ * max_inflight() is the most reads that were in flight at once (a counter:
+ * the depth the row really ran at).
+ *
  * Latency of one read (step's *lat_ns): from just before its submission
  * (io_uring_submit, or the pread call) to when step() reaped its completion,
  * in ns, CLOCK_MONOTONIC. At qd 32 that includes the wait in the queue.
@@ -123,6 +126,8 @@ public:
 	const std::string &why() const { return why_; }
 	size_t align() const { return align_; }
 	double span_bytes() const { return span_bytes_; }
+	/* The most reads that were in flight at once (1 for pread). */
+	unsigned max_inflight() const { return max_inflight_; }
 
 	/* The next n reads take their offsets from next(). */
 	void start(size_t n, std::function<size_t()> next)
@@ -171,6 +176,7 @@ private:
 	int step_pread(uint64_t *sum, uint64_t *lat_ns)
 	{
 		Slot &s = slots_[0];
+		max_inflight_ = 1;
 		s.span = direct_span(next_(), rec_, align_);
 		span_bytes_ += double(s.span.len);
 		uint64_t t0 = now_ns();
@@ -207,12 +213,13 @@ private:
 		uint64_t t0 = now_ns();
 		for (unsigned i : queued_)
 			slots_[i].t0 = t0;
+		max_inflight_ = std::max(max_inflight_, unsigned(slots_.size() - free_.size()));
 		int rc = io_uring_submit(&ring_);
 		return rc < 0 ? rc : 0;
 	}
 
 	size_t rec_;
-	unsigned qd_;
+	unsigned qd_, max_inflight_ = 0;
 	int fd_ = -1;
 	size_t align_ = kPage, slot_len_ = 0, left_ = 0;
 	double span_bytes_ = 0;
