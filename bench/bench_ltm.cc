@@ -421,7 +421,7 @@ void register_ltm()
 		    [api](benchmark::State &st) { bm_ltm(st, api); })
 			->Iterations(r.reads);
 	}
-	/* O_DIRECT: 2000 reads (p99 from the 20 samples above it; the quick
+	/* O_DIRECT: 1000 reads (p99 from the 10 samples above it; the quick
 	 * profile's budget for these rows is 20 s, issue 12 section 5); qd 0 =
 	 * pread(2). */
 	for (unsigned qd : {0u, 1u, 32u}) {
@@ -434,7 +434,7 @@ void register_ltm()
 					 {"limit", mib(limit_size())},
 					 {"rec", num(kRec)}});
 		add(name("BM_LTM", keys), [qd](benchmark::State &st) { bm_ltm_direct(st, qd); })
-			->Iterations(2000);
+			->Iterations(1000);
 	}
 }
 

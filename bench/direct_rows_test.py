@@ -184,14 +184,14 @@ def main(argv):
                         {"MMF_LTM_FILE_MIB": "64", "MMF_LTM_LIMIT_MIB": "32", "MMF_BENCH_CACHE": "off"})
         tail = "madv:none/file:64MiB/limit:32MiB/rec:4096"
         for api, qd in (("pread_direct", 0), ("io_uring_direct/qd:1", 1), ("io_uring_direct/qd:32", 32)):
-            name = f"BM_LTM/api:{api}/{tail}/iterations:2000/real_time"
+            name = f"BM_LTM/api:{api}/{tail}/iterations:1000/real_time"
             check(name in lr, f"no row {name}")
             if name not in lr:
                 continue
             if os.geteuid() != 0:
                 check(lr[name].get("error_message", "").startswith("skipped:"), f"{name}: not skipped without root")
             else:
-                direct_ok(lr[name], name, 2000, 4096, qd)
+                direct_ok(lr[name], name, 1000, 4096, qd)
         rc, text = summary(scripts, run)
         check(rc == 0, f"summary exited {rc}:\n{text}")
         for line in ("READ cold/rand: what a user would pick instead of mmap", "  O_DIRECT pread ",

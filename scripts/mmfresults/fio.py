@@ -135,11 +135,15 @@ def fio_read(path):
     try:
         read = doc["jobs"][0]["read"]
         iops, ios = float(read["iops"]), float(read["total_ios"])
-    except (KeyError, IndexError, TypeError, ValueError):
+        lat_us = float(read.get("lat_ns", {}).get("mean", 0)) / 1e3
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
         raise files.ResultError(f"{path}: fio JSON has no jobs[0].read.iops/total_ios") from None
     if not iops > 0 or not ios > 0:
         raise files.ResultError(f"{path}: fio measured no I/O (iops {iops})")
-    return {"iops": iops, "ios": ios}
+    # Time of the job's runtime spent outside its I/Os (ms): runtime (ios / iops)
+    # minus the I/Os' own latencies (ios x mean lat); setup inside the timed region.
+    outside_ms = (ios / iops - ios * lat_us / 1e6) * 1e3 if lat_us > 0 else None
+    return {"iops": iops, "ios": ios, "outside_ms": outside_ms}
 
 
 def within(r):
@@ -223,15 +227,21 @@ def main_fio_check(argv):
     if a.dev:
         out.append(f"device work per record (medians; harness: own bios when counted, else the disk; "
                    f"fio: its blkio cgroup when counted, else the disk's stat around the job)")
-        out.append(f"  {'case':<16} {'harness IO':>10} {'fio IO':>8} {'harness KiB':>11} {'fio KiB':>8}")
+        out.append(f"  {'case':<16} {'harness IO':>10} {'fio IO':>8} {'harness KiB':>11} {'fio KiB':>8}"
+                   f" {'fio ms outside I/O':>19}")
         for name, row in cases:
             fd = [fio_device(fdir, f"{name}-{i}", a.dev,
                              fio_read(os.path.join(fdir, f"{name}-{i}.json"))["ios"]) for i in rounds]
             hd = [h for h in hdev.get(name, []) if h[0] is not None]
+            outside = [x for x in (fio_read(os.path.join(fdir, f"{name}-{i}.json"))["outside_ms"]
+                                   for i in rounds) if x is not None]
 
             def m(vals, k):
                 return f"{med(v[k] for v in vals):.2f}" if vals else "-"
-            out.append(f"  {name:<16} {m(hd, 0):>10} {m(fd, 0):>8} {m(hd, 1):>11} {m(fd, 1):>8}")
+            out.append(f"  {name:<16} {m(hd, 0):>10} {m(fd, 0):>8} {m(hd, 1):>11} {m(fd, 1):>8}"
+                       f" {(f'{med(outside):.1f}' if outside else '-'):>19}")
+        out.append("  (fio ms outside I/O: fio's runtime minus its I/Os' latencies, median: setup inside "
+                   "fio's timed region, which its IOPS include and the harness's time does not)")
     out.append(f"both pinned to CPU {a.cpu}; " if a.cpu != "none" else "not pinned to a CPU; ")
     out[-1] += (f"medians of {a.reps} interleaved rounds; ratios = harness / fio: records/s over IOPS, "
                f"then harness time per record over fio's time per I/O minus its null-engine time "

@@ -238,6 +238,14 @@ class BenchDataTest(unittest.TestCase):
         self.assertEqual(fio.judge("c", 1000, 500, 2000, 1600, 0.1, 3)[0], "explained")
         self.assertEqual(fio.judge("cold-x", 1000, 950, 1050, 3000, 0.1, 3)[0], "disagree")
 
+    def test_fio_time_outside_the_ios(self):
+        """1024 I/Os at 10000 IOPS take 102.4 ms; at 80 us each 81.92 ms of it is I/O."""
+        p = self.path("cold-1.json")
+        put(p, json.dumps({"jobs": [{"read": {"iops": 10000, "total_ios": 1024, "lat_ns": {"mean": 80000}}}]}))
+        self.assertAlmostEqual(fio.fio_read(p)["outside_ms"], 20.48)
+        put(p, json.dumps({"jobs": [{"read": {"iops": 10000, "total_ios": 1024}}]}))
+        self.assertIsNone(fio.fio_read(p)["outside_ms"])
+
     def test_fio_device_work_per_io(self):
         """fio's bios per I/O: the blkio cgroup's Read lines when there, else the disk's stat."""
         stat = "{r} 0 {s} 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
