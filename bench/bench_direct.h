@@ -25,11 +25,11 @@
  * the device). Buffers are posix_memalign'ed to max(4096, that) and a record
  * that is not aligned is read as the aligned span around it ([off rounded
  * down, off + rec rounded up]): a 64-byte record costs a 4 KiB read. The
- * checksum covers the record's own bytes only. span_bytes() says how many
- * bytes were asked of the device.
+ * checksum covers the record's own bytes only.
  *
- * max_inflight() is the most reads that were in flight at once (a counter:
- * the depth the row really ran at).
+ * counters() adds the reader's counters to a row: the alignment, bytes asked
+ * of the device per read, the queue depth, and the most reads that really
+ * were in flight at once (the depth the row ran at).
  *
  * Latency of one read (step's *lat_ns): from just before its submission
  * (io_uring_submit, or the pread call) to when step() reaped its completion,
@@ -124,10 +124,16 @@ public:
 	DirectReader &operator=(const DirectReader &) = delete;
 
 	const std::string &why() const { return why_; }
-	size_t align() const { return align_; }
-	double span_bytes() const { return span_bytes_; }
-	/* The most reads that were in flight at once (1 for pread). */
-	unsigned max_inflight() const { return max_inflight_; }
+	/* The reader's counters after `reads` reads: direct_align,
+	 * direct_span_bytes (bytes asked of the device per read), qd,
+	 * max_inflight. */
+	void counters(benchmark::State &st, double reads) const
+	{
+		st.counters["direct_align"] = double(align_);
+		st.counters["direct_span_bytes"] = reads > 0 ? span_bytes_ / reads : 0;
+		st.counters["qd"] = double(qd_);
+		st.counters["max_inflight"] = double(max_inflight_);
+	}
 
 	/* The next n reads take their offsets from next(). */
 	void start(size_t n, std::function<size_t()> next)

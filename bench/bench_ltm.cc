@@ -361,7 +361,7 @@ void bm_ltm(benchmark::State &st, Api api)
  * with O_DIRECT keeping qd reads in flight, at the same kind of random
  * offsets and under the same memory cgroup (the page cache is not used: the
  * limit does not bind). One iteration = one read completing; latency from
- * submission to completion. bm_ltm's counters plus direct_align and qd.
+ * submission to completion. bm_ltm's counters plus DirectReader's.
  */
 void bm_ltm_direct(benchmark::State &st, unsigned qd)
 {
@@ -394,9 +394,7 @@ void bm_ltm_direct(benchmark::State &st, unsigned qd)
 		lat.push_back(ns);
 	}
 	ltm_counters(st, *w, win, lat);
-	st.counters["direct_align"] = double(rd.align());
-	st.counters["qd"] = double(qd);
-	st.counters["max_inflight"] = double(rd.max_inflight());
+	rd.counters(st, double(st.iterations()));
 }
 
 void register_ltm()

@@ -273,10 +273,7 @@ void bm_read(benchmark::State &st, ReadCase c)
 	fault_counters(st, f0);
 	if (rd) {
 		latency_counters(st, lat);
-		st.counters["direct_align"] = double(rd->align());
-		st.counters["direct_span_bytes"] = reads > 0 ? rd->span_bytes() / reads : 0;
-		st.counters["qd"] = double(c.qd);
-		st.counters["max_inflight"] = double(rd->max_inflight());
+		rd->counters(st, reads);
 	}
 	st.counters["minflt"] = benchmark::Counter(st.counters["minflt"], benchmark::Counter::kAvgIterations);
 	st.counters["majflt"] = benchmark::Counter(st.counters["majflt"], benchmark::Counter::kAvgIterations);
