@@ -103,7 +103,7 @@
  * A store through the mapping dirties the whole page-cache folio it hits,
  * and writeback writes whole folios: on Linux >= 6.16 ext4 caches regular
  * files in folios up to 2 MiB, so a 1 KiB record + mmf_sync_range wrote up
- * to 1 MiB (measured, issue 12; xfs tracks dirty blocks per folio). So a
+ * to 1 MiB (measured, issue 12; xfs on 6.18 the same: bench/README.md). So a
  * writable handle of a non-empty file, at open, writes back the file's dirty
  * pages (sync_file_range: no device flush, no durability promise) and drops
  * its clean, unmapped page cache (POSIX_FADV_DONTNEED): the next reads

@@ -738,14 +738,12 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
  * into a page nobody has touched takes a write fault per 4 KiB page
  * (~2.4 us here: bench/README.md, "Appends at every size"), while write(2)
  * fills a whole folio per call: 64 KiB appends through the mapping ran at
- * 0.26x write(2). So records of BY_WRITE bytes or more are copied with
- * pwrite(2): the page cache is the one the mapping shows, so the bytes are
- * visible through mmf_data() at once, and write(2) marks dirty only the
- * blocks it wrote, never a whole large folio (SMALL WRITES). Below
- * BY_WRITE a page's fault is shared by several records and the store wins.
+ * 0.26x write(2). So records of MMF_APPEND_BY_WRITE bytes or more are
+ * copied with pwrite(2): the page cache is the one the mapping shows, so
+ * the bytes are visible through mmf_data() at once, and write(2) marks dirty
+ * only the blocks it wrote, never a whole large folio (SMALL WRITES). Below
+ * it a page's fault is shared by several records and the store wins.
  */
-#define BY_WRITE 4096
-
 int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 {
 	int rc = check_mutable(f);
@@ -762,7 +760,7 @@ int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 	rc = ensure_end(f, off, off + len, len, true);
 	if (rc < 0)
 		return rc;
-	if (len >= BY_WRITE && f->by_write)
+	if (len >= MMF_APPEND_BY_WRITE && f->by_write)
 		return mmf__os_pwrite(f->fd, buf, len, off);
 	memcpy((char *)f->base + off, buf, len);
 	return 0;

@@ -2,8 +2,8 @@
  * fault_soak - a seeded run of mixed operations with every failure point of
  * the seam failing at random, checked against an in-memory model.
  *
- *   fault_soak [--ops N] [--seed S] [--prob P] [--dir D] [--keep]
- *              [--record DIR] [--shard I/N]
+ *   fault_soak [--ops N] [--seed S] [--prob P | --no-faults] [--dir D]
+ *              [--keep] [--record DIR] [--shard I/N]
  *
  * (--help; options parsed by mmf_cli.h: a bad value is one line, exit 2;
  * without --seed the seed comes from getrandom(2) and is printed first.)
@@ -24,6 +24,10 @@
  * the same seed replays the same run; libfiu seeds its own generator from
  * the clock). The last line is machine-readable and carries a digest of the
  * run: same seed, same line.
+ *
+ * A run that injected no failure (--prob 0, or too few ops to draw one)
+ * tested nothing: it fails (exit 1, its last line says why) unless it was
+ * asked for no faults with --no-faults (a reference run).
  *
  * --shard I/N runs shard I of the campaign (--seed, --ops): seed
  * mmf_cli_shard_seed(seed, I) = splitmix64(seed + I), ops/N operations (the
@@ -65,6 +69,8 @@ struct soak {
 	uint64_t seed, campaign_seed;	/* campaign_seed: --seed as given */
 	struct mmf_cli_shard shard;
 	bool sharded;			/* --shard given */
+	bool no_faults;			/* --no-faults: a run without failures */
+	bool untested;			/* no failure injected, not asked for */
 	unsigned long ops, op, campaign_ops;
 	double prob;
 	char *dir, *path;
@@ -446,6 +452,8 @@ static int parse(int argc, char **argv, struct soak *s, bool *keep)
 			     "probability that a point fails (default 0.01)"),
 		MMF_CLI_STRING("dir", &dir, "DIR",
 			       "work here (default: a fresh mkdtemp directory)"),
+		MMF_CLI_SWITCH("no-faults", &s->no_faults, "no point fails (a reference "
+			       "run); without it a run that injected no failure fails"),
 		MMF_CLI_SWITCH("keep", keep, "leave the work directory behind"),
 		MMF_CLI_STRING("record", &s->record, "DIR",
 			       "write the stage record DIR/soak.json (schema "
@@ -454,7 +462,7 @@ static int parse(int argc, char **argv, struct soak *s, bool *keep)
 			      "(--seed, --ops): seed splitmix64(seed + I), ops/N operations"),
 	};
 	struct mmf_cli cli = {
-		.prog = "fault_soak", .synopsis = "[--ops N] [--seed S] [--prob P] "
+		.prog = "fault_soak", .synopsis = "[--ops N] [--seed S] [--prob P | --no-faults] "
 			"[--dir DIR] [--keep] [--record DIR] [--shard I/N]",
 		.about = "Mixed operations with every mmf/os point failing at random, "
 			 "checked against a model.\nThe last line: soak: ops=.. seed=.. "
@@ -469,6 +477,10 @@ static int parse(int argc, char **argv, struct soak *s, bool *keep)
 	s->sharded = mmf_cli_find(&cli, "shard")->seen;
 	if (s->sharded)
 		s->seed = mmf_cli_shard_seed(s->campaign_seed, s->shard.index);
+	if (rc == MMF_CLI_OK && s->no_faults && mmf_cli_find(&cli, "prob")->seen)
+		return mmf_cli_usage_error(&cli, "--no-faults and --prob exclude each other");
+	if (s->no_faults)
+		s->prob = 0;
 	if (rc == MMF_CLI_OK && s->ops == 0)
 		return mmf_cli_usage_error(&cli, "--shard %llu/%llu of %lu ops runs no operation",
 					   (unsigned long long)s->shard.index,
@@ -537,7 +549,11 @@ static void report(const struct soak *s, double secs)
 	       "violations=%lu digest=%016" PRIx64 " %s\n", s->ops, s->seed,
 	       s->prob, fu_total_hits(), fails, s->reopen_checks,
 	       s->poison_checks, s->violations, s->digest,
-	       s->violations ? "FAIL" : "OK");
+	       s->violations || s->untested ? "FAIL" : "OK");
+	if (s->untested)
+		printf("soak: FAIL: no failure was injected in %lu ops (--prob %g): "
+		       "nothing was tested (--no-faults asks for a run without faults)\n",
+		       s->ops, s->prob);
 }
 
 /* A result file of --record: open DIR/.NAME.<pid> for writing (path gets
@@ -602,13 +618,15 @@ static int write_record(const struct soak *s, double secs)
 	if (!f)
 		return -errno;
 	fprintf(f, "{\n \"schema\": \"mmf-stage/1\",\n \"stage\": \"soak\",\n"
-		" \"verdict\": \"%s\",\n \"reason\": \"seed %" PRIu64
+		" \"verdict\": \"%s\",\n \"reason\": \"%sseed %" PRIu64
 		", failure probability %g\",\n \"counts\": {\"ops\": %lu, "
 		"\"failures_injected\": %lu, \"op_failures\": %lu, "
 		"\"reopen_checks\": %lu, \"poison_checks\": %lu, "
 		"\"violations\": %lu},\n \"seconds\": %.1f,\n"
 		" \"digest\": \"%016" PRIx64 "\"\n}\n",
-		s->violations ? "fail" : "pass", s->seed, s->prob, s->ops,
+		s->violations || s->untested ? "fail" : "pass",
+		s->untested ? "no failure was injected: nothing was tested; " : "",
+		s->seed, s->prob, s->ops,
 		fu_total_hits(), fails, s->reopen_checks, s->poison_checks,
 		s->violations, secs, s->digest);
 	rc = record_close(f, tmp, path);
@@ -644,6 +662,7 @@ int main(int argc, char **argv)
 				"violations\n", s.op + 1, s.ops, s.violations);
 	}
 	finish(&s);
+	s.untested = !s.no_faults && fu_total_hits() == 0;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) +
 		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -660,5 +679,5 @@ int main(int argc, char **argv)
 	free(s.cur);
 	free(s.dur);
 	free(s.known);
-	return s.violations ? 1 : 0;
+	return s.violations || s.untested ? 1 : 0;
 }

@@ -427,6 +427,11 @@ def verdict(res, failed_drivers):
         return "skipped", res.skips()[0][1], counts, lines
     if c["repetitions"] == 0:
         return "fail", "nothing ran (0 repetitions)", counts, lines
+    if c["skipped"]:
+        # A pass with skips says what was skipped and why (scripts/run's summary).
+        n, why = res.skips()[0]
+        more = f" (and {c['skipped'] - 1} more)" if c["skipped"] > 1 else ""
+        return "pass", f"{c['skipped']} skipped: {n}: {why}{more}", counts, lines
     return "pass", "", counts, lines
 
 
