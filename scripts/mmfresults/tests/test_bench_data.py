@@ -264,6 +264,16 @@ class BenchDataTest(unittest.TestCase):
         with self.assertRaisesRegex(files.ResultError, "dev-f-1.before: missing"):
             fio.fio_device(self.dir, "f-1", "254:0", 1024)
 
+    def test_fio_check_cpu_refused_before_any_work(self):
+        script = os.path.join(TOP, "scripts", "fio-check")
+        for bad in ("bogus", "99999", "-1"):
+            p = subprocess.run([script, "--cpu", bad, "--out", self.path("out")], capture_output=True,
+                               text=True, stdin=subprocess.DEVNULL, timeout=60)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            self.assertIn("--cpu", p.stderr)
+            self.assertFalse(os.path.exists(self.path("out")))
+
     def test_fio_setup_names_the_disk(self):
         rc, out, err = run_cli("fio-setup", self.dir)
         if rc == 1 and "no block device" in err:
