@@ -676,6 +676,79 @@ inline void device_counters(benchmark::State &st, const DevIO &begin, double dir
 	}
 }
 
+/*
+ * System-wide pressure over a row (issue 12 section 5), read before and after
+ * its timed loop:
+ * - TLB shootdowns: the "TLB:" line of /proc/interrupts summed over the CPUs
+ *   (IPIs one CPU sent to make others flush a mapping from their TLB: unmaps
+ *   and reclaim of mapped pages cause them);
+ * - PSI: the "some" total (microseconds in which at least one task was
+ *   stalled) of /proc/pressure/memory and /proc/pressure/io.
+ * SYSTEM-WIDE: other processes add to both. A source that cannot be read
+ * stays -1 (kernel without PSI, CONFIG_PSI=n, or psi=0 on the command line).
+ */
+struct Pressure {
+	double tlb = -1, psi_memory_us = -1, psi_io_us = -1;
+	uint64_t t_ns = 0;
+
+	static double tlb_now()
+	{
+		std::ifstream in("/proc/interrupts");
+		std::string line;
+		while (std::getline(in, line)) {
+			std::istringstream l(line);
+			std::string tag, tok;
+			if (!(l >> tag) || tag != "TLB:")
+				continue;
+			double sum = 0;
+			char *end;
+			while (l >> tok) {
+				double v = std::strtod(tok.c_str(), &end);
+				if (*end != '\0')
+					break;	/* the description after the counts */
+				sum += v;
+			}
+			return sum;
+		}
+		return -1;
+	}
+	/* The "some ... total=N" of a PSI file, or -1. */
+	static double psi_some_us(const char *path)
+	{
+		std::string t = read_text(path);
+		size_t p = t.compare(0, 5, "some ") == 0 ? t.find("total=") : std::string::npos;
+		return p == std::string::npos ? -1 : std::strtod(t.c_str() + p + 6, nullptr);
+	}
+	static Pressure now()
+	{
+		Pressure p;
+		p.tlb = tlb_now();
+		p.psi_memory_us = psi_some_us("/proc/pressure/memory");
+		p.psi_io_us = psi_some_us("/proc/pressure/io");
+		p.t_ns = now_ns();
+		return p;
+	}
+};
+
+/* Counters of the window from `begin` to now, over `reads` reads:
+ * tlb_shootdowns (total), tlb_shootdowns_per_read, psi_memory_some_pct and
+ * psi_io_some_pct (stall microseconds / wall microseconds of the window x
+ * 100). -1 where the source is absent. */
+inline void pressure_counters(benchmark::State &st, const Pressure &begin, double reads)
+{
+	Pressure e = Pressure::now();
+	double wall_us = double(e.t_ns - begin.t_ns) / 1e3;
+	auto pct = [wall_us](double a, double b) {
+		return a < 0 || b < 0 || wall_us <= 0 ? -1.0 : 100.0 * (a - b) / wall_us;
+	};
+	bool tlb = begin.tlb >= 0 && e.tlb >= 0;
+	st.counters["tlb_shootdowns"] = tlb ? e.tlb - begin.tlb : -1;
+	st.counters["tlb_shootdowns_per_read"] =
+		tlb && reads > 0 ? (e.tlb - begin.tlb) / reads : -1;
+	st.counters["psi_memory_some_pct"] = pct(e.psi_memory_us, begin.psi_memory_us);
+	st.counters["psi_io_some_pct"] = pct(e.psi_io_us, begin.psi_io_us);
+}
+
 /* Write back every dirty page of the scratch folder's filesystem (syncfs),
  * so a row's window starts with no writeback owed by rows before it. */
 inline void settle_scratch()

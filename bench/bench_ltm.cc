@@ -22,8 +22,13 @@
  * POSIX_FADV_DONTNEED, mincore < 5 % resident), then a fixed number of reads
  * at uniformly random 4 KiB-aligned offsets, each checksummed. The counts
  * differ by row (MADV_NORMAL is ~100x slower) and are in the names.
+ *
+ * Next to them, what the paper recommends instead (issue 12 section 5,
+ * bench_direct.h): pread(2) with O_DIRECT, and io_uring with O_DIRECT at
+ * queue depth 1 and 32 (bm_ltm_direct). Every row also counts TLB
+ * shootdowns and PSI memory/io pressure (pressure_counters).
  */
-#include "bench_fixture.h"
+#include "bench_direct.h"
 #include "private_dir.h"
 
 #include <csignal>
@@ -303,43 +308,91 @@ World &world()
 
 enum class Api { mmap_normal, mmap_random, pread };
 
-void bm_ltm(benchmark::State &st, Api api)
+/* The world of a row, or nullptr after SkipWithError with the reason. */
+World *ltm_world(benchmark::State &st)
 {
 	if (geteuid() != 0) {	/* before making a 3 GiB file for nothing */
 		st.SkipWithError("skipped: needs root to make a memory cgroup");
-		return;
+		return nullptr;
 	}
 	World &w = world();
 	if (w.file.err) {
 		st.SkipWithError(errstr("the big file", w.file.err).c_str());
-		return;
+		return nullptr;
 	}
 	if (!w.limit.why().empty()) {
 		st.SkipWithError(w.limit.why().c_str());
-		return;
+		return nullptr;
 	}
-	mmf_file *f = w.file.f;
+	return &w;
+}
+
+/* Evict the file; the % still resident, or -1 after SkipWithError. */
+double ltm_evict(benchmark::State &st, mmf_file *f)
+{
+	int rc = evict(mmf_fd(f), mmf_data(f), mmf_size(f));
+	double before = resident_pct(mmf_data(f), mmf_size(f));
+	if (rc != 0 || before > 5) {
+		st.SkipWithError(rc ? errstr("evict", rc).c_str() : "cold cache not established");
+		return -1;
+	}
+	return before;
+}
+
+/* A row's counted window, opened just before its loop (peak reset first). */
+struct LtmWindow {
+	explicit LtmWindow(World &w, double resident) : before(resident) { w.limit.reset_peak(); }
+	double before;
+	Faults f0 = Faults::now();
+	long long io0 = io_read_bytes();
+	DevIO d0 = devio_now();
+	Pressure p0 = Pressure::now();
+};
+
+/* The counters of every BM_LTM row (bench/README.md), window to now. */
+void ltm_counters(benchmark::State &st, World &w, const LtmWindow &win, std::vector<uint64_t> &lat)
+{
+	long long io1 = io_read_bytes();
+	double bytes = double(st.iterations()) * double(kRec);
+	pressure_counters(st, win.p0, double(st.iterations()));
+	device_counters(st, win.d0, 0, bytes);
+	fault_counters(st, win.f0);
+	latency_counters(st, lat);
+	st.counters["io_amplification"] =
+		win.io0 < 0 || bytes == 0 ? -1 : double(io1 - win.io0) / bytes;
+	st.counters["resident_before_pct"] = win.before;
+	st.counters["resident_after_pct"] = resident_pct(mmf_data(w.file.f), mmf_size(w.file.f));
+	st.counters["cgroup_peak_bytes"] = w.limit.peak();
+	st.counters["file_bytes"] = double(mmf_size(w.file.f));
+	st.counters["limit_bytes"] = double(limit_size());
+	st.SetItemsProcessed(int64_t(st.iterations()));
+	st.SetBytesProcessed(int64_t(bytes));
+}
+
+void bm_ltm(benchmark::State &st, Api api)
+{
+	World *w = ltm_world(st);
+	if (!w)
+		return;
+	mmf_file *f = w->file.f;
 	unsigned char *base = static_cast<unsigned char *>(mmf_data(f));
 	size_t size = mmf_size(f);
 	/* The advice through the library (kept across growth; issue 11). */
 	int rc = mmf_advise(f, api == Api::mmap_normal ? MMF_ADVICE_NORMAL
 						   : MMF_ADVICE_RANDOM);
-	if (rc == 0)
-		rc = evict(mmf_fd(f), base, size);
-	double before = resident_pct(base, size);
-	if (rc != 0 || before > 5) {
-		st.SkipWithError(rc ? errstr("evict", rc).c_str() : "cold cache not established");
+	if (rc != 0) {
+		st.SkipWithError(errstr("mmf_advise", rc).c_str());
 		return;
 	}
+	double before = ltm_evict(st, f);
+	if (before < 0)
+		return;
 	std::mt19937_64 rng{now_ns()};
 	std::uniform_int_distribution<size_t> pick(0, size / kRec - 1);
 	std::vector<unsigned char> buf(kRec);
 	std::vector<uint64_t> lat;
 	lat.reserve(size_t(st.max_iterations));
-	w.limit.reset_peak();
-	Faults f0 = Faults::now();
-	long long io0 = io_read_bytes();
-	DevIO d0 = devio_now();
+	LtmWindow win(*w, before);
 	for (auto _ : st) {
 		size_t off = pick(rng) * kRec;
 		uint64_t t0 = now_ns(), sum;
@@ -355,19 +408,48 @@ void bm_ltm(benchmark::State &st, Api api)
 		benchmark::DoNotOptimize(sum);
 		lat.push_back(now_ns() - t0);
 	}
-	long long io1 = io_read_bytes();
-	double bytes = double(st.iterations()) * double(kRec);
-	device_counters(st, d0, 0, bytes);
-	fault_counters(st, f0);
-	latency_counters(st, lat);
-	st.counters["io_amplification"] = io0 < 0 || bytes == 0 ? -1 : double(io1 - io0) / bytes;
-	st.counters["resident_before_pct"] = before;
-	st.counters["resident_after_pct"] = resident_pct(base, size);
-	st.counters["cgroup_peak_bytes"] = w.limit.peak();
-	st.counters["file_bytes"] = double(size);
-	st.counters["limit_bytes"] = double(limit_size());
-	st.SetItemsProcessed(int64_t(st.iterations()));
-	st.SetBytesProcessed(int64_t(bytes));
+	ltm_counters(st, *w, win, lat);
+}
+
+/*
+ * The rows the paper recommends instead: O_DIRECT pread (qd 0) or io_uring
+ * with O_DIRECT keeping qd reads in flight, at the same kind of random
+ * offsets and under the same memory cgroup (the page cache is not used: the
+ * limit does not bind). One iteration = one read completing; latency from
+ * submission to completion. bm_ltm's counters plus DirectReader's.
+ */
+void bm_ltm_direct(benchmark::State &st, unsigned qd)
+{
+	World *w = ltm_world(st);
+	if (!w)
+		return;
+	mmf_file *f = w->file.f;
+	DirectReader rd(mmf_fd(f), kRec, qd);
+	if (!rd.why().empty()) {
+		st.SkipWithError(rd.why().c_str());
+		return;
+	}
+	double before = ltm_evict(st, f);
+	if (before < 0)
+		return;
+	std::mt19937_64 rng{now_ns()};
+	std::uniform_int_distribution<size_t> pick(0, mmf_size(f) / kRec - 1);
+	std::vector<uint64_t> lat;
+	lat.reserve(size_t(st.max_iterations));
+	rd.start(size_t(st.max_iterations), [&]() { return pick(rng) * kRec; });
+	LtmWindow win(*w, before);
+	for (auto _ : st) {
+		uint64_t sum = 0, ns = 0;
+		int rc = rd.step(&sum, &ns);
+		if (rc != 0) {
+			st.SkipWithError(errstr(qd ? "io_uring read" : "O_DIRECT pread", rc).c_str());
+			break;
+		}
+		benchmark::DoNotOptimize(sum);
+		lat.push_back(ns);
+	}
+	ltm_counters(st, *w, win, lat);
+	rd.counters(st, double(st.iterations()));
 }
 
 void register_ltm()
@@ -391,6 +473,21 @@ void register_ltm()
 				    {"rec", num(kRec)}}),
 		    [api](benchmark::State &st) { bm_ltm(st, api); })
 			->Iterations(r.reads);
+	}
+	/* O_DIRECT: 1000 reads (p99 from the 10 samples above it; the quick
+	 * profile's budget for these rows is 20 s, issue 12 section 5); qd 0 =
+	 * pread(2). */
+	for (unsigned qd : {0u, 1u, 32u}) {
+		std::vector<std::pair<std::string, std::string>> keys = {
+			{"api", qd ? "io_uring_direct" : "pread_direct"}};
+		if (qd)
+			keys.push_back({"qd", num(qd)});
+		keys.insert(keys.end(), {{"madv", "none"},
+					 {"file", mib(file_size())},
+					 {"limit", mib(limit_size())},
+					 {"rec", num(kRec)}});
+		add(name("BM_LTM", keys), [qd](benchmark::State &st) { bm_ltm_direct(st, qd); })
+			->Iterations(1000);
 	}
 }
 

@@ -21,8 +21,15 @@
  * cold: before the loop the mapping's PTEs are dropped, the file fdatasync'd
  *       and POSIX_FADV_DONTNEED'd, and mincore must find < 5 % resident;
  *       exactly one pass per repetition, so every repetition starts cold.
+ *
+ * Cold random passes also run what Crotty, Leis & Pavlo (CIDR 2022) tell a
+ * user to pick instead of mmap (issue 12 section 5, bench_direct.h):
+ * pread_direct (pread(2) with O_DIRECT) and io_uring_direct (io_uring with
+ * O_DIRECT, qd 1 and 32 reads in flight), with per-read latency.
+ * Every row also counts TLB shootdowns and PSI memory/io pressure
+ * (pressure_counters).
  */
-#include "bench_fixture.h"
+#include "bench_direct.h"
 
 #include <map>
 #include <memory>
@@ -35,7 +42,7 @@ using namespace mmfb;
 constexpr size_t kFileSize = 64 * MiB;
 constexpr size_t kRandomList = 65536;	/* a multiple of every rand pass */
 
-enum class Api { bytes, slice, mmap_memcpy, pread, read };
+enum class Api { bytes, slice, mmap_memcpy, pread, read, pread_direct, io_uring_direct };
 
 const char *api_name(Api a)
 {
@@ -45,11 +52,14 @@ const char *api_name(Api a)
 	case Api::mmap_memcpy: return "mmap_memcpy";
 	case Api::pread: return "pread";
 	case Api::read: return "read";
+	case Api::pread_direct: return "pread_direct";
+	case Api::io_uring_direct: return "io_uring_direct";
 	}
 	return "?";
 }
 
 bool is_mmap(Api a) { return a == Api::bytes || a == Api::slice || a == Api::mmap_memcpy; }
+bool is_direct(Api a) { return a == Api::pread_direct || a == Api::io_uring_direct; }
 
 /* The file of one record size, opened read-only, and its two passes. */
 struct ReadFile {
@@ -159,8 +169,26 @@ PassFn pass_fn(Api a)
 	case Api::mmap_memcpy: return one_pass<Api::mmap_memcpy>;
 	case Api::pread: return one_pass<Api::pread>;
 	case Api::read: return one_pass<Api::read>;
+	default: return nullptr;	/* the direct apis: direct_pass */
 	}
-	return nullptr;
+}
+
+/* One pass through a DirectReader; latencies appended to lat. */
+int direct_pass(DirectReader &rd, size_t rec, const Pass &ps, uint64_t *sum,
+		std::vector<uint64_t> *lat)
+{
+	size_t i = 0;
+	uint64_t s = 0, ns = 0;
+
+	rd.start(ps.n, [&]() { return ps.off(rec, i++); });
+	for (size_t k = 0; k < ps.n; k++) {
+		int rc = rd.step(&s, &ns);
+		if (rc != 0)
+			return rc;
+		lat->push_back(ns);
+	}
+	*sum = s;
+	return 0;
 }
 
 struct ReadCase {
@@ -168,6 +196,7 @@ struct ReadCase {
 	bool cold, random;
 	int madv;		/* MADV_NORMAL or MADV_RANDOM (mmap apis) */
 	size_t rec;
+	unsigned qd = 0;	/* io_uring_direct: reads in flight */
 };
 
 /* Before the loop: advice, then warm or cold page cache. "" or why not. */
@@ -205,6 +234,16 @@ void bm_read(benchmark::State &st, ReadCase c)
 	const size_t wrap = c.random ? rf.rnd.size() : rf.records;
 	std::vector<unsigned char> buf(c.rec);
 	PassFn pass = pass_fn(c.api);
+	std::unique_ptr<DirectReader> rd;
+	std::vector<uint64_t> lat;
+	if (is_direct(c.api)) {
+		rd.reset(new DirectReader(mmf_fd(rf.f), c.rec, c.qd));
+		if (!rd->why().empty()) {
+			st.SkipWithError(rd->why().c_str());
+			return;
+		}
+		lat.reserve(ps.n);
+	}
 	std::string why = prepare(c, rf);
 	if (!why.empty()) {
 		st.SkipWithError(why.c_str());
@@ -214,9 +253,11 @@ void bm_read(benchmark::State &st, ReadCase c)
 	Faults f0 = Faults::now();
 	long long io0 = io_read_bytes();
 	DevIO d0 = devio_now();
+	Pressure p0 = Pressure::now();
 	for (auto _ : st) {
 		uint64_t sum = 0;
-		int rc = pass(rf, ps, buf.data(), &sum);
+		int rc = rd ? direct_pass(*rd, c.rec, ps, &sum, &lat)
+			    : pass(rf, ps, buf.data(), &sum);
 		if (rc != 0) {
 			st.SkipWithError(errstr(api_name(c.api), rc).c_str());
 			break;
@@ -226,8 +267,14 @@ void bm_read(benchmark::State &st, ReadCase c)
 	}
 	long long io1 = io_read_bytes();
 	double bytes = double(st.iterations()) * double(ps.n) * double(c.rec);
+	const double reads = double(st.iterations()) * double(ps.n);
+	pressure_counters(st, p0, reads);
 	device_counters(st, d0, 0, bytes);
 	fault_counters(st, f0);
+	if (rd) {
+		latency_counters(st, lat);
+		rd->counters(st, reads);
+	}
 	st.counters["minflt"] = benchmark::Counter(st.counters["minflt"], benchmark::Counter::kAvgIterations);
 	st.counters["majflt"] = benchmark::Counter(st.counters["majflt"], benchmark::Counter::kAvgIterations);
 	st.counters["records"] = double(ps.n);
@@ -241,12 +288,14 @@ void bm_read(benchmark::State &st, ReadCase c)
 void add_case(const ReadCase &c)
 {
 	std::string madv = !is_mmap(c.api) ? "none" : c.madv == MADV_RANDOM ? "random" : "normal";
-	auto *b = add(name("BM_Read", {{"api", api_name(c.api)},
-				       {"cache", c.cold ? "cold" : "warm"},
-				       {"order", c.random ? "rand" : "seq"},
-				       {"madv", madv},
-				       {"rec", num(c.rec)}}),
-		      [c](benchmark::State &st) { bm_read(st, c); });
+	std::vector<std::pair<std::string, std::string>> keys = {{"api", api_name(c.api)}};
+	if (c.api == Api::io_uring_direct)
+		keys.push_back({"qd", num(c.qd)});
+	keys.insert(keys.end(), {{"cache", c.cold ? "cold" : "warm"},
+				 {"order", c.random ? "rand" : "seq"},
+				 {"madv", madv},
+				 {"rec", num(c.rec)}});
+	auto *b = add(name("BM_Read", keys), [c](benchmark::State &st) { bm_read(st, c); });
 	if (c.cold)
 		b->Iterations(1);
 }
@@ -271,6 +320,13 @@ void register_read()
 					if (r)
 						add_case({a, cold != 0, rnd != 0, MADV_RANDOM, rec});
 				}
+	/* What a user would pick instead of mmap (CIDR 2022): cold random,
+	 * every record size, both profiles. */
+	for (size_t rec : recs) {
+		add_case({Api::pread_direct, true, true, MADV_NORMAL, rec});
+		for (unsigned qd : {1u, 32u})
+			add_case({Api::io_uring_direct, true, true, MADV_NORMAL, rec, qd});
+	}
 }
 
 } /* namespace */

@@ -23,6 +23,7 @@ COMMANDS = {
     "summary": ("summary", "main_summary", "print the one-screen benchmark summary of DIR (and its stage record)"),
     "check-drivers": ("summary", "main_check_drivers", "per driver its repetitions; exit 1 if a driver produced none"),
     "fio-check": ("fio", "main_fio_check", "the fio cross-check table and verdict (scripts/fio-check)"),
+    "fio-setup": ("fio", "main_fio_setup", "the disk, device numbers and interrupt CPU of a folder (scripts/fio-check)"),
     "judge": ("judge", "main", "judge base against head benchmark runs (scripts/compare)"),
     "judge-options": ("judge", "main_options", "check scripts/compare's --threshold/--alpha/--filter and the judge's tools"),
     "judge-baseline": ("judge", "main_baseline", "check a baseline folder and import its rows matching --filter"),

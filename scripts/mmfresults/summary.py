@@ -95,6 +95,61 @@ def section_read(res, out):
     if amp is not None:
         out.append(f"  cold/rand rec 4096: disk bytes per byte read {amp:.2f} (MADV_NORMAL) vs "
                    f"{fx(amp_r, 0, '{:.2f}').strip()} (MADV_RANDOM)")
+    section_read_direct(res, out)
+
+
+# The cold random reads a user would pick instead of mmap (issue 12 section 5):
+# (label, keys) per api, in the order of the tables. O_DIRECT rows of both
+# drivers; madv:none for every non-mmap row.
+DIRECT_APIS = (("O_DIRECT pread", dict(api="pread_direct")),
+               ("io_uring qd1", dict(api="io_uring_direct", qd=1)),
+               ("io_uring qd32", dict(api="io_uring_direct", qd=32)))
+
+
+def pressure_cells(res, family, **kw):
+    """TLB shootdowns per read, PSI memory and io 'some' % of one row (medians); '-' when absent (-1)."""
+    def cell(metric, fmt, width):
+        v = med(res, family, metric, **kw)
+        return ("-" if v is None or v < 0 else fmt.format(v)).rjust(width)
+    return (cell("tlb_shootdowns_per_read", "{:.3f}", 9) + cell("psi_memory_some_pct", "{:.1f}", 8)
+            + cell("psi_io_some_pct", "{:.1f}", 7))
+
+
+def skipped_note(res, family, api, out):
+    """One line per reason the rows of api were skipped (e.g. io_uring disabled)."""
+    why = sorted({m for n, m in res.skipped if n.startswith(family + "/") and f"/api:{api}/" in n})
+    out.extend(f"  {api} rows skipped: {m}" for m in why)
+
+
+def section_read_direct(res, out):
+    cold = dict(cache="cold", order="rand")
+    recs = sorted({int(b["rec"]) for b in res.select("BM_Read", api="pread_direct", **cold)}
+                  | {int(b["rec"]) for b in res.select("BM_Read", api="io_uring_direct", **cold)})
+    if not recs:
+        skipped_note(res, "BM_Read", "io_uring_direct", out)
+        return
+    ips = "items_per_second"
+    out.append("READ cold/rand: what a user would pick instead of mmap (Crotty/Leis/Pavlo CIDR 2022:"
+               " O_DIRECT + async I/O), ratios of median records/s")
+    out.append(f"  {'rec':>8} {'pread/s':>8} {'direct':>8} {'uring1':>8} {'uring32':>8}"
+               f" {'mmap':>8} {'mmap':>8} {'mmap+RND':>8} {'mmap+RND':>8}")
+    out.append(f"  {'':>8} {'':>8} {'/pread':>8} {'/pread':>8} {'/pread':>8}"
+               f" {'/direct':>8} {'/uring32':>8} {'/direct':>8} {'/uring32':>8}")
+    for rec in recs:
+        p = med(res, "BM_Read", ips, api="pread", rec=rec, **cold)
+        d, u1, u32 = (med(res, "BM_Read", ips, rec=rec, **kw, **cold) for _, kw in DIRECT_APIS)
+        m = med(res, "BM_Read", ips, api="bytes", madv="normal", rec=rec, **cold)
+        mr = med(res, "BM_Read", ips, api="bytes", madv="random", rec=rec, **cold)
+        out.append(f"  {rec:>8} {si(p, 8)} " + " ".join(fx(ratio(a, b), 8) for a, b in (
+            (d, p), (u1, p), (u32, p), (m, d), (m, u32), (mr, d), (mr, u32))))
+    out.append(f"  rec 4096 {'':<16} {'p50 ms':>8} {'p99 ms':>8} {'TLB/read':>9} {'PSI mem%':>8} {'io%':>7}")
+    for label, kw in (("mmap MADV_NORMAL", dict(api="bytes", madv="normal")),
+                      ("mmap MADV_RANDOM", dict(api="bytes", madv="random")),
+                      ("pread", dict(api="pread"))) + DIRECT_APIS:
+        out.append(f"  {label:<25} {ms(med(res, 'BM_Read', 'p50_ns', rec=4096, **kw, **cold))}"
+                   f" {ms(med(res, 'BM_Read', 'p99_ns', rec=4096, **kw, **cold))}"
+                   + pressure_cells(res, "BM_Read", rec=4096, **kw, **cold))
+    skipped_note(res, "BM_Read", "io_uring_direct", out)
 
 
 def section_write(res, out):
@@ -297,13 +352,13 @@ def section_ltm(res, out):
         return
     f = names[0].keys
     out.append(f"LARGER THAN MEMORY  random 4 KiB reads, {f.get('file')} file, {f.get('limit')} "
-               f"memory cgroup (medians)")
+               f"memory cgroup (medians; TLB, PSI: system-wide)")
     out.append(f"  {'api':<18} {'reads/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'disk KiB/read':>14}"
-               f" {'majflt/read':>12}")
+               f" {'majflt/read':>12} {'TLB/read':>9} {'PSI mem%':>8} {'io%':>7}")
     vals = {}
     for label, kw in (("mmap MADV_NORMAL", dict(api="mmap", madv="normal")),
                       ("mmap MADV_RANDOM", dict(api="mmap", madv="random")),
-                      ("pread", dict(api="pread"))):
+                      ("pread", dict(api="pread"))) + DIRECT_APIS:
         r = med(res, "BM_LTM", "items_per_second", **kw)
         vals[label] = r
         amp = med(res, "BM_LTM", "io_amplification", **kw)
@@ -312,11 +367,20 @@ def section_ltm(res, out):
         out.append(f"  {label:<18} {si(r, 9)} {ms(med(res, 'BM_LTM', 'p50_ns', **kw))}"
                    f" {ms(med(res, 'BM_LTM', 'p99_ns', **kw))}"
                    f" {('-' if amp is None else f'{amp * 4:.0f}'):>14}"
-                   f" {('-' if maj is None or not iters else f'{maj / iters:.2f}'):>12}")
-    out.append(f"  pread / MADV_NORMAL {fx(ratio(vals['pread'], vals['mmap MADV_NORMAL']), 0).strip()}, "
-               f"MADV_RANDOM / MADV_NORMAL "
-               f"{fx(ratio(vals['mmap MADV_RANDOM'], vals['mmap MADV_NORMAL']), 0).strip()}, "
-               f"MADV_RANDOM / pread {fx(ratio(vals['mmap MADV_RANDOM'], vals['pread']), 0).strip()}")
+                   f" {('-' if maj is None or not iters else f'{maj / iters:.2f}'):>12}"
+                   + pressure_cells(res, "BM_LTM", **kw))
+
+    def r(a, b):
+        return fx(ratio(vals[a], vals[b]), 0).strip()
+    out.append(f"  pread / MADV_NORMAL {r('pread', 'mmap MADV_NORMAL')}, "
+               f"MADV_RANDOM / MADV_NORMAL {r('mmap MADV_RANDOM', 'mmap MADV_NORMAL')}, "
+               f"MADV_RANDOM / pread {r('mmap MADV_RANDOM', 'pread')}")
+    out.append(f"  O_DIRECT pread / pread {r('O_DIRECT pread', 'pread')}, "
+               f"io_uring qd1 / pread {r('io_uring qd1', 'pread')}, "
+               f"io_uring qd32 / pread {r('io_uring qd32', 'pread')}; "
+               f"MADV_RANDOM / O_DIRECT pread {r('mmap MADV_RANDOM', 'O_DIRECT pread')}, "
+               f"MADV_RANDOM / io_uring qd32 {r('mmap MADV_RANDOM', 'io_uring qd32')}")
+    skipped_note(res, "BM_LTM", "io_uring_direct", out)
 
 
 def listing(kind, items, out):

@@ -238,6 +238,51 @@ class BenchDataTest(unittest.TestCase):
         self.assertEqual(fio.judge("c", 1000, 500, 2000, 1600, 0.1, 3)[0], "explained")
         self.assertEqual(fio.judge("cold-x", 1000, 950, 1050, 3000, 0.1, 3)[0], "disagree")
 
+    def test_fio_time_outside_the_ios(self):
+        """1024 I/Os at 10000 IOPS take 102.4 ms; at 80 us each 81.92 ms of it is I/O."""
+        p = self.path("cold-1.json")
+        put(p, json.dumps({"jobs": [{"read": {"iops": 10000, "total_ios": 1024, "lat_ns": {"mean": 80000}}}]}))
+        self.assertAlmostEqual(fio.fio_read(p)["outside_ms"], 20.48)
+        put(p, json.dumps({"jobs": [{"read": {"iops": 10000, "total_ios": 1024}}]}))
+        self.assertIsNone(fio.fio_read(p)["outside_ms"])
+
+    def test_fio_device_work_per_io(self):
+        """fio's bios per I/O: the blkio cgroup's Read lines when there, else the disk's stat."""
+        stat = "{r} 0 {s} 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+        own = "254:0 Read {r}\n254:0 Write 5\nTotal 9\n254:0 Read {b}\n254:0 Write 0\n"
+        put(self.path("dev-c-1.before"), stat.format(r=100, s=800) + own.format(r=10, b=40960))
+        put(self.path("dev-c-1.after"), stat.format(r=2148, s=16800) + own.format(r=1034, b=4235264))
+        reads, kib = fio.fio_device(self.dir, "c-1", "254:0", 1024)
+        self.assertEqual((reads, kib), (1.0, 4.0))      # the cgroup, not the disk's 2048 reads
+        put(self.path("dev-d-1.before"), stat.format(r=100, s=800))
+        put(self.path("dev-d-1.after"), stat.format(r=2148, s=16800))
+        self.assertEqual(fio.fio_device(self.dir, "d-1", "254:0", 1024), (2.0, 7.8125))
+        put(self.path("dev-e-1.before"), "garbage\n")
+        put(self.path("dev-e-1.after"), stat.format(r=1, s=1))
+        with self.assertRaisesRegex(files.ResultError, "dev-e-1.before: not a disk stat line"):
+            fio.fio_device(self.dir, "e-1", "254:0", 1024)
+        with self.assertRaisesRegex(files.ResultError, "dev-f-1.before: missing"):
+            fio.fio_device(self.dir, "f-1", "254:0", 1024)
+
+    def test_fio_check_cpu_refused_before_any_work(self):
+        script = os.path.join(TOP, "scripts", "fio-check")
+        for bad in ("bogus", "99999", "-1"):
+            p = subprocess.run([script, "--cpu", bad, "--out", self.path("out")], capture_output=True,
+                               text=True, stdin=subprocess.DEVNULL, timeout=60)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            self.assertIn("--cpu", p.stderr)
+            self.assertFalse(os.path.exists(self.path("out")))
+
+    def test_fio_setup_names_the_disk(self):
+        rc, out, err = run_cli("fio-setup", self.dir)
+        if rc == 1 and "no block device" in err:
+            self.skipTest("the test folder is on no block device (tmpfs)")
+        stat, majmin, cpu = out.split()
+        self.assertTrue(os.path.exists(stat) and stat.endswith("/stat"), stat)
+        self.assertRegex(majmin, r"^\d+:\d+$")
+        self.assertRegex(cpu, r"^(\d+|-)$")
+
 
 if __name__ == "__main__":
     unittest.main()
