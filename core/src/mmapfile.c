@@ -115,8 +115,8 @@ static int options_resolve(const mmf_options *opt, size_t size, mmf_options *o)
 }
 
 /* The size readers see. The writer publishes a new size (release) only once
- * the mapping covers it, so a reader that loads it (acquire) may touch every
- * byte below it, even while a stable handle grows. */
+ * the mapping and the file cover it, so a reader that loads it (acquire)
+ * may touch every byte below it, even while a stable handle grows. */
 static size_t size_now(const mmf_file *f)
 {
 	return __atomic_load_n(&f->size, __ATOMIC_ACQUIRE);
