@@ -82,9 +82,10 @@
  * is then the file's extension alone (ftruncate, or posix_fallocate with
  * MMF_RESERVE): no mapping call, so no grow waits for the kernel's
  * writeback of the file (which a remap does: milliseconds) and a sparse
- * grow costs the same at any size (measured ~14-21 us p50 per 64 MiB grow
- * from 64 MiB to 8 GiB; with MMF_RESERVE the block allocation, whose tail
- * is the disk's: bench/README.md, "Stable growth"). mmf_data() is the
+ * grow costs the same at any size (measured per 64 MiB grow from 64 MiB to
+ * 8 GiB on ext4: 14-23 us p50, p99 50-100 us, ext4's ftruncate; with
+ * MMF_RESERVE the block allocation, whose tail is the disk's:
+ * bench/README.md, "Stable growth"). mmf_data() is the
  * same non-NULL address for the life of the handle (even while the size is
  * 0), and every pointer the library returned stays valid until a shrink
  * below it, mmf_close or mmf_delete. stats.remaps and stats.moves stay 0;
