@@ -28,6 +28,7 @@
 
 #include "mmapfile.h"
 #include "mmf_cli.h"
+#include "private_dir.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -315,7 +316,9 @@ inline benchmark::internal::Benchmark *add(const std::string &n,
 /*
  * The scratch directory of this process: $MMF_BENCH_DIR (default /var/tmp)
  * /mmf-bench.XXXXXX, made on first use and removed (with anything left in it)
- * when the program ends.
+ * when the program ends. The parent is checked first (mmf_scratch_parent: a
+ * directory, not a symlink, of this user or root, sticky if others can
+ * write in it); a refusal leaves ok() false and why() says it in one line.
  */
 class Scratch {
 public:
@@ -327,6 +330,7 @@ public:
 	const std::string &dir() const { return dir_; }
 	std::string path(const std::string &leaf) const { return dir_ + "/" + leaf; }
 	bool ok() const { return !dir_.empty(); }
+	const std::string &why() const { return why_; }
 	~Scratch()
 	{
 		if (ok() && nftw(dir_.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
@@ -347,14 +351,22 @@ private:
 	}
 	Scratch()
 	{
+		char why[PATH_MAX + 128];
+
+		if (mmf_scratch_parent(base().c_str(), why, sizeof(why)) < 0) {
+			why_ = why;
+			return;
+		}
 		/* mkdtemp: a fresh name, mode 0700; nobody else made it first */
 		std::string tmpl = base() + "/mmf-bench.XXXXXX";
 		std::vector<char> buf(tmpl.begin(), tmpl.end());
 		buf.push_back('\0');
 		if (mkdtemp(buf.data()))
 			dir_ = buf.data();
+		else
+			why_ = base() + ": cannot make a scratch directory there: " + std::strerror(errno);
 	}
-	std::string dir_;
+	std::string dir_, why_;
 };
 
 /* A file path in the scratch directory that is unlinked when this goes. */
@@ -558,8 +570,10 @@ private:
 		parent_ = mnt + (own == "/" ? "" : own);
 		std::string child = parent_ + "/mmf-bench-io-" + std::to_string(getpid());
 		const std::string lim = dev_ + " 1125899906842624";
-		if (mkdir(child.c_str(), 0755) < 0 && errno != EEXIST) {
-			why_ = "cannot make " + child;
+		/* Made fresh: one that exists (a leftover, or another user's
+		 * where the hierarchy is delegated) is not joined (issue 16). */
+		if (mkdir(child.c_str(), 0755) < 0) {
+			why_ = "cannot make " + child + ": " + std::strerror(errno);
 			return;
 		}
 		if (!write_text(child + "/blkio.throttle.read_bps_device", lim) ||
@@ -720,8 +734,7 @@ inline int run_main(int argc, char **argv, void (*reg)())
 	}
 	profile_ref() = p == 1 ? Profile::full : Profile::quick;
 	if (!Scratch::get().ok()) {
-		std::fprintf(stderr, "%s: cannot make a scratch directory under %s: %s\n",
-			     argv[0], Scratch::base().c_str(), std::strerror(errno));
+		std::fprintf(stderr, "%s: MMF_BENCH_DIR %s\n", argv[0], Scratch::get().why().c_str());
 		return 1;
 	}
 	benchmark::AddCustomContext("mmf_profile", prof);

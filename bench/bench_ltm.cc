@@ -8,7 +8,9 @@
  *
  * "Memory" is a memory cgroup the process moves itself into (root only):
  * cgroup v1 memory.limit_in_bytes, or cgroup v2 memory.max, on a child of the
- * process's own cgroup, removed at exit. Without root or a usable memory
+ * process's own cgroup, removed at exit and on SIGTERM, SIGINT or SIGHUP (a
+ * handler moves the process back and removes the child before the signal's
+ * default action ends it: a cancelled run leaves no cgroup). Without root or a usable memory
  * controller every row is skipped with the reason (an error message that
  * starts with "skipped:", which scripts/bench does not count as a failure).
  *
@@ -24,6 +26,7 @@
 #include "bench_fixture.h"
 #include "private_dir.h"
 
+#include <csignal>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -54,6 +57,50 @@ size_t env_mib(const char *name, size_t dflt)
 }
 
 size_t file_size() { return env_mib("MMF_LTM_FILE_MIB", 3 * GiB); }
+
+/* The cgroup to leave on a signal, as plain C strings (the handler may only
+ * make async-signal-safe calls: open, write, close, rmdir, raise). */
+struct CgroupExit {
+	char procs[4096];	/* the parent's cgroup.procs */
+	char child[4096];	/* the child to remove */
+	char pid[32];
+	size_t pid_len;
+};
+CgroupExit g_cgroup_exit;
+volatile sig_atomic_t g_cgroup_armed;
+
+extern "C" void leave_cgroup_on_signal(int sig)
+{
+	if (g_cgroup_armed) {
+		g_cgroup_armed = 0;
+		int fd = open(g_cgroup_exit.procs, O_WRONLY);
+		if (fd >= 0) {
+			ssize_t n = write(fd, g_cgroup_exit.pid, g_cgroup_exit.pid_len);
+			(void)n;
+			close(fd);
+		}
+		rmdir(g_cgroup_exit.child);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Arm the handler for the cgroup child of parent (0), or -1 when a path is
+ * too long for it. */
+int arm_cgroup_exit(const std::string &parent, const std::string &child)
+{
+	std::string procs = parent + "/cgroup.procs", pid = std::to_string(getpid());
+	if (procs.size() >= sizeof(g_cgroup_exit.procs) || child.size() >= sizeof(g_cgroup_exit.child))
+		return -1;
+	std::memcpy(g_cgroup_exit.procs, procs.c_str(), procs.size() + 1);
+	std::memcpy(g_cgroup_exit.child, child.c_str(), child.size() + 1);
+	std::memcpy(g_cgroup_exit.pid, pid.c_str(), pid.size() + 1);
+	g_cgroup_exit.pid_len = pid.size();
+	g_cgroup_armed = 1;
+	for (int sig : { SIGTERM, SIGINT, SIGHUP })
+		signal(sig, leave_cgroup_on_signal);
+	return 0;
+}
 size_t limit_size() { return env_mib("MMF_LTM_LIMIT_MIB", 512 * MiB); }
 
 /*
@@ -82,6 +129,7 @@ public:
 	{
 		if (child_.empty())
 			return;
+		g_cgroup_armed = 0;
 		write_text(parent_ + "/cgroup.procs", std::to_string(getpid()));
 		rmdir(child_.c_str());
 	}
@@ -104,7 +152,8 @@ private:
 	{
 		parent_ = mnt + (own == "/" ? "" : own);
 		std::string child = parent_ + "/mmf-bench-" + std::to_string(getpid());
-		if (mkdir(child.c_str(), 0755) < 0 && errno != EEXIST) {
+		/* Made fresh, never joined when it exists (bench_fixture.h OwnIO) */
+		if (mkdir(child.c_str(), 0755) < 0) {
 			why_ = "skipped: cannot make " + child + ": " + std::strerror(errno);
 			return false;
 		}
@@ -112,6 +161,12 @@ private:
 		if (!write_text(child + "/" + knob, std::to_string(limit)) ||
 		    !write_text(child + "/cgroup.procs", std::to_string(getpid()))) {
 			why_ = "skipped: cannot limit or join " + child;
+			rmdir(child.c_str());
+			return false;
+		}
+		if (arm_cgroup_exit(parent_, child) < 0) {
+			why_ = "skipped: cgroup path too long: " + child;
+			write_text(parent_ + "/cgroup.procs", std::to_string(getpid()));
 			rmdir(child.c_str());
 			return false;
 		}

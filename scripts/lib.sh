@@ -6,10 +6,16 @@
 #   stderr and exit 2 (die MSG 2); a flag's value is taken with optval;
 # - INT/TERM stop the script's whole process tree (qemu included), run its
 #   cleanups, print "interrupted" and exit 130/143 (mmf_traps);
-# - long commands run through mmf_run so a signal is handled at once;
+# - options are checked before bootstrap too (--out a file: exit 2 at once);
+# - long commands run through mmf_run so a signal is handled at once: never
+#   in a `( cd DIR && ... )` subshell (mmf_run_in DIR CMD) nor a foreground
+#   flock (wait_lock FD WHAT): bash defers a trap until those end;
 # - a run folder carries the marker INCOMPLETE until the run completes
-#   (run_dir_begin / run_dir_end); every reader of result files refuses an
-#   incomplete folder (scripts/mmfresults/files.py);
+#   (run_dir_begin / run_dir_end; written whole or not at all, a full
+#   filesystem stops the script with one line "no space left on DIR");
+#   every reader of result files refuses an incomplete folder, also one
+#   whose marker is empty or unreadable (scripts/mmfresults/files.py);
+# - a cache folder is made whole or not at all (cache_fill / cache_ready);
 # - a command that ran nothing exits non-zero.
 
 MMF_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,6 +38,8 @@ die() { printf '%s: %s\n' "$(basename "$0")" "$1" >&2; exit "${2:-1}"; }
 mmf_py() {
   PYTHONPATH="$MMF_TOP/scripts${PYTHONPATH:+:$PYTHONPATH}" "$MMF_PYTHON" -m mmfresults "$@"
 }
+
+[[ "$MMF_JOBS" =~ ^[1-9][0-9]{0,3}$ ]] || die "MMF_JOBS must be a whole number from 1 to 9999, got '$MMF_JOBS'" 2
 
 # --- options -------------------------------------------------------------------
 # optval OPT "${2-}": print the value of OPT or die (exit 2) when it is missing.
@@ -68,6 +76,25 @@ out_dir() {
   (cd -- "$1" && pwd)
 }
 is_root() { [ "$(id -u)" = 0 ]; }
+# check_dir DIR WHAT [--private]: one line + exit 2 unless DIR is a real
+# folder nobody else controls: not a symlink, owned by us or root, sticky if
+# others can write in it, and so every folder above it (--private: owned by
+# us, writable by nobody else). The one check of the harness: mmfresults
+# crashvm check-dir. A scratch folder is then made fresh under it (mktemp -d:
+# exclusive, mode 0700; issue 16).
+check_dir() {
+  local err
+  err=$(mmf_py crashvm check-dir "$1" --what "$2" "${@:3}" 2>&1) || die "${err#crashvm: }" 2
+}
+# check_bench_env: the settings of the benchmark drivers (scripts/bench), or
+# exit 2: MMF_BENCH_DIR a folder nobody else controls, MMF_LTM_*_MIB sizes.
+check_bench_env() {
+  local v
+  check_dir "${MMF_BENCH_DIR:-/var/tmp}" "MMF_BENCH_DIR (scratch parent)"
+  for v in MMF_LTM_FILE_MIB MMF_LTM_LIMIT_MIB; do
+    [ -z "${!v:-}" ] || check_uint "$v" "${!v}" 1 1048576
+  done
+}
 
 # --- signals and child processes ----------------------------------------------
 MMF_CLEANUPS=()
@@ -107,9 +134,14 @@ kill_tree() {
   done
   kill -KILL "${left[@]}" 2>/dev/null || true
 }
+# MMF_SIGNAL (e.g. SIGTERM) and MMF_SIGNAL_EXIT (143): set when a signal ends
+# the script, before its on_exit cleanups run (a cleanup can record it).
+MMF_SIGNAL="" MMF_SIGNAL_EXIT=""
 mmf__on_signal() {
   local sig=$1 code=$2
   trap '' INT TERM
+  # shellcheck disable=SC2034  # read by the scripts' cleanups
+  MMF_SIGNAL=SIG$sig MMF_SIGNAL_EXIT=$code
   # To the stderr the script started with: a redirection around the
   # command that was running (mmf_run cmd >log 2>&1) must not swallow it.
   printf '%s: interrupted (SIG%s)\n' "$(basename "$0")" "$sig" >&"${MMF_STDERR:-2}"
@@ -136,6 +168,19 @@ mmf_run() {
   wait "$pid" || rc=$?
   return "$rc"
 }
+# mmf_run_in DIR CMD...: mmf_run CMD with DIR as its working directory (not a
+# `(cd DIR && ...)` subshell: bash defers a trap while a subshell runs).
+mmf_run_in() {
+  local d=$1; shift
+  mmf_run env -C "$d" "$@"
+}
+# wait_lock FD WHAT: take the exclusive flock on FD; if another process holds
+# it, say so and wait (through mmf_run: a signal stops the wait at once).
+wait_lock() {
+  flock -n "$1" && return 0
+  say "$2: waiting for another run holding its lock"
+  mmf_run flock "$1"
+}
 
 # --- run folders ---------------------------------------------------------------
 # new_run_dir: make a fresh results/runs/<UTC timestamp>-<random>/ and print its path
@@ -145,22 +190,50 @@ new_run_dir() {
   mktemp -d "$MMF_TOP/results/runs/$(date -u +%Y%m%dT%H%M%SZ)-XXXXXX"
 }
 # run_dir_begin DIR: mark DIR incomplete unless an enclosing run already did
-# (its token is ours); the owner removes the marker with run_dir_end.
+# (its token is ours); the owner removes the marker with run_dir_end. The
+# marker is written whole into a temporary file and linked into place
+# (never a 0-byte or half marker; never over another run's); when it cannot
+# be written the script stops with one line (exit 1).
 run_dir_begin() {
-  local d=$1 m="$1/INCOMPLETE"
+  local d=$1 m="$1/INCOMPLETE" tmp token
   if [ -f "$m" ] && [ -n "${MMF_RUN_TOKEN:-}" ] && grep -qx "token=$MMF_RUN_TOKEN" "$m" 2>/dev/null; then
     return 0
   fi
   # Another run's marker: a run still writing here, or one cut short whose
   # folder must keep looking incomplete. Never take it over.
-  if [ -e "$m" ]; then
+  if [ -e "$m" ] || [ -L "$m" ]; then
     die "$d: holds another run's INCOMPLETE marker ($(head -1 "$m" 2>/dev/null)): use a new folder" 2
   fi
-  MMF_RUN_TOKEN=$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')
+  token=$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')
+  tmp=$(mktemp "$d/.INCOMPLETE.XXXXXX" 2>/dev/null) || out_write_failed "$d" "its INCOMPLETE marker"
+  if ! { printf 'in progress: %s started %s by pid %s\n' "$(basename "$0")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$$" &&
+         printf 'token=%s\n' "$token"; } >"$tmp" 2>/dev/null || ! ln "$tmp" "$m" 2>/dev/null; then
+    rm -f "$tmp"
+    [ -e "$m" ] && die "$d: another run wrote its INCOMPLETE marker first: use a new folder" 2
+    out_write_failed "$d" "its INCOMPLETE marker"
+  fi
+  rm -f "$tmp"
+  MMF_RUN_TOKEN=$token
   export MMF_RUN_TOKEN
-  { printf 'in progress: %s started %s by pid %s\n' "$(basename "$0")" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$$"
-    printf 'token=%s\n' "$MMF_RUN_TOKEN"; } >"$m" || die "$d: cannot write its INCOMPLETE marker"
   MMF_RUN_DIR_OWNED=$d
+}
+# out_full DIR: true when DIR's filesystem has no room left (a 4 KiB probe
+# write fails with ENOSPC or EDQUOT).
+out_full() {
+  local p err
+  if p=$(mktemp "$1/.space-probe.XXXXXX" 2>&1); then
+    err=$( { head -c 4096 /dev/zero >"$p"; } 2>&1 ) || true
+    rm -f "$p"
+  else
+    err=$p
+  fi
+  [[ "$err" == *"No space left"* || "$err" == *"quota exceeded"* ]]
+}
+# out_write_failed DIR WHAT: die with one line: "no space left on DIR" when
+# its filesystem is full, else that WHAT could not be written there (exit 1).
+out_write_failed() {
+  if out_full "$1"; then die "no space left on $1 (cannot write $2)"; fi
+  die "$1: cannot write $2"
 }
 run_dir_interrupted() {
   printf 'interrupted: %s by %s at %s\n' "$(basename "$0")" "$2" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
@@ -174,28 +247,61 @@ run_dir_end() {
 }
 
 # --- builds --------------------------------------------------------------------
+# drop_foreign_cache BUILD SOURCE: when CMake configured BUILD for another
+# source folder than SOURCE (a copied or moved clone), say so and remove its
+# cache, so the next configure starts from scratch (and builds SOURCE).
+drop_foreign_cache() {
+  local home
+  [ -f "$1/CMakeCache.txt" ] || return 0
+  home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt")
+  [ "$(cd -- "$home" 2>/dev/null && pwd -P)" != "$(cd -- "$2" && pwd -P)" ] || return 0
+  say "$1 was configured for ${home:-an unknown source folder}, not $2: configuring it from scratch"
+  rm -rf -- "$1/CMakeCache.txt" "$1/CMakeFiles"
+}
 # build_preset NAME [TARGET...]: configure (once) and build a CMake preset,
 # holding an exclusive lock on the build folder (two runs in one clone wait
-# for each other instead of linking over each other).
+# for each other instead of linking over each other). A build folder that
+# CMake configured for another checkout (a copied or moved clone) is
+# configured again from scratch: it would build the other clone's sources.
 build_preset() {
   local preset=$1; shift
   local dir="$MMF_TOP/build/$preset"
   local log="$dir.log"
   mkdir -p "$MMF_TOP/build"
   exec {MMF_LOCK_FD}>"$MMF_TOP/build/.$preset.lock"
-  if ! flock -n "$MMF_LOCK_FD"; then
-    say "build $preset: waiting for another build of it in this clone"
-    flock "$MMF_LOCK_FD"
-  fi
+  wait_lock "$MMF_LOCK_FD" "build $preset"
+  drop_foreign_cache "$dir" "$MMF_TOP"
   if [ ! -f "$dir/CMakeCache.txt" ]; then
     say "configure $preset"
-    (cd "$MMF_TOP" && mmf_run cmake --preset "$preset") >"$log" 2>&1 ||
+    mmf_run_in "$MMF_TOP" cmake --preset "$preset" >"$log" 2>&1 ||
       { cat "$log" >&2; die "configure of preset $preset failed (log: $log)"; }
   fi
   say "build $preset"
   local targets=()
   for t in "$@"; do targets+=(--target "$t"); done
-  (cd "$MMF_TOP" && mmf_run cmake --build --preset "$preset" -j "$MMF_JOBS" "${targets[@]}") >>"$log" 2>&1 ||
+  mmf_run_in "$MMF_TOP" cmake --build --preset "$preset" -j "$MMF_JOBS" "${targets[@]}" >>"$log" 2>&1 ||
     { tail -50 "$log" >&2; die "build of preset $preset failed (log: $log)"; }
   exec {MMF_LOCK_FD}>&-
+}
+
+# --- caches --------------------------------------------------------------------
+# A cache folder (e.g. crash-vm's unpacked kernel) is whole only with its stamp
+# file .complete, written last.
+# cache_ready DIR: DIR is a complete cache folder.
+cache_ready() { [ -f "$1/.complete" ]; }
+# cache_fill DIR CMD...: (re)make the cache folder DIR. CMD runs (mmf_run)
+# with a fresh folder next to DIR as its last argument; when it succeeds the
+# folder gets its stamp and replaces DIR (an incomplete DIR, from an older or
+# interrupted run, goes). On a failure or a signal neither DIR nor the
+# temporary folder is left. Returns CMD's status.
+cache_fill() {
+  local dest=$1 tmp rc=0; shift
+  tmp=$(mktemp -d "$dest.tmp.XXXXXX") || return 1
+  on_exit "rm -rf -- $(printf '%q' "$tmp")"
+  mmf_run "$@" "$tmp" || rc=$?
+  if [ "$rc" = 0 ]; then
+    { : >"$tmp/.complete" && rm -rf -- "$dest" && mv -T -- "$tmp" "$dest"; } || rc=1
+  fi
+  rm -rf -- "$tmp"
+  return "$rc"
 }

@@ -12,7 +12,8 @@ fi
 declare -A bin
 for a in "$@"; do bin[${a%%=*}]=${a#*=}; done
 fails=0 checks=0
-scratch=$(mktemp -d) && trap 'rm -rf "$scratch"' EXIT
+# /tmp, like the C tests: not a $TMPDIR nobody checked
+scratch=$(mktemp -d /tmp/mmf-cli.XXXXXX) && trap 'rm -rf "$scratch"' EXIT
 
 # expect_usage NAME WORD ARGS...: exit 2, one stderr line containing WORD, no stdout
 expect_usage() {
@@ -70,15 +71,27 @@ if [[ -n ${bin[soak]:-} ]]; then
   expect_usage soak '--ops' --ops 0
   expect_usage soak '--ops' --ops=abc
   # the largest seed is accepted and printed as given; no seed: one drawn and printed
-  line=$("${bin[soak]}" --ops 1 --seed 18446744073709551615) line=${line%%$'\n'*}
+  expect_usage soak '--no-faults' --no-faults --prob 0.5
+  line=$("${bin[soak]}" --ops 1 --no-faults --seed 18446744073709551615) line=${line%%$'\n'*}
   checks=$((checks + 1))
   [[ $line == *"seed=18446744073709551615 "* ]] || { echo "FAIL: soak max seed: $line"; fails=$((fails + 1)); }
-  a=$("${bin[soak]}" --ops 1) b=$("${bin[soak]}" --ops 1)
+  a=$("${bin[soak]}" --ops 1 --no-faults) b=$("${bin[soak]}" --ops 1 --no-faults)
   checks=$((checks + 1))
   [[ $a =~ seed=([0-9]+) ]] && sa=${BASH_REMATCH[1]}
   [[ $b =~ seed=([0-9]+) ]] && sb=${BASH_REMATCH[1]}
   [[ -n ${sa:-} && -n ${sb:-} && $sa != "$sb" ]] ||
     { echo "FAIL: soak without --seed must print a random seed: '$a' '$b'"; fails=$((fails + 1)); }
+  # a soak that injected no failure tested nothing: exit 1 and says so,
+  # its stage record fails; unless asked for no faults (--no-faults)
+  mkdir "$scratch/rec"
+  rc=0; out=$("${bin[soak]}" --ops 200 --prob 0 --seed 1 --record "$scratch/rec") || rc=$?
+  checks=$((checks + 1))
+  [[ $rc -eq 1 && $out == *"no failure was injected in 200 ops"* ]] &&
+    grep -q '"verdict": "fail"' "$scratch/rec/soak.json" ||
+    { echo "FAIL: soak --prob 0 -> exit $rc: ${out##*$'\n'}"; fails=$((fails + 1)); }
+  rc=0; "${bin[soak]}" --ops 200 --no-faults --seed 1 >/dev/null || rc=$?
+  checks=$((checks + 1))
+  [[ $rc -eq 0 ]] || { echo "FAIL: soak --no-faults -> exit $rc"; fails=$((fails + 1)); }
 fi
 if [[ -n ${bin[loadgen]:-} ]]; then
   expect_help loadgen

@@ -112,7 +112,7 @@
  * A store through the mapping dirties the whole page-cache folio it hits,
  * and writeback writes whole folios: on Linux >= 6.16 ext4 caches regular
  * files in folios up to 2 MiB, so a 1 KiB record + mmf_sync_range wrote up
- * to 1 MiB (measured, issue 12; xfs tracks dirty blocks per folio). So a
+ * to 1 MiB (measured, issue 12; xfs on 6.18 the same: bench/README.md). So a
  * writable handle of a non-empty file, at open, writes back the file's dirty
  * pages (sync_file_range: no device flush, no durability promise) and drops
  * its clean, unmapped page cache (POSIX_FADV_DONTNEED): the next reads
@@ -159,8 +159,11 @@
  * file): mmf_delete no longer truncates and refuses a name that is no longer
  * its file (-ESTALE); mmf_open refuses flags 0.1 did not list (and
  * O_RDONLY | O_TRUNC); a writable MMF_RESERVE open allocates the file's
- * holes. The test unit.abi runs a program built against 0.1's header and
- * library on the current one.
+ * holes. Changed in 0.3, no new symbol: mmf_append_buffer copies records
+ * of MMF_APPEND_BY_WRITE bytes or more with pwrite(2), so it may return
+ * that call's error where a store would have died of SIGBUS (a fix of the
+ * same kind). The test unit.abi runs a program built against 0.1's header
+ * and library on the current one.
  */
 #ifndef MMAPFILE_H
 #define MMAPFILE_H
@@ -359,6 +362,10 @@ int mmf_slice(const mmf_file *f, size_t off, const void **out, uint32_t *len);
  * -ENOMEM, -EIO from SYNC_BEFORE_GROW, which poisons). After a grow error the
  * handle keeps its old size and mapping and nothing was written.
  * Durable after 0: nothing new (call mmf_sync).
+ * Cost: the caller's stores fault once per 4 KiB page of new space (~2.4 us
+ * each here), so a 64 KiB slice costs ~4x a write(2) of it; a record already
+ * in memory appends faster as mmf_append_buffer of its 4-byte prefix, then
+ * of its payload (copied by write(2) from MMF_APPEND_BY_WRITE bytes on).
  */
 int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
 		       size_t *next);
@@ -366,9 +373,20 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
 /*
  * Copy len bytes of buf to off, growing by the policy (the seed grew to the
  * exact end whatever its policy) if off + len passes the end.
- * Errors: as mmf_allocate_slice (-EINVAL for buf NULL with len > 0).
+ * Records of MMF_APPEND_BY_WRITE bytes or more are copied with pwrite(2)
+ * into the file instead of stores through the mapping (the same page cache:
+ * the bytes show through mmf_data() at once): one write fault per 4 KiB
+ * page made 64 KiB appends 4x slower than write(2) (bench/README.md,
+ * "Appends at every size"). Not when the fd of mmf_open_fd() has O_APPEND
+ * or O_DIRECT: then stores, whatever the size.
+ * Errors: as mmf_allocate_slice (-EINVAL for buf NULL with len > 0); and,
+ * since 0.3, the error of that pwrite(2) (-EIO, -ENOSPC, -EDQUOT, -EFBIG):
+ * the handle keeps any growth the call made, is not poisoned (nothing synced
+ * is lost), and the bytes [off, off + len) are unspecified (where a store
+ * would have died of SIGBUS).
  * Durable after 0: nothing new (call mmf_sync).
  */
+#define MMF_APPEND_BY_WRITE 4096
 int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len);
 
 /*

@@ -54,6 +54,9 @@ struct mmf_file {
 	int fd;
 	bool writable;
 	bool created;		/* found empty by this writable handle */
+	bool by_write;		/* large appends go through pwrite (LARGE
+				 * APPENDS): writable, fd takes positional
+				 * writes */
 	void *base;		/* NULL while size == 0 (MMF_STABLE: the
 				 * file's mapping over the reservation,
 				 * fixed at open) */
@@ -551,6 +554,7 @@ static int map_fd(int fd, int dirfd, const char *path, const char *name,
 	if (rc < 0)
 		goto fail;
 	rc = S_ISDIR(st.st_mode) ? -EISDIR : S_ISREG(st.st_mode) ? 0 : -ENODEV;
+	f->by_write = writable && mmf__os_positional_writes(fd);
 	if (rc == 0)
 		rc = dirfd >= 0 ? set_name(f, dirfd, name, &st, false)
 				: find_name(f, &st);
@@ -720,6 +724,17 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
 	return 0;
 }
 
+/*
+ * LARGE APPENDS (header: mmf_append_buffer). A store through the mapping
+ * into a page nobody has touched takes a write fault per 4 KiB page
+ * (~2.4 us here: bench/README.md, "Appends at every size"), while write(2)
+ * fills a whole folio per call: 64 KiB appends through the mapping ran at
+ * 0.26x write(2). So records of MMF_APPEND_BY_WRITE bytes or more are
+ * copied with pwrite(2): the page cache is the one the mapping shows, so
+ * the bytes are visible through mmf_data() at once, and write(2) marks dirty
+ * only the blocks it wrote, never a whole large folio (SMALL WRITES). Below
+ * it a page's fault is shared by several records and the store wins.
+ */
 int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 {
 	int rc = check_mutable(f);
@@ -736,6 +751,8 @@ int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 	rc = ensure_end(f, off, off + len, len, true);
 	if (rc < 0)
 		return rc;
+	if (len >= MMF_APPEND_BY_WRITE && f->by_write)
+		return mmf__os_pwrite(f->fd, buf, len, off);
 	memcpy((char *)f->base + off, buf, len);
 	return 0;
 }

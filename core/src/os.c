@@ -108,6 +108,27 @@ int mmf__os_mremap(void *old, size_t old_len, size_t new_len, void **addr)
 	return 0;
 }
 
+int mmf__os_pwrite(int fd, const void *buf, size_t len, size_t off)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	POINT(pwrite);
+	while (len > 0) {
+		n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;	/* a regular file never writes nothing */
+		p += n;
+		len -= (size_t)n;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
 int mmf__os_msync(void *addr, size_t len)
 {
 	POINT(msync);
@@ -167,6 +188,13 @@ int mmf__os_unlink(int dirfd, const char *name)
 {
 	POINT(unlink);
 	return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+}
+
+int mmf__os_positional_writes(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && !(fl & (O_APPEND | O_DIRECT));
 }
 
 void mmf__os_drop_cache(int fd, size_t off, size_t len, int writeback)

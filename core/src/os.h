@@ -24,6 +24,8 @@ int mmf__os_ftruncate(int fd, size_t size);
 int mmf__os_fallocate(int fd, size_t off, size_t len);
 int mmf__os_mmap(int fd, size_t len, int writable, void **addr);
 int mmf__os_mremap(void *old, size_t old_len, size_t new_len, void **addr);
+/* pwrite(2) all of buf to off of fd (short writes and EINTR continue). */
+int mmf__os_pwrite(int fd, const void *buf, size_t len, size_t off);
 int mmf__os_msync(void *addr, size_t len);
 int mmf__os_munmap(void *addr, size_t len);
 int mmf__os_madvise_populate(void *addr, size_t len);
@@ -44,6 +46,10 @@ void mmf__os_drop_cache(int fd, size_t off, size_t len, int writeback);
  * (POSIX_FADV_WILLNEED: large reads, folios of the mapping's minimum order,
  * 4 KiB on ext4). Errors are ignored. */
 void mmf__os_prefetch(int fd, size_t off, size_t len);
+/* Can pwrite(2) put bytes at any offset of fd (its status flags have
+ * neither O_APPEND, which makes every write an append on Linux, nor
+ * O_DIRECT, which needs aligned buffers)? False when unknown. */
+int mmf__os_positional_writes(int fd);
 char *mmf__os_fd_path(int fd);	/* malloc'd path of an open fd, or NULL */
 size_t mmf__os_page_size(void);
 uint64_t mmf__os_now_ns(void);	/* CLOCK_MONOTONIC */

@@ -21,6 +21,7 @@
 	X(fallocate, ENOSPC)		\
 	X(mmap, ENOMEM)			\
 	X(mremap, ENOMEM)		\
+	X(pwrite, EIO)			\
 	X(msync, EIO)			\
 	X(munmap, EINVAL)		\
 	X(madvise, EINVAL)		\

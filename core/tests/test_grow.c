@@ -280,6 +280,98 @@ static void test_grow_failure_keeps_the_old_file(void **state)
 	assert_int_equal(file_size(FX->path), 4096);
 }
 
+/* LARGE APPENDS: a record of MMF_APPEND_BY_WRITE bytes or more (copied by
+ * pwrite) and one below (stored) read the same through the mapping, a
+ * reader and the file, at an unaligned offset, across a grow. */
+static void test_grow_large_append_is_seen_everywhere(void **state)
+{
+	const size_t sizes[] = { MMF_APPEND_BY_WRITE - 1, MMF_APPEND_BY_WRITE,
+				 65536 + 3 };
+	unsigned char *buf = malloc(70000), *got = malloc(70000);
+	mmf_file *f = open_rw(FX->path, 4096, NULL);
+	const void *p;
+	size_t off = 13;
+	mmf_reader r;
+
+	assert_non_null(buf);
+	assert_non_null(got);
+	for (size_t i = 0; i < 3; i++) {
+		for (size_t j = 0; j < sizes[i]; j++)
+			buf[j] = (unsigned char)(j * 7 + i + 1);
+		assert_int_equal(mmf_append_buffer(f, off, buf, sizes[i]), 0);
+		assert_int_equal(mmf_bytes(f, off, sizes[i], &p), 0);
+		assert_memory_equal(p, buf, sizes[i]);
+		mmf_reader_init(&r, f, off);
+		assert_int_equal(mmf_reader_read(&r, got, sizes[i]), (ssize_t)sizes[i]);
+		assert_memory_equal(got, buf, sizes[i]);
+		assert_int_equal(mmf_sync_range(f, off, sizes[i]), 0);
+		file_read(FX->path, off, got, sizes[i]);
+		assert_memory_equal(got, buf, sizes[i]);
+		off += sizes[i];
+	}
+	assert_int_equal(mmf_close(f), 0);
+	free(buf);
+	free(got);
+}
+
+/* An fd with O_APPEND (every write(2) lands at the end on Linux) or
+ * O_DIRECT (aligned buffers only) given to mmf_open_fd: large records are
+ * stored through the mapping, at their offset. */
+static void check_positional(const char *path, int extra)
+{
+	unsigned char old[16384], rec[8192], got[8192];
+	mmf_file *f = NULL;
+	int fd;
+
+	memset(old, 'o', sizeof(old));
+	memset(rec, 'r', sizeof(rec));
+	file_write(path, old, sizeof(old));
+	fd = open(path, O_RDWR | extra);
+	if (fd < 0 && errno == EINVAL)
+		skip();	/* this filesystem has no O_DIRECT */
+	assert_true(fd >= 0);
+	assert_int_equal(mmf_open_fd(fd, 0, true, NULL, &f), 0);
+	assert_int_equal(mmf_append_buffer(f, 100, rec, sizeof(rec)), 0);
+	assert_int_equal(mmf_size(f), sizeof(old));
+	assert_int_equal(mmf_close(f), 0);
+	assert_int_equal(file_size(path), (long long)sizeof(old));
+	file_read(path, 100, got, sizeof(got));
+	assert_memory_equal(got, rec, sizeof(rec));
+	file_read(path, 0, got, 100);
+	assert_memory_equal(got, old, 100);
+}
+
+static void test_grow_large_append_on_o_append_fd_lands_at_off(void **state)
+{
+	check_positional(FX->path, O_APPEND);
+}
+
+static void test_grow_large_append_on_o_direct_fd_lands_at_off(void **state)
+{
+	check_positional(FX->path, O_DIRECT);
+}
+
+/* A failed copy (write(2) says -EIO) after the grow: the handle keeps the
+ * growth and works on, not poisoned, every old byte there. */
+static void test_grow_large_append_copy_failure_keeps_growth(void **state)
+{
+	unsigned char rec[8192];
+	mmf_file *f = open_rw(FX->path, 4096, NULL);
+	const void *p;
+
+	memset(rec, 'r', sizeof(rec));
+	assert_int_equal(mmf_append_buffer(f, 0, "keep", 4), 0);
+	fail_on("mmf/os/pwrite", EIO);
+	assert_int_equal(mmf_append_buffer(f, 4096, rec, sizeof(rec)), -EIO);
+	fail_off("mmf/os/pwrite");
+	assert_true(mmf_size(f) >= 4096 + sizeof(rec));
+	assert_int_equal(mmf_bytes(f, 0, 4, &p), 0);
+	assert_memory_equal(p, "keep", 4);
+	assert_int_equal(mmf_sync(f), 0);
+	assert_int_equal(mmf_append_buffer(f, 4096, rec, sizeof(rec)), 0);
+	assert_int_equal(mmf_close(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +388,10 @@ int main(void)
 		FIXTURE_TEST(test_grow_truncate_keeps_bytes_and_zeroes_new_ones),
 		FIXTURE_TEST(test_grow_bad_sizes_are_refused),
 		FIXTURE_TEST(test_grow_failure_keeps_the_old_file),
+		FIXTURE_TEST(test_grow_large_append_is_seen_everywhere),
+		FIXTURE_TEST(test_grow_large_append_on_o_append_fd_lands_at_off),
+		FIXTURE_TEST(test_grow_large_append_on_o_direct_fd_lands_at_off),
+		FIXTURE_TEST(test_grow_large_append_copy_failure_keeps_growth),
 	};
 
 	return cmocka_run_group_tests_name("grow", tests, NULL, NULL);

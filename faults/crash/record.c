@@ -29,6 +29,9 @@ static uint64_t mix(uint64_t x)
 
 size_t crash_payload_len(uint64_t seq)
 {
+	if (seq % CRASH_BIG_EVERY == 0)
+		return CRASH_HDR + CRASH_BIG_MIN +
+		       (size_t)(mix(seq) % (CRASH_BIG_MAX - CRASH_BIG_MIN + 1));
 	return CRASH_HDR + 4 + (size_t)(mix(seq) % (CRASH_BODY_MAX - 3));
 }
 

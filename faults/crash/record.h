@@ -20,7 +20,14 @@
 
 #define CRASH_HDR 12u			/* seq + crc */
 #define CRASH_BODY_MAX 251u		/* body length is 4 ... CRASH_BODY_MAX */
-#define CRASH_PAYLOAD_MAX (CRASH_HDR + CRASH_BODY_MAX)
+/* Every CRASH_BIG_EVERY-th record (seq % it == 0) is big instead: a body
+ * of CRASH_BIG_MIN ... CRASH_BIG_MAX bytes, so that the writer appends it
+ * with mmf_append_buffer, whose records of MMF_APPEND_BY_WRITE bytes or
+ * more go through pwrite(2), not the mapping. */
+#define CRASH_BIG_EVERY 8u
+#define CRASH_BIG_MIN 4096u
+#define CRASH_BIG_MAX 12288u
+#define CRASH_PAYLOAD_MAX (CRASH_HDR + CRASH_BIG_MAX)
 
 /* Why a record does not check out (0: it does). */
 enum crash_bad {

@@ -2,6 +2,8 @@
  * mmf_crash_writer - a write-ahead-log workload for crash tests.
  *
  * Appends records (record.h) to DIR/wal-NNNNNN.log with mmf_allocate_slice
+ * (big ones, every CRASH_BIG_EVERY-th: prefix and payload by
+ * mmf_append_buffer, the payload through pwrite)
  * and exercises every call of mmapfile.h that promises durability, each
  * followed by an acknowledgement line (flushed) that the verifier holds the
  * crash state to:
@@ -10,7 +12,7 @@
  *     as soon as the records since the last sync reach into the next page,
  *     mmf_sync_range over them (it starts mid-page and ends mid-page of the
  *     next page)                    ACK range k off len s
- *   a grow (mmf_allocate_slice grew the file), then at once, in turn
+ *   a grow (the append grew the file), then at once, in turn
  *     mmf_sync or mmf_sync_range over the records since the last sync
  *                                   ACK grow k size s
  *   every per_file records it rolls file k to k+1; file k ends, by k % 3:
@@ -388,6 +390,26 @@ static void roll(const struct cfg *c, struct state *s, unsigned k)
 		delete_oldest(c, s);
 }
 
+/* A big record (record.h): its prefix, then its payload, each with
+ * mmf_append_buffer (the payload by pwrite). *off moves past it. */
+static int append_big(mmf_file *f, uint64_t seq, size_t len, size_t *off)
+{
+	static unsigned char buf[4 + CRASH_PAYLOAD_MAX];
+	int rc;
+
+	buf[0] = (unsigned char)(len >> 24);
+	buf[1] = (unsigned char)(len >> 16);
+	buf[2] = (unsigned char)(len >> 8);
+	buf[3] = (unsigned char)len;
+	crash_record_fill(seq, buf + 4);
+	rc = mmf_append_buffer(f, *off, buf, 4);
+	if (rc == 0)
+		rc = mmf_append_buffer(f, *off + 4, buf + 4, len);
+	if (rc == 0)
+		*off += 4 + len;
+	return rc;
+}
+
 /* Append record seq; if that grew the file, sync at once (ACK grow).
  * Returns 1 when it synced. */
 static int append(const struct cfg *c, struct state *s, uint64_t seq)
@@ -399,10 +421,15 @@ static int append(const struct cfg *c, struct state *s, uint64_t seq)
 
 	if (s->off + 4 + len > size)
 		maybe_arm(c, KILL_GROW, ++s->grows);
-	rc = mmf_allocate_slice(f, len, s->off, &p, &s->off);
+	if (len >= MMF_APPEND_BY_WRITE) {
+		rc = append_big(f, seq, len, &s->off);
+	} else {
+		rc = mmf_allocate_slice(f, len, s->off, &p, &s->off);
+		if (rc == 0)
+			crash_record_fill(seq, p);
+	}
 	if (rc < 0)
-		die_rc("allocate_slice", rc);
-	crash_record_fill(seq, p);
+		die_rc(len >= MMF_APPEND_BY_WRITE ? "append_buffer" : "allocate_slice", rc);
 	if (mmf_size(f) == size)
 		return 0;
 	maybe_arm(c, KILL_SYNC, ++s->syncs);

@@ -2,8 +2,8 @@
  * fault_soak - a seeded run of mixed operations with every failure point of
  * the seam failing at random, checked against an in-memory model.
  *
- *   fault_soak [--ops N] [--seed S] [--prob P] [--dir D] [--keep]
- *              [--record DIR] [--shard I/N]
+ *   fault_soak [--ops N] [--seed S] [--prob P | --no-faults] [--dir D]
+ *              [--keep] [--record DIR] [--shard I/N]
  *
  * (--help; options parsed by mmf_cli.h: a bad value is one line, exit 2;
  * without --seed the seed comes from getrandom(2) and is printed first.)
@@ -24,6 +24,10 @@
  * the same seed replays the same run; libfiu seeds its own generator from
  * the clock). The last line is machine-readable and carries a digest of the
  * run: same seed, same line.
+ *
+ * A run that injected no failure (--prob 0, or too few ops to draw one)
+ * tested nothing: it fails (exit 1, its last line says why) unless it was
+ * asked for no faults with --no-faults (a reference run).
  *
  * --shard I/N runs shard I of the campaign (--seed, --ops): seed
  * mmf_cli_shard_seed(seed, I) = splitmix64(seed + I), ops/N operations (the
@@ -48,7 +52,9 @@
 
 #define LIMIT  (192u << 10)	/* no write or truncate ends past this */
 #define MAXM   (512u << 10)	/* room for the largest grow past LIMIT */
-#define MAXREC 3000u
+#define MAXREC 3000u	/* largest slice payload */
+#define MAXAPPEND 12000u	/* largest append_buffer: from
+				 * MMF_APPEND_BY_WRITE on, a pwrite */
 
 enum kind { K_ALLOC, K_APPEND, K_TRUNC, K_SYNC, K_RANGE, K_READ, K_REOPEN,
 	    K_ADVISE, NKINDS };
@@ -63,6 +69,8 @@ struct soak {
 	uint64_t seed, campaign_seed;	/* campaign_seed: --seed as given */
 	struct mmf_cli_shard shard;
 	bool sharded;			/* --shard given */
+	bool no_faults;			/* --no-faults: a run without failures */
+	bool untested;			/* no failure injected, not asked for */
 	unsigned long ops, op, campaign_ops;
 	double prob;
 	char *dir, *path;
@@ -71,9 +79,11 @@ struct soak {
 	mmf_options opt;	/* of the current handle */
 	unsigned char *cur, *dur, *known;
 	size_t cur_size;
+	size_t app_off, app_len;	/* of the last append_buffer */
 	unsigned hits_before[FU_NPOINTS];
 	unsigned long done[NKINDS], failed[NKINDS];
 	unsigned long reopen_checks, poison_checks, unrestored, violations;
+	unsigned long copy_failures;	/* failed pwrites of append_buffer */
 	uint64_t digest;
 };
 
@@ -108,6 +118,11 @@ static void faults_on(struct soak *s)
 	fu_fail_random(s->prob, pick_errno);
 }
 
+static bool point_failed(const struct soak *s, enum fu_point p)
+{
+	return fu_hits(p) != s->hits_before[p];
+}
+
 /* Points quiet; how many failures were injected since faults_on, and did
  * one hit a sync (msync / fdatasync: the handle must be poisoned)? */
 static unsigned faults_off(struct soak *s, bool *sync_failed)
@@ -117,8 +132,7 @@ static unsigned faults_off(struct soak *s, bool *sync_failed)
 	fu_fail_random(0, NULL);
 	for (int p = 0; p < FU_NPOINTS; p++)
 		n += fu_hits((enum fu_point)p) - s->hits_before[p];
-	*sync_failed = fu_hits(FU_P_msync) != s->hits_before[FU_P_msync] ||
-		       fu_hits(FU_P_fdatasync) != s->hits_before[FU_P_fdatasync];
+	*sync_failed = point_failed(s, FU_P_msync) || point_failed(s, FU_P_fdatasync);
 	return n;
 }
 
@@ -250,10 +264,12 @@ static int op_alloc(struct soak *s)
 
 static int op_append(struct soak *s)
 {
-	size_t len = fu_rand_below(MAXREC) + 1, off = pick_off(s, len);
-	unsigned char buf[MAXREC];
+	size_t len = fu_rand_below(MAXAPPEND) + 1, off = pick_off(s, len);
+	unsigned char buf[MAXAPPEND];
 	int rc;
 
+	s->app_off = off;
+	s->app_len = len;
 	fu_fill(buf, 0, len, (unsigned)s->op);
 	rc = mmf_append_buffer(s->f, off, buf, len);
 	if (rc == 0)
@@ -342,6 +358,26 @@ static int (*const run_kind[NKINDS])(struct soak *s) = {
 	op_advise,
 };
 
+/* append_buffer's copy by pwrite failed after its grow (header: the
+ * handle keeps the growth, [off, off + len) unspecified): the model takes
+ * the handle's size and those bytes, which nobody may count on. */
+static void copy_failed(struct soak *s)
+{
+	const void *p;
+	size_t size = mmf_size(s->f);
+
+	s->copy_failures++;
+	if (size < s->app_off + s->app_len) {
+		violation(s, "copy failed short of its grow", (long)size,
+			  (long)(s->app_off + s->app_len));
+		return;
+	}
+	if (size > s->cur_size)
+		model_resize(s, size);
+	if (mmf_bytes(s->f, s->app_off, s->app_len, &p) == 0)
+		model_write(s, s->app_off, p, s->app_len);
+}
+
 /* ---- a failed operation --------------------------------------------- */
 
 /* The handle after a failed operation: poisoned with rc exactly when a
@@ -391,6 +427,8 @@ static void step(struct soak *s)
 	s->failed[k]++;
 	if (injected == 0)
 		violation(s, "error without an injected failure", rc, 0);
+	if (s->f && k == K_APPEND && point_failed(s, FU_P_pwrite))
+		copy_failed(s);
 	if (s->f)
 		check_failed_handle(s, k, rc, sync_failed);
 	if (s->f)
@@ -414,6 +452,8 @@ static int parse(int argc, char **argv, struct soak *s, bool *keep)
 			     "probability that a point fails (default 0.01)"),
 		MMF_CLI_STRING("dir", &dir, "DIR",
 			       "work here (default: a fresh mkdtemp directory)"),
+		MMF_CLI_SWITCH("no-faults", &s->no_faults, "no point fails (a reference "
+			       "run); without it a run that injected no failure fails"),
 		MMF_CLI_SWITCH("keep", keep, "leave the work directory behind"),
 		MMF_CLI_STRING("record", &s->record, "DIR",
 			       "write the stage record DIR/soak.json (schema "
@@ -422,7 +462,7 @@ static int parse(int argc, char **argv, struct soak *s, bool *keep)
 			      "(--seed, --ops): seed splitmix64(seed + I), ops/N operations"),
 	};
 	struct mmf_cli cli = {
-		.prog = "fault_soak", .synopsis = "[--ops N] [--seed S] [--prob P] "
+		.prog = "fault_soak", .synopsis = "[--ops N] [--seed S] [--prob P | --no-faults] "
 			"[--dir DIR] [--keep] [--record DIR] [--shard I/N]",
 		.about = "Mixed operations with every mmf/os point failing at random, "
 			 "checked against a model.\nThe last line: soak: ops=.. seed=.. "
@@ -437,6 +477,10 @@ static int parse(int argc, char **argv, struct soak *s, bool *keep)
 	s->sharded = mmf_cli_find(&cli, "shard")->seen;
 	if (s->sharded)
 		s->seed = mmf_cli_shard_seed(s->campaign_seed, s->shard.index);
+	if (rc == MMF_CLI_OK && s->no_faults && mmf_cli_find(&cli, "prob")->seen)
+		return mmf_cli_usage_error(&cli, "--no-faults and --prob exclude each other");
+	if (s->no_faults)
+		s->prob = 0;
 	if (rc == MMF_CLI_OK && s->ops == 0)
 		return mmf_cli_usage_error(&cli, "--shard %llu/%llu of %lu ops runs no operation",
 					   (unsigned long long)s->shard.index,
@@ -498,13 +542,18 @@ static void report(const struct soak *s, double secs)
 		fails += s->failed[k];
 	}
 	printf("  %.1f s, %lu failed operations, %lu shrinks left "
-	       "unrestored by a double fault\n", secs, fails, s->unrestored);
+	       "unrestored by a double fault, %lu append copies failed "
+	       "after their grow\n", secs, fails, s->unrestored, s->copy_failures);
 	printf("soak: ops=%lu seed=%" PRIu64 " prob=%g failures_injected=%lu "
 	       "op_failures=%lu reopen_checks=%lu poison_checks=%lu "
 	       "violations=%lu digest=%016" PRIx64 " %s\n", s->ops, s->seed,
 	       s->prob, fu_total_hits(), fails, s->reopen_checks,
 	       s->poison_checks, s->violations, s->digest,
-	       s->violations ? "FAIL" : "OK");
+	       s->violations || s->untested ? "FAIL" : "OK");
+	if (s->untested)
+		printf("soak: FAIL: no failure was injected in %lu ops (--prob %g): "
+		       "nothing was tested (--no-faults asks for a run without faults)\n",
+		       s->ops, s->prob);
 }
 
 /* A result file of --record: open DIR/.NAME.<pid> for writing (path gets
@@ -569,13 +618,15 @@ static int write_record(const struct soak *s, double secs)
 	if (!f)
 		return -errno;
 	fprintf(f, "{\n \"schema\": \"mmf-stage/1\",\n \"stage\": \"soak\",\n"
-		" \"verdict\": \"%s\",\n \"reason\": \"seed %" PRIu64
+		" \"verdict\": \"%s\",\n \"reason\": \"%sseed %" PRIu64
 		", failure probability %g\",\n \"counts\": {\"ops\": %lu, "
 		"\"failures_injected\": %lu, \"op_failures\": %lu, "
 		"\"reopen_checks\": %lu, \"poison_checks\": %lu, "
 		"\"violations\": %lu},\n \"seconds\": %.1f,\n"
 		" \"digest\": \"%016" PRIx64 "\"\n}\n",
-		s->violations ? "fail" : "pass", s->seed, s->prob, s->ops,
+		s->violations || s->untested ? "fail" : "pass",
+		s->untested ? "no failure was injected: nothing was tested; " : "",
+		s->seed, s->prob, s->ops,
 		fu_total_hits(), fails, s->reopen_checks, s->poison_checks,
 		s->violations, secs, s->digest);
 	rc = record_close(f, tmp, path);
@@ -611,6 +662,7 @@ int main(int argc, char **argv)
 				"violations\n", s.op + 1, s.ops, s.violations);
 	}
 	finish(&s);
+	s.untested = !s.no_faults && fu_total_hits() == 0;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) +
 		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -627,5 +679,5 @@ int main(int argc, char **argv)
 	free(s.cur);
 	free(s.dur);
 	free(s.known);
-	return s.violations ? 1 : 0;
+	return s.violations || s.untested ? 1 : 0;
 }

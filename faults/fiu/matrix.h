@@ -18,7 +18,10 @@
 
 #define MX_BASE   16384u	/* synced size of the fixture file */
 #define MX_DIRTY  4096u		/* its last page, rewritten unsynced */
-#define MX_REC    1000u		/* payload of the growing write */
+#define MX_REC    1000u		/* payload of the growing slice */
+#define MX_APPEND 6000u		/* ... of the growing append_buffer:
+				 * >= MMF_APPEND_BY_WRITE, so a pwrite */
+_Static_assert(MX_APPEND >= MMF_APPEND_BY_WRITE, "append by write(2)");
 #define MX_NEW    8192u		/* size a new file is opened to */
 #define MX_SHRINK 8292u		/* target of the shrinking truncate */
 #define MX_GROWBY 5000u		/* the growing truncate adds this */
@@ -56,6 +59,8 @@ enum mx_outcome {
 	MX_FAILS,		/* -errno; the handle as before (or none) */
 	MX_POISONS,		/* -errno; the handle poisoned with it */
 	MX_SUCCEEDS,		/* 0: the failure was advisory */
+	MX_COPY_FAILS,		/* -errno; the handle grown as on success,
+				 * not poisoned, the bytes copied unspecified */
 };
 
 /* The subject file afterwards, reopened with a fresh handle. */

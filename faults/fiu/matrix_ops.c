@@ -66,13 +66,13 @@ static int run_allocate_slice(struct mx_ctx *c)
 static int run_append(struct mx_ctx *c)
 {
 	size_t off = c->op == OP_APPEND_EMPTY ? 0 : MX_BASE;
-	unsigned char buf[MX_REC];
+	unsigned char buf[MX_APPEND];
 	int rc;
 
-	fu_fill(buf, 0, MX_REC, 3);
-	rc = mmf_append_buffer(c->f, off, buf, MX_REC);
+	fu_fill(buf, 0, MX_APPEND, 3);
+	rc = mmf_append_buffer(c->f, off, buf, MX_APPEND);
 	if (rc == 0)
-		memcpy(c->model + off, buf, MX_REC);
+		memcpy(c->model + off, buf, MX_APPEND);
 	return rc;
 }
 
@@ -226,10 +226,10 @@ static size_t new_size_of(const struct mx_ctx *c)
 		return policy_target(&c->opt, MX_BASE, MX_BASE + 4 + MX_REC,
 				     MX_REC + 4, false);
 	case OP_APPEND_BUFFER:
-		return policy_target(&c->opt, MX_BASE, MX_BASE + MX_REC,
-				     MX_REC, true);
+		return policy_target(&c->opt, MX_BASE, MX_BASE + MX_APPEND,
+				     MX_APPEND, true);
 	case OP_APPEND_EMPTY:
-		return policy_target(&c->opt, 0, MX_REC, MX_REC, true);
+		return policy_target(&c->opt, 0, MX_APPEND, MX_APPEND, true);
 	case OP_TRUNCATE_GROW:
 		return MX_BASE + MX_GROWBY;
 	case OP_TRUNCATE_SHRINK:
@@ -368,13 +368,22 @@ static void check_poisoned(struct mx_ctx *c, int err)
 static void check_kept(struct mx_ctx *c, enum mx_outcome o, int err)
 {
 	bool ok = o == MX_SUCCEEDS;
+	const void *p;
 
 	if (o == MX_POISONS) {
 		check_poisoned(c, err);
 		return;
 	}
-	check_content(c->f, ok ? c->model : c->before,
-		      ok ? c->new_size : c->old_size, c->v == V_STABLE);
+	if (o == MX_COPY_FAILS) {	/* grown; the old bytes as they were */
+		assert_int_equal(mmf_size(c->f), c->new_size);
+		if (c->old_size > 0) {
+			assert_int_equal(mmf_bytes(c->f, 0, c->old_size, &p), 0);
+			assert_memory_equal(p, c->before, c->old_size);
+		}
+	} else {
+		check_content(c->f, ok ? c->model : c->before,
+			      ok ? c->new_size : c->old_size, c->v == V_STABLE);
+	}
 	/* not poisoned: a no-op truncate and a sync succeed */
 	assert_int_equal(mmf_truncate(c->f, mmf_size(c->f)), 0);
 	assert_int_equal(mmf_close(c->f), 0);

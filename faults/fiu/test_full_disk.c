@@ -11,8 +11,11 @@
  * - default options: the append that cannot fit returns -ENOSPC at grow
  *   time, nothing is written, the handle keeps working (reads, sync), and
  *   after reopen every synced byte is there;
- * - the seed's options (no reservation): the same appends, in a child, die
- *   of SIGBUS when a store into the sparse mapping finds no free page.
+ * - the seed's options (no reservation): the same records, stored through
+ *   the mapping (mmf_allocate_slice), in a child, die of SIGBUS when a store
+ *   into the sparse mapping finds no free page; appended with
+ *   mmf_append_buffer (records >= MMF_APPEND_BY_WRITE are copied by
+ *   pwrite(2)) they get -ENOSPC from write(2) instead.
  */
 #define _GNU_SOURCE
 #include "fault_util.h"
@@ -250,13 +253,16 @@ static void test_full_disk_reserve_returns_enospc(void **state)
 	assert_int_equal(mmf_close(f), 0);
 }
 
-/* The child: the seed's options, the same appends; it reports its progress
- * in *progress and must never return from the loop. */
+/* The child: the seed's options, the same records as slices (stores
+ * through the mapping); it reports its progress in *progress and must never
+ * return from the loop. */
 static void seed_child(const char *path, volatile size_t *progress)
 {
 	unsigned char buf[REC];
 	mmf_options o;
 	mmf_file *f;
+	size_t next;
+	void *p;
 	int rc;
 
 	/* cmocka catches SIGBUS to report a failed test: not in the child */
@@ -266,15 +272,16 @@ static void seed_child(const char *path, volatile size_t *progress)
 		_exit(2);
 	for (size_t end = 0; end < 4 * (size_t)FS_BYTES; end += REC) {
 		fu_fill(buf, end, REC, 1);
-		rc = mmf_append_buffer(f, end, buf, REC);
+		rc = mmf_allocate_slice(f, REC - 4, end, &p, &next);
 		if (rc != 0)
 			_exit(3);	/* an error instead of a SIGBUS */
-		*progress = end + REC;
+		memcpy(p, buf, REC - 4);
+		*progress = next;
 	}
 	_exit(4);		/* the disk never filled */
 }
 
-static void test_full_disk_seed_dies_of_sigbus(void **state)
+static void test_full_disk_seed_slice_dies_of_sigbus(void **state)
 {
 	struct disk *d = *state;
 	volatile size_t *progress;
@@ -366,6 +373,39 @@ static void expect_enospc_not_sigbus(const struct disk *d, full_fn fn,
 	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	assert_false(WIFSIGNALED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* The seed's options, the same appends by mmf_append_buffer: copied by
+ * pwrite(2), the record that finds no free block is -ENOSPC. */
+static int seed_append_until_full(const struct disk *d)
+{
+	size_t end, synced;
+	mmf_options o;
+	mmf_file *f;
+	int rc;
+
+	mmf_options_seed(&o);
+	rc = mmf_open(d->path, O_RDWR | O_CREAT, REC, &o, &f);
+	if (rc != 0)
+		return rc;
+	rc = append_until_full(f, &end, &synced);
+	printf("full disk, seed options, appends of %u bytes on a small %s: "
+	       "%zu bytes appended, then %d (%s)\n", REC, d->kind, end, rc,
+	       mmf_strerror(rc));
+	fflush(stdout);		/* the child leaves by _exit */
+	if (rc == -ENOSPC)
+		check_reads(f, end);
+	(void)mmf_close(f);
+	return rc;
+}
+
+static void test_full_disk_seed_append_is_enospc(void **state)
+{
+	struct disk *d = *state;
+
+	skip_unless_mounted(d);
+	expect_enospc_not_sigbus(d, seed_append_until_full,
+				 "seed options, large appends");
 }
 
 /* Open d->path writable with the defaults, then store one byte at off. */
@@ -520,13 +560,19 @@ int main(void)
 			test_full_disk_reserve_returns_enospc, tmpfs_setup,
 			disk_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_full_disk_seed_dies_of_sigbus, tmpfs_setup,
+			test_full_disk_seed_slice_dies_of_sigbus, tmpfs_setup,
+			disk_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_disk_seed_append_is_enospc, tmpfs_setup,
 			disk_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_full_disk_reserve_returns_enospc, ext4_setup,
 			disk_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_full_disk_seed_dies_of_sigbus, ext4_setup,
+			test_full_disk_seed_slice_dies_of_sigbus, ext4_setup,
+			disk_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_disk_seed_append_is_enospc, ext4_setup,
 			disk_teardown),
 #define HOLE_TESTS(setup) \
 		cmocka_unit_test_setup_teardown(test_full_disk_hole_file_is_enospc, setup, disk_teardown), \

@@ -105,6 +105,13 @@ static const struct rule rules_mremap[] = {
 };
 static const int errs_mremap[] = { 0, EAGAIN };
 
+/* pwrite: mmf_append_buffer's copy of a large record, after the grow:
+ * the handle keeps the growth, the copied bytes are unspecified. */
+static const struct rule rules_pwrite[] = {
+	{ B(OP_APPEND_BUFFER) | B(OP_APPEND_EMPTY), 1, MX_COPY_FAILS, F_NEW },
+};
+static const int errs_pwrite[] = { 0, ENOSPC, EDQUOT };
+
 /* msync: SYNC_BEFORE_GROW and the syncs poison; close frees anyway. */
 static const struct rule rules_msync[] = {
 	{ GROW | SYNCS, 1, MX_POISONS, F_OLD },

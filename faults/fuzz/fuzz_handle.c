@@ -32,11 +32,14 @@
  * shadow. A broken invariant prints one line and aborts: libFuzzer keeps the
  * input as the reproducer.
  *
- * The file lives in a mkdtemp directory of $TMPDIR (default /tmp) made on
- * the first input and removed at exit.
+ * The file lives in a mkdtemp directory of $TMPDIR (default /tmp) made
+ * before the first input (LLVMFuzzerInitialize) and removed at exit; $TMPDIR
+ * is refused (one line, exit 2, no input run, no artifact written) unless mmf_scratch_parent accepts it (private_dir.h: not a symlink, this
+ * user's or root's, sticky if others can write in it).
  */
 #define _GNU_SOURCE
 #include "mmapfile.h"
+#include "private_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,11 +119,17 @@ static void dir_remove(void)
 static void make_dir(void)
 {
 	const char *t = getenv("TMPDIR");
+	char why[512];
 
-	snprintf(dir, sizeof(dir), "%s/mmf-fuzz.XXXXXX", t && *t ? t : "/tmp");
+	t = t && *t ? t : "/tmp";
+	if (mmf_scratch_parent(t, why, sizeof(why)) < 0) {
+		fprintf(stderr, "fuzz_handle: TMPDIR %s\n", why);
+		_exit(2);	/* not abort: libFuzzer would keep an artifact */
+	}
+	snprintf(dir, sizeof(dir), "%s/mmf-fuzz.XXXXXX", t);
 	if (!mkdtemp(dir)) {
 		perror("fuzz_handle: mkdtemp");
-		abort();
+		_exit(1);
 	}
 	snprintf(path, sizeof(path), "%s/f.dat", dir);
 	atexit(dir_remove);
@@ -405,6 +414,14 @@ static int start(struct model *m, struct src *s)
 	return 0;
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc, (void)argv;
+	make_dir();
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct model *m;
@@ -414,7 +431,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m = calloc(1, sizeof(*m));
 		if (!m || !(m->shadow = calloc(1, ROOM)))
 			abort();
-		make_dir();
 	}
 	m->op = 0;
 	if (start(m, &s) == 0) {

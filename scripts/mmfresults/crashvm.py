@@ -1072,10 +1072,21 @@ def finish(a):
 
 # --- scratch and cache folders --------------------------------------------------
 
+def _shared_parent_refusal(st):
+    """Why a folder with stat st lets someone else swap what is in it, or None."""
+    if st.st_uid not in (os.getuid(), 0):
+        return f"owned by uid {st.st_uid}, not by this user (uid {os.getuid()}) or root"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
+        return f"writable by others and not sticky (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
 def check_dir(path, what="folder", private=False):
     """Raise ResultError unless path is a real directory (not a symlink) owned
     by this user or root, and, if others may write in it, sticky (like /tmp).
-    private: owned by this user and writable by nobody else (a cache)."""
+    private: owned by this user and writable by nobody else (a cache). Every
+    folder above it (resolved) passes the same owner and sticky rule: else
+    its owner could rename path away and put their own in its place."""
     # "dir/" would make lstat follow a symlink named dir: check the name itself.
     path = path.rstrip("/") or "/"
     try:
@@ -1086,18 +1097,21 @@ def check_dir(path, what="folder", private=False):
         raise files.ResultError(f"{path}: {what} is a symlink (refused: someone else may control it)")
     if not stat.S_ISDIR(st.st_mode):
         raise files.ResultError(f"{path}: {what} is not a directory")
-    if st.st_uid not in (os.getuid(), 0):
-        raise files.ResultError(f"{path}: {what} is owned by uid {st.st_uid}, not by this user "
-                                f"(uid {os.getuid()}) or root: refused")
     if private and st.st_uid != os.getuid():
         raise files.ResultError(f"{path}: {what} is owned by uid {st.st_uid}, not by this user "
                                 f"(uid {os.getuid()}): refused")
     if private and st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise files.ResultError(f"{path}: {what} is writable by others "
                                 f"(mode {stat.S_IMODE(st.st_mode):o}): refused")
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
-        raise files.ResultError(f"{path}: {what} is writable by others and not sticky "
-                                f"(mode {stat.S_IMODE(st.st_mode):o}): refused")
+    why = _shared_parent_refusal(st)
+    if why:
+        raise files.ResultError(f"{path}: {what} is {why}: refused")
+    up = os.path.realpath(path)
+    while up != "/":
+        up = os.path.dirname(up)
+        why = _shared_parent_refusal(os.stat(up))
+        if why:
+            raise files.ResultError(f"{path}: {what} lies in {up}, {why}: refused")
 
 
 def private_dir(parent, prefix):
@@ -1196,9 +1210,15 @@ def full_disk_one(name, options, program, scratch):
 
 def full_disk(names, program, scratch, out):
     """The full-disk table: filesystem x options -> outcome; out.json and
-    out.md. Returns the rows."""
-    rows = [full_disk_one(n, o, program, scratch)
-            for n in list(names) + ["tmpfs"] for o in ("default", "seed")]
+    out.md. Returns the rows. The images and mount points live in a fresh
+    private folder under scratch (checked: private_dir), never beside
+    names others could plant."""
+    work = private_dir(scratch, "mmf-fulldisk")
+    try:
+        rows = [full_disk_one(n, o, program, work)
+                for n in list(names) + ["tmpfs"] for o in ("default", "seed")]
+    finally:
+        os.rmdir(work)      # empty: each run unmounts and removes its own
     for r in rows:
         print("fulldisk: %-13s %-7s %-8s at %s (rc %s) after %s bytes appended, %s synced"
               % (r["fs"], r["options"], r["outcome"], r["call"], r["rc"], r["appended"],

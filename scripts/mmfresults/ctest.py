@@ -43,6 +43,8 @@ def main(argv):
     ap = parser("ctest-summary", "Count what a ctest run ran; exit 1 on failures, 2 when it ran nothing.")
     ap.add_argument("junit")
     ap.add_argument("--what", default="ctest")
+    ap.add_argument("--skips-out", metavar="FILE",
+                    help="also write each skip as a line 'TEST: REASON' to FILE (for a final summary)")
     a = ap.parse_args(argv)
     rows = read_junit(a.junit)
     passed = sum(1 for _, s, _ in rows if s == "run")
@@ -50,6 +52,8 @@ def main(argv):
     skipped = [(n, t) for n, s, t in rows if s == "skipped"]
     for n, t in skipped:
         print(f"  skipped: {n}: {skip_reason(t)}")
+    if a.skips_out:
+        files.write_text(a.skips_out, "".join(f"{n}: {skip_reason(t)}\n" for n, t in skipped))
     for n in failed:
         print(f"  FAILED: {n}")
     print(f"{a.what}: {len(rows)} tests, {passed} passed, {len(failed)} failed, {len(skipped)} skipped")

@@ -245,9 +245,6 @@ def main(argv):
     if charts == 0:
         raise files.ResultError(f"{db}: no series of metric {a.metric!r} to draw")
     path = os.path.join(a.out, "index.html")
-    files.write_text(path, text)
-    mask = os.umask(0)       # write_text makes a private file; a page is for readers
-    os.umask(mask)
-    os.chmod(path, 0o644 & ~mask)
+    files.write_text(path, text, mode=0o644)     # a page is for readers
     print(f"{path}: {charts} charts, {ncps} change points")
     return 0

@@ -78,8 +78,10 @@ def _finite(doc):
             _finite(v)
 
 
-def write_text(path, text):
-    """Write text atomically; raises ResultError (one line) on failure."""
+def write_text(path, text, mode=0o666):
+    """Write text atomically with mode & ~umask (set before the rename: no
+    chmod by name after it, which a planted symlink would redirect); raises
+    ResultError (one line) on failure."""
     folder = os.path.dirname(os.path.abspath(path))
     tmp = None
     try:
@@ -87,7 +89,7 @@ def write_text(path, text):
         # mkstemp makes 0600; a result file gets the usual mode (0666 & ~umask)
         umask = os.umask(0)
         os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
+        os.fchmod(fd, mode & ~umask)
         with os.fdopen(fd, "w") as f:
             f.write(text)
             f.flush()

@@ -56,6 +56,10 @@ def main_stage(argv):
     return 0
 
 
+# The exit statuses of a stage stopped by a signal (lib.sh mmf_traps).
+INTERRUPTED = {129: "SIGHUP", 130: "SIGINT", 143: "SIGTERM"}
+
+
 def main_stage_settle(argv):
     ap = parser("stage-settle", "After a stage: keep the tool's own record (adding the "
                 "time, failing a recorded pass whose exit failed) or make one from the exit.")
@@ -78,8 +82,8 @@ def main_stage_settle(argv):
             verdict, reason = "pass", ""
         elif a.rc == 77:
             verdict, reason = "skipped", f"the tool skipped it{where}"
-        elif a.rc in (130, 143):
-            verdict, reason = "interrupted", f"exit {a.rc}{where}"
+        elif a.rc in INTERRUPTED:
+            verdict, reason = "interrupted", f"{INTERRUPTED[a.rc]} (exit {a.rc}){where}"
         else:
             verdict, reason = "fail", f"exit {a.rc}{where}"
         files.write_stage(a.folder, a.name, verdict, reason + bad, counts, seconds=a.seconds)
@@ -87,7 +91,11 @@ def main_stage_settle(argv):
     rec["seconds"] = a.seconds
     for k, n in counts.items():
         rec["counts"].setdefault(k, n)
-    if a.rc not in (0, 77) and rec["verdict"] in ("pass", "skipped"):
+    if a.rc in INTERRUPTED and rec["verdict"] != "interrupted":
+        # Cut short after (or while) the tool wrote its record: it did not finish.
+        rec["reason"] = f"{INTERRUPTED[a.rc]} (exit {a.rc}) after recording {rec['verdict']}{where}"
+        rec["verdict"] = "interrupted"
+    elif a.rc not in (0, 77) and rec["verdict"] in ("pass", "skipped"):
         rec["reason"] = f"exit {a.rc} after recording {rec['verdict']}{where}"
         rec["verdict"] = "fail"
     files.write_json(files.stage_path(a.folder, a.name), rec)

@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import time
 
+from . import crashvm
 from . import model as M
 
 TOLERANCE = 0.25
@@ -102,7 +103,11 @@ def loadavg():
 
 def validate(spec, co, say, budget_s, exe):
     """Run both phases with the load generator exe; return the comparison (a
-    dict, JSON-able). RuntimeError when a run fails."""
+    dict, JSON-able). RuntimeError when a run fails; ResultError when the
+    scratch parent $MMF_BENCH_DIR (default /var/tmp) is one someone else
+    controls (crashvm.check_dir)."""
+    base = os.environ.get("MMF_BENCH_DIR") or "/var/tmp"
+    crashvm.check_dir(base, "MMF_BENCH_DIR (scratch parent)")
     pred = M.predict(spec, co)
     if pred.get("missing"):
         raise RuntimeError("the results lack rows for: %s" % ", ".join(pred["missing"]))
@@ -112,7 +117,6 @@ def validate(spec, co, say, budget_s, exe):
     # phase A: enough time for at least one whole file (x1.5 for a slower machine)
     a_secs = min(a_budget, max(20.0 if syncs_at_roll_only else 8.0, 1.5 * per_file))
     a_files = int(max(1, min(16, (a_secs / 1.5) // max(per_file, 1e-3))))
-    base = os.environ.get("MMF_BENCH_DIR") or "/var/tmp"
     out = {"spec": spec.name, "path": spec.path, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "load_before": loadavg()}
     with tempfile.TemporaryDirectory(prefix="mmf-validate.", dir=base) as scratch:

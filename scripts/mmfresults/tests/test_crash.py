@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import unittest
 import unittest.mock
 
 from mmfresults import crashvm, files
+from mmfresults.tests import test_scratch
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SS = 512
@@ -420,6 +422,28 @@ class FullDiskTest(TempDirTest):
         self.assertIn("| xfs | defaults | seed | enospc | append | -28 |", md)
         self.assertEqual(len(files.load_json(out + ".json")["rows"]), 6)
 
+    def test_images_and_mounts_live_in_a_fresh_private_folder(self):
+        seen = []
+
+        def one(name, options, program, scratch):
+            st = os.lstat(scratch)
+            seen.append((os.path.dirname(scratch), stat.S_IMODE(st.st_mode), st.st_uid))
+            return {"fs": name, "options": options, "outcome": "enospc", "call": "append",
+                    "rc": "-28", "appended": "1", "synced": "1"}
+        with unittest.mock.patch.object(crashvm, "full_disk_one", one):
+            crashvm.full_disk(["ext4"], "prog", self.dir, os.path.join(self.dir, "fd"))
+        self.assertEqual(set(seen), {(self.dir, 0o700, os.getuid())})
+        self.assertEqual(sorted(os.listdir(self.dir)), ["fd.json", "fd.md"])   # removed after
+        # a planted scratch (a symlink to a folder of the planter's) is refused, left empty
+        theirs = os.path.join(self.dir, "theirs")
+        os.mkdir(theirs)
+        os.symlink(theirs, os.path.join(self.dir, "link"))
+        with unittest.mock.patch.object(crashvm, "full_disk_one", one):
+            with self.assertRaisesRegex(files.ResultError, "symlink"):
+                crashvm.full_disk(["ext4"], "prog", os.path.join(self.dir, "link"),
+                                  os.path.join(self.dir, "fd2"))
+        self.assertEqual(os.listdir(theirs), [])
+
 
 class GuestTest(unittest.TestCase):
     def test_filesystem_table_rows(self):
@@ -581,17 +605,11 @@ class GuestTest(unittest.TestCase):
 
 class ScratchTest(TempDirTest):
     def planted(self):
-        """A symlink to a folder of the planter's choice, and (as root) a
-        folder owned by another user."""
-        target = os.path.join(self.dir, "theirs")
-        os.mkdir(target)
-        link = os.path.join(self.dir, "link")
-        os.symlink(target, link)
-        other = os.path.join(self.dir, "other")
-        os.mkdir(other)
-        if os.getuid() == 0:
-            os.chown(other, NOBODY, NOBODY)
-        return link, other
+        """A symlink to the folder self.dir/theirs, and (as root) a folder
+        nobody made in a sticky folder (test_scratch.plants)."""
+        self.dir = test_scratch.plant_folder(self)
+        got = {name: parent for name, parent, _victim, _reason in test_scratch.plants(self.dir)}
+        return got["symlink"], got.get("nobody")
 
     def test_planted_names_are_refused(self):
         link, other = self.planted()
@@ -602,12 +620,10 @@ class ScratchTest(TempDirTest):
         with self.assertRaisesRegex(files.ResultError, "symlink"):
             crashvm.private_dir(link, "mmf-crash-kill")
         self.assertEqual(os.listdir(os.path.join(self.dir, "theirs")), [])
-        if os.getuid() == 0:
+        if other:
             with self.assertRaisesRegex(files.ResultError, "owned by uid %d" % NOBODY):
                 crashvm.check_dir(other)
-        open_dir = os.path.join(self.dir, "open")
-        os.mkdir(open_dir)
-        os.chmod(open_dir, 0o777)
+        open_dir = os.path.join(self.dir, "open")      # 0777, not sticky
         with self.assertRaisesRegex(files.ResultError, "not sticky"):
             crashvm.check_dir(open_dir)
         os.chmod(open_dir, 0o1777)
@@ -621,18 +637,6 @@ class ScratchTest(TempDirTest):
         self.assertNotEqual(a, b)
         self.assertEqual(os.stat(a).st_mode & 0o777, 0o700)
         self.assertEqual(os.stat(a).st_uid, os.getuid())
-
-    def test_crash_kill_stays_out_of_a_planted_dir(self):
-        link, other = self.planted()
-        r = run("crash-kill", "--dir", link, "--cycles", "1", "--out", os.path.join(self.dir, "o"))
-        self.assertEqual(r.returncode, 2, r.stderr)
-        self.assertIn("symlink", r.stderr)
-        self.assertEqual(os.listdir(os.path.join(self.dir, "theirs")), [])
-        if os.getuid() == 0:
-            r = run("crash-kill", "--dir", other, "--cycles", "1", "--out", os.path.join(self.dir, "o"))
-            self.assertEqual(r.returncode, 2, r.stderr)
-            self.assertIn("owned by uid", r.stderr)
-            self.assertEqual(os.listdir(other), [])
 
 
 def run(script, *args):

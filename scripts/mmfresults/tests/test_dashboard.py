@@ -10,6 +10,7 @@ is hidden), the data-borne script did not (title unchanged, no <img> element,
 the name shown as text). The page and a screenshot are kept in
 build/history-dashboard/. Skipped only when chromium is missing.
 """
+import contextlib
 import io
 import os
 import re
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import tempfile
 import unittest
+import unittest.mock
 
 import numpy as np
 
@@ -122,6 +124,39 @@ class DashboardCliTest(unittest.TestCase):
             self.assertEqual(p.returncode, 2)
         finally:
             shutil.rmtree(d)
+
+    def test_page_mode_is_set_before_the_rename(self):
+        """Someone who can write in --out swaps index.html for a symlink to a
+        file of root's right after the rename: the page's mode must not be
+        set by name after it (a chmod would follow the link)."""
+        d = tempfile.mkdtemp(prefix="mmf-test-dash.")
+        self.addCleanup(shutil.rmtree, d)
+        db = os.path.join(d, "h.db")
+        build_store(d, db)
+        out = os.path.join(d, "o")
+        victim = os.path.join(d, "victim")
+        with open(victim, "w") as f:
+            f.write("secret\n")
+        os.chmod(victim, 0o600)
+        real_replace = os.replace
+
+        def replace_then_plant(src, dst):
+            real_replace(src, dst)
+            if dst.endswith("index.html"):
+                os.unlink(dst)
+                os.symlink(victim, dst)
+        with unittest.mock.patch.object(os, "replace", replace_then_plant), \
+                contextlib.redirect_stdout(io.StringIO()):
+            dashboard.main(["--db", db, "--out", out])
+        self.assertEqual(os.stat(victim).st_mode & 0o777, 0o600)
+        os.unlink(os.path.join(out, "index.html"))
+        old = os.umask(0o002)       # group-writable by default: the page is not
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                dashboard.main(["--db", db, "--out", out])
+        finally:
+            os.umask(old)
+        self.assertEqual(os.stat(os.path.join(out, "index.html")).st_mode & 0o777, 0o644)
 
 
 if __name__ == "__main__":

@@ -186,6 +186,16 @@ class ReportTest(unittest.TestCase):
         self.assertIn("No space left on device", self.one_line(err))
         self.assertEqual(sorted(os.listdir(self.res)), ["bench_sync.json", "context.json"])
 
+    def test_validate_refuses_a_planted_scratch_parent(self):
+        from mmfresults import validate
+        theirs = os.path.join(self.dir, "theirs")
+        os.mkdir(theirs)
+        os.symlink(theirs, os.path.join(self.dir, "link"))
+        with mock.patch.dict(os.environ, {"MMF_BENCH_DIR": os.path.join(self.dir, "link")}):
+            with self.assertRaisesRegex(files.ResultError, "MMF_BENCH_DIR.*symlink"):
+                validate.validate(None, None, print, 1.0, "/nonexistent/loadgen")
+        self.assertEqual(os.listdir(theirs), [])
+
 
 if __name__ == "__main__":
     unittest.main()
