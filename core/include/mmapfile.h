@@ -82,8 +82,9 @@
  * is then the file's extension alone (ftruncate, or posix_fallocate with
  * MMF_RESERVE): no mapping call, so no grow waits for the kernel's
  * writeback of the file (which a remap does: milliseconds) and a sparse
- * grow costs the same at any size (measured per 64 MiB grow from 64 MiB to
- * 8 GiB on ext4: 14-23 us p50, p99 50-100 us, ext4's ftruncate; with
+ * grow's median cost does not depend on the size (measured per 64 MiB grow
+ * from 64 MiB to 8 GiB on ext4: 14-24 us p50, p99 50-220 us, CPU time in
+ * ftruncate; with
  * MMF_RESERVE the block allocation, whose tail is the disk's:
  * bench/README.md, "Stable growth"). mmf_data() is the
  * same non-NULL address for the life of the handle (even while the size is
