@@ -84,12 +84,11 @@
  * writeback of the file (which a remap does: milliseconds) and a sparse
  * grow's median cost does not depend on the size (measured per 64 MiB grow
  * from 64 MiB to 8 GiB on ext4: 14-24 us p50, p99 50-220 us, CPU time in
- * ftruncate; with
- * MMF_RESERVE the block allocation, whose tail is the disk's:
- * bench/README.md, "Stable growth"). mmf_data() is the
- * same non-NULL address for the life of the handle (even while the size is
- * 0), and every pointer the library returned stays valid until a shrink
- * below it, mmf_close or mmf_delete. stats.remaps and stats.moves stay 0;
+ * ftruncate; with MMF_RESERVE the block allocation, whose tail is the
+ * disk's: bench/README.md, "Stable growth"). mmf_data() is the same
+ * non-NULL address for the life of the handle (even while the size is 0),
+ * and every pointer the library returned stays valid until a shrink below
+ * it, mmf_close or mmf_delete. stats.remaps and stats.moves stay 0;
  * mmf_advise's kept pattern covers the whole mapping. The file never grows
  * past max_size through the handle: a policy step is cut to max_size, and a
  * write or mmf_truncate that needs more is -EFBIG with the handle
