@@ -68,12 +68,15 @@ inline Profile &profile_ref()
 }
 inline bool full() { return profile_ref() == Profile::full; }
 
-inline uint64_t now_ns()
+inline uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
+inline uint64_t now_ns() { return clock_ns(CLOCK_MONOTONIC); }
+/* CPU time of the calling thread (excludes time preempted or blocked). */
+inline uint64_t thread_cpu_ns() { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 inline std::string errstr(const std::string &what, int err)
 {

@@ -124,25 +124,30 @@ void bm_growth(benchmark::State &st, GrowthCase c)
 }
 
 /*
- * Stable addresses (issue 14): the latency of each grow of a sparse file
- * (no reservation) by mmf_truncate in 64 MiB steps from 64 MiB to `to`,
- * with one byte written every 2 MiB of each new step (so every page-table
- * page exists and a moving mremap has them to move): MMF_STABLE (the new
- * pages mapped in place) against the default handle (mremap MAYMOVE).
- * Counters: per-grow p50/p99/max (samples = grows), moves.
+ * Stable addresses (issue 14): the latency of each grow by mmf_truncate in
+ * 64 MiB steps from 64 MiB to `to`, with one byte written every 2 MiB of
+ * each new step (so every page-table page exists and a moving mremap has
+ * them to move; the writes dirty pages whose writeback runs during later
+ * grows): MMF_STABLE (the file mapped over the whole reservation at open: a
+ * grow is the file's extension only) against the default handle (mremap
+ * MAYMOVE). `space`: sparse (ftruncate) or reserve (MMF_RESERVE:
+ * posix_fallocate of each step, which allocates its blocks).
+ * Counters: per-grow wall p50/p99/max (samples = grows); cpu_p50/p99/max_ns
+ * the same grows on the thread's CPU clock (wall minus cpu: time preempted
+ * or blocked); moves.
  */
 constexpr size_t kGrowStep = 64 * MiB;
 
-void bm_stable_grow(benchmark::State &st, bool stable, size_t to)
+void bm_stable_grow(benchmark::State &st, bool stable, bool reserve, size_t to)
 {
 	TempPath path("stable_grow.dat");
-	std::vector<uint64_t> ns;
+	std::vector<uint64_t> ns, cpu;
 	mmf_options o;
 	mmf_file *f = nullptr;
 	mmf_stats s;
 
 	mmf_options_init(&o);
-	o.flags = stable ? MMF_STABLE : 0;
+	o.flags = (stable ? MMF_STABLE : 0) | (reserve ? MMF_RESERVE : 0);
 	o.max_size = to;
 	int rc = mmf_open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, kGrowStep, &o, &f);
 	if (rc != 0) {
@@ -150,12 +155,14 @@ void bm_stable_grow(benchmark::State &st, bool stable, size_t to)
 		return;
 	}
 	ns.reserve(to / kGrowStep);
+	cpu.reserve(to / kGrowStep);
 	for (auto _ : st) {
 		size_t old = mmf_size(f);
-		uint64_t t0 = now_ns();
+		uint64_t c0 = thread_cpu_ns(), t0 = now_ns();
 
 		rc = mmf_truncate(f, old + kGrowStep);
 		ns.push_back(now_ns() - t0);
+		cpu.push_back(thread_cpu_ns() - c0);
 		if (rc != 0) {
 			st.SkipWithError(errstr("mmf_truncate", rc).c_str());
 			break;
@@ -164,6 +171,10 @@ void bm_stable_grow(benchmark::State &st, bool stable, size_t to)
 			static_cast<volatile char *>(mmf_data(f))[off] = 1;
 	}
 	latency_counters(st, ns);
+	std::sort(cpu.begin(), cpu.end());
+	st.counters["cpu_p50_ns"] = percentile(cpu, 0.50);
+	st.counters["cpu_p99_ns"] = percentile(cpu, 0.99);
+	st.counters["cpu_max_ns"] = cpu.empty() ? 0 : double(cpu.back());
 	mmf_stats_get(f, &s);
 	stats_counters(st, s);
 	st.SetItemsProcessed(int64_t(st.iterations()));
@@ -172,11 +183,14 @@ void bm_stable_grow(benchmark::State &st, bool stable, size_t to)
 		st.SkipWithError(errstr("mmf_delete", rc).c_str());
 }
 
-void add_stable_grow(bool stable, size_t to)
+void add_stable_grow(bool stable, bool reserve, size_t to)
 {
 	add(name("BM_StableGrow", {{"mode", stable ? "stable" : "mremap"},
+				   {"space", reserve ? "reserve" : "sparse"},
 				   {"step", mib(kGrowStep)}, {"to", mib(to)}}),
-	    [stable, to](benchmark::State &st) { bm_stable_grow(st, stable, to); })
+	    [stable, reserve, to](benchmark::State &st) {
+		    bm_stable_grow(st, stable, reserve, to);
+	    })
 		->Iterations(int64_t(to / kGrowStep - 1));
 }
 
@@ -340,14 +354,16 @@ void register_growth()
 	/* Stable addresses: append throughput against the default, and the
 	 * latency of one grow as the mapping gets larger. */
 	add_case({d.grow, d.flags | MMF_STABLE, false, big});
-	for (bool stable : {true, false})
-		add_stable_grow(stable, 1 * GiB);
+	for (bool reserve : {false, true})
+		for (bool stable : {true, false})
+			add_stable_grow(stable, reserve, 1 * GiB);
 	for (bool stable : {true, false})
 		add_readers(stable);
 	if (!full())
 		return;
-	for (bool stable : {true, false})
-		add_stable_grow(stable, 8 * GiB);
+	for (bool reserve : {false, true})	/* reserve: 8 GiB of disk */
+		for (bool stable : {true, false})
+			add_stable_grow(stable, reserve, 8 * GiB);
 	/* Cost against file size (the capacity model): headline options at
 	 * two more targets. */
 	for (size_t to : {64 * MiB, 512 * MiB}) {

@@ -3,8 +3,9 @@
  *
  * Every system call goes through the seam (os.c). The handle's invariant:
  * base maps exactly size bytes of fd, and size is the file's size (base is
- * NULL when size is 0). Every function either keeps it or restores it before
- * returning an error.
+ * NULL when size is 0); a stable handle's base maps fd over its whole
+ * reservation, past the end too, from open to close. Every function either
+ * keeps it or restores it before returning an error.
  */
 #define _GNU_SOURCE
 /* Only the public API is exported from the shared library (built with
@@ -57,10 +58,11 @@ struct mmf_file {
 				 * APPENDS): writable, fd takes positional
 				 * writes */
 	void *base;		/* NULL while size == 0 (MMF_STABLE: the
-				 * reservation's start, fixed at open) */
+				 * file's mapping over the reservation,
+				 * fixed at open) */
 	size_t size;		/* readers: size_now(); writer: publish_size() */
-	size_t reserved;	/* address space reserved at base (MMF_STABLE),
-				 * else 0 */
+	size_t reserved;	/* bytes of address space mapped at base
+				 * (MMF_STABLE), else 0 */
 	int poison;		/* 0, or the error of the first failed sync */
 	char *path;		/* NULL when unknown (mmf_open_fd) */
 	int dirfd;		/* the directory the file had its name in at
@@ -116,8 +118,8 @@ static int options_resolve(const mmf_options *opt, size_t size, mmf_options *o)
 }
 
 /* The size readers see. The writer publishes a new size (release) only once
- * the mapping covers it, so a reader that loads it (acquire) may touch every
- * byte below it, even while a stable handle grows. */
+ * the mapping and the file cover it, so a reader that loads it (acquire)
+ * may touch every byte below it, even while a stable handle grows. */
 static size_t size_now(const mmf_file *f)
 {
 	return __atomic_load_n(&f->size, __ATOMIC_ACQUIRE);
@@ -212,11 +214,12 @@ static size_t grow_target(const mmf_options *o, size_t size, size_t end,
 }
 
 /* Re-apply the handle's access pattern to the whole mapping after a remap
- * (a first mapping, or a move, starts with none). Advisory: a failure leaves
- * a good mapping with the kernel's default readahead. */
+ * (a first mapping, or a move, starts with none). A stable handle's
+ * mapping never changes and mmf_advise advised all of it. Advisory: a
+ * failure leaves a good mapping with the kernel's default readahead. */
 static void keep_advice(mmf_file *f)
 {
-	if (f->advice != MMF_ADVICE_NORMAL && f->size)
+	if (f->advice != MMF_ADVICE_NORMAL && f->size && !f->reserved)
 		(void)mmf__os_advise(f->base, f->size, f->advice);
 }
 
@@ -237,23 +240,19 @@ static int extend_file(mmf_file *f, size_t old, size_t new_size)
 	return 0;
 }
 
-/* Map the grown file up to new_size: in place inside the reservation
- * (MMF_STABLE: the pages past the old last page, which stay as they are),
- * else by mremap (may move), or a first mmap of an empty file. *addr = the
- * mapping's start. */
+/* Map the grown file up to new_size by mremap (may move), or a first mmap
+ * of an empty file; a stable handle maps its whole reservation since open:
+ * no call (a mapping call takes the file's i_mmap lock, which the kernel's
+ * writeback of the same file holds per page: milliseconds, bench/README.md
+ * "Stable growth"). *addr = the mapping's start. */
 static int map_grown(mmf_file *f, size_t old, size_t new_size, void **addr)
 {
-	size_t from = page_up(old), to = page_up(new_size);
-	void *p;
-
-	if (!f->reserved)
-		return f->base ? mmf__os_mremap(f->base, old, new_size, addr)
-			       : mmf__os_mmap(f->fd, new_size, 1, addr);
-	*addr = f->base;
-	if (to == from)
+	if (f->reserved) {
+		*addr = f->base;
 		return 0;
-	return mmf__os_mmap_at(f->fd, from, to - from, 1, (char *)f->base + from,
-			       &p);
+	}
+	return f->base ? mmf__os_mremap(f->base, old, new_size, addr)
+		       : mmf__os_mmap(f->fd, new_size, 1, addr);
 }
 
 /* Grow file and mapping to new_size > f->size, by the flags. On error the
@@ -280,7 +279,7 @@ static int grow_to(mmf_file *f, size_t new_size)
 		(void)mmf__os_ftruncate(f->fd, old);
 		return rc;
 	}
-	f->stats.remaps++;
+	f->stats.remaps += !f->reserved;
 	f->stats.moves += f->base && addr != f->base;
 	if (addr != f->base)	/* never written for a stable handle */
 		f->base = addr;
@@ -297,24 +296,18 @@ static int grow_to(mmf_file *f, size_t new_size)
 	return 0;
 }
 
-/* shrink_to of a stable handle: the pages past the new last page go back
- * to the reservation; base stays. */
+/* shrink_to of a stable handle: the mapping stays; the kernel takes the
+ * pages past the new end out of it (an access there is a SIGBUS until a
+ * grow brings them back, as zeros). */
 static int shrink_stable(mmf_file *f, size_t new_size)
 {
-	size_t old = f->size, from = page_up(new_size), to = page_up(old);
-	char *at = (char *)f->base + from;
-	void *p;
-	int rc = to == from ? 0 : mmf__os_reserve(at, to - from, &p), e;
+	size_t old = f->size;
+	int rc;
 
-	if (rc < 0)
-		return rc;
 	publish_size(f, new_size);
 	rc = mmf__os_ftruncate(f->fd, new_size);
 	if (rc < 0) {
-		e = to == from ? 0 : mmf__os_mmap_at(f->fd, from, to - from, 1,
-						     at, &p);
-		if (e == 0)
-			publish_size(f, old);
+		publish_size(f, old);
 		return rc;
 	}
 	f->stats.shrinks++;
@@ -499,7 +492,6 @@ static int size_new_file(mmf_file *f, size_t size, bool creating)
  * no store through the mapping can then need a block the disk lacks. */
 static int map_existing(mmf_file *f, size_t size)
 {
-	void *p;
 	int rc;
 
 	if (f->writable && (f->opt.flags & MMF_RESERVE)) {
@@ -512,17 +504,16 @@ static int map_existing(mmf_file *f, size_t size)
 	if (f->writable && !(f->opt.flags & MMF_KEEP_FOLIOS))
 		mmf__os_drop_cache(f->fd, 0, 0, 1);
 	f->old_data = f->writable ? size : 0;
-	if (f->reserved)
-		rc = mmf__os_mmap_at(f->fd, 0, size, f->writable, f->base, &p);
-	else
-		rc = mmf__os_mmap(f->fd, size, f->writable, &f->base);
+	rc = f->reserved ? 0 : mmf__os_mmap(f->fd, size, f->writable, &f->base);
 	if (rc == 0)
 		publish_size(f, size);
 	return rc;
 }
 
-/* MMF_STABLE: reserve max_size bytes of address space at open. The file is
- * mapped at its start and grows in place: base never changes. */
+/* MMF_STABLE: map the file over max_size bytes of address space at open,
+ * past its end too (a shared file mapping commits no memory; pages past the
+ * end fault with SIGBUS). Growth then only extends the file: base never
+ * changes and no grow or shrink touches the mapping. */
 static int reserve_space(mmf_file *f, size_t file_size)
 {
 	size_t len = page_up(f->opt.max_size);
@@ -530,7 +521,7 @@ static int reserve_space(mmf_file *f, size_t file_size)
 
 	if (file_size > f->opt.max_size)
 		return -EFBIG;
-	rc = mmf__os_reserve(NULL, len, &f->base);
+	rc = mmf__os_mmap(f->fd, len, f->writable, &f->base);
 	if (rc == 0)
 		f->reserved = len;
 	return rc;
@@ -931,7 +922,11 @@ int mmf_advise(mmf_file *f, enum mmf_advice advice)
 
 	if ((unsigned)advice > MMF_ADVICE_DONTNEED)
 		return -EINVAL;
-	rc = advise_range(f, 0, f->size, advice);
+	if (f->reserved && advice <= MMF_ADVICE_SEQUENTIAL)
+		/* a kept pattern on all a stable handle maps: growth needs none */
+		rc = mmf__os_advise(f->base, f->reserved, advice);
+	else
+		rc = advise_range(f, 0, f->size, advice);
 	if (rc == 0 && advice <= MMF_ADVICE_SEQUENTIAL)
 		f->advice = advice;
 	return rc;

@@ -85,31 +85,11 @@ int mmf__os_fallocate(int fd, size_t off, size_t len)
 
 int mmf__os_mmap(int fd, size_t len, int writable, void **addr)
 {
-	return mmf__os_mmap_at(fd, 0, len, writable, NULL, addr);
-}
-
-int mmf__os_mmap_at(int fd, size_t off, size_t len, int writable, void *at,
-		    void **addr)
-{
 	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
 	void *p;
 
 	POINT(mmap);
-	p = mmap(at, len, prot, MAP_SHARED | (at ? MAP_FIXED : 0), fd,
-		 (off_t)off);
-	if (p == MAP_FAILED)
-		return -errno;
-	*addr = p;
-	return 0;
-}
-
-int mmf__os_reserve(void *at, size_t len, void **addr)
-{
-	void *p;
-
-	POINT(reserve);
-	p = mmap(at, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-		 MAP_NORESERVE | (at ? MAP_FIXED : 0), -1, 0);
+	p = mmap(NULL, len, prot, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	*addr = p;

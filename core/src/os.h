@@ -23,12 +23,6 @@ int mmf__os_fstatat(int dirfd, const char *name, struct stat *st);
 int mmf__os_ftruncate(int fd, size_t size);
 int mmf__os_fallocate(int fd, size_t off, size_t len);
 int mmf__os_mmap(int fd, size_t len, int writable, void **addr);
-/* mmap [off, off + len) of fd; at: MAP_FIXED there (NULL: anywhere). */
-int mmf__os_mmap_at(int fd, size_t off, size_t len, int writable, void *at,
-		    void **addr);
-/* Reserve address space: anonymous PROT_NONE MAP_NORESERVE (at: MAP_FIXED
- * there, replacing what was mapped). Point "reserve". */
-int mmf__os_reserve(void *at, size_t len, void **addr);
 int mmf__os_mremap(void *old, size_t old_len, size_t new_len, void **addr);
 /* pwrite(2) all of buf to off of fd (short writes and EINTR continue). */
 int mmf__os_pwrite(int fd, const void *buf, size_t len, size_t off);

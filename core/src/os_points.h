@@ -20,7 +20,6 @@
 	X(ftruncate, ENOSPC)		\
 	X(fallocate, ENOSPC)		\
 	X(mmap, ENOMEM)			\
-	X(reserve, ENOMEM)		\
 	X(mremap, ENOMEM)		\
 	X(pwrite, EIO)			\
 	X(msync, EIO)			\

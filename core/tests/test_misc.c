@@ -59,44 +59,6 @@ static void test_misc_stats_start_at_zero(void **state)
 	assert_int_equal(mmf_close(f), 0);
 }
 
-/* The VmFlags line of /proc/self/smaps for the mapping holding addr. */
-static void vm_flags(const void *addr, char *out, size_t n)
-{
-	FILE *fp = fopen("/proc/self/smaps", "r");
-	char line[512];
-	bool in = false;
-
-	assert_non_null(fp);
-	out[0] = '\0';
-	while (fgets(line, sizeof(line), fp)) {
-		unsigned long lo, hi;
-
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ') &&
-		    line[strspn(line, "0123456789abcdef")] == '-')
-			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
-		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
-			size_t len = strnlen(line, n - 1);	/* cut to fit */
-
-			memcpy(out, line, len);
-			out[len] = '\0';
-			break;
-		}
-	}
-	fclose(fp);
-	assert_true(out[0] != '\0');
-}
-
-/* Does the mapping at addr carry the kernel flag ("rr" random, "sr"
- * sequential)? */
-static bool has_vm_flag(const void *addr, const char *flag)
-{
-	char flags[256], want[8];
-
-	vm_flags(addr, flags, sizeof(flags));
-	snprintf(want, sizeof(want), " %s", flag);
-	return strstr(flags, want) != NULL;
-}
-
 /* Issue 11, API gap: access advice through the library, kept across growth
  * and moves, and for the first mapping of an empty file. */
 static void test_misc_advice_is_kept_across_growth(void **state)

@@ -13,7 +13,7 @@ static mmf_options stable(enum mmf_grow grow, unsigned flags, size_t max)
 
 /* Under every policy and flag set, appends from 4 KiB to 8 MiB never move
  * the mapping: mmf_data is constant, a pointer to the first record stays
- * valid and right, stats.moves is 0. */
+ * valid and right, stats.moves and stats.remaps are 0 (no grow maps). */
 static void test_stable_address_never_moves(void **state)
 {
 	static const enum mmf_grow grows[] = {
@@ -44,7 +44,8 @@ static void test_stable_address_never_moves(void **state)
 			assert_memory_equal(first, "first", 5);
 			mmf_stats_get(f, &st);
 			assert_int_equal(st.moves, 0);
-			assert_true(st.remaps >= 2);
+			assert_int_equal(st.remaps, 0);
+			assert_true(st.grows >= 2);
 			assert_int_equal(mmf_delete(f), 0);
 		}
 	}
@@ -150,9 +151,9 @@ static void map_perms(const void *addr, char perms[5])
 	assert_int_equal(strlen(perms), 4);
 }
 
-/* Shrinking gives pages back and growing maps them again at the same
- * address; bytes past a shrink read as zero after the regrow; an empty
- * stable handle syncs with fdatasync. */
+/* Shrinking and growing keep the one mapping (the pages past the end are
+ * the file's, beyond its end); bytes past a shrink read as zero after the
+ * regrow; an empty stable handle syncs with fdatasync. */
 static void test_stable_shrink_and_regrow(void **state)
 {
 	mmf_options o = stable(MMF_GROW_EXACT, MMF_RESERVE, 1 << 20);
@@ -169,7 +170,7 @@ static void test_stable_shrink_and_regrow(void **state)
 	map_perms(base + 4096, perms);
 	assert_string_equal(perms, "rw-s");	/* the page holding the end */
 	map_perms(base + 8192, perms);
-	assert_string_equal(perms, "---p");	/* back to the reservation */
+	assert_string_equal(perms, "rw-s");	/* past the end: still the file's */
 	assert_int_equal(mmf_truncate(f, 3 * 4096), 0);
 	assert_ptr_equal(mmf_data(f), base);
 	assert_int_equal(base[4999], 's');
@@ -186,6 +187,45 @@ static void test_stable_shrink_and_regrow(void **state)
 	assert_int_equal(mmf_close(f), -EIO);
 }
 
+/* Growth and shrink make no mapping call at all (the mapping covers the
+ * whole reservation since open: a grow is the file's extension only), and
+ * the pattern mmf_advise keeps covers all the handle will grow into, even
+ * when set while the file is empty. */
+static void test_stable_growth_maps_nothing_and_keeps_advice(void **state)
+{
+	static const unsigned flags[] = { 0, MMF_RESERVE, MMF_RESERVE | MMF_POPULATE };
+	static char rec[100000];
+
+	memset(rec, 'a', sizeof(rec));
+	for (size_t fl = 0; fl < sizeof(flags) / sizeof(flags[0]); fl++) {
+		mmf_options o = stable(MMF_GROW_DOUBLE, flags[fl], 16 << 20);
+		mmf_file *f = open_rw(FX->path, 0, &o);
+		char *base = mmf_data(f);
+		size_t off = 0;
+
+		assert_int_equal(mmf_advise(f, MMF_ADVICE_RANDOM), 0);
+		fail_on("mmf/os/mmap", ENOMEM);
+		fail_on("mmf/os/mremap", ENOMEM);
+		fail_on("mmf/os/munmap", ENOMEM);
+		fail_on("mmf/os/advise", EAGAIN);
+		while (off < (8u << 20)) {
+			assert_int_equal(mmf_append_buffer(f, off, rec, sizeof(rec)), 0);
+			off += sizeof(rec);
+		}
+		assert_int_equal(mmf_truncate(f, 4096), 0);
+		assert_int_equal(mmf_truncate(f, 12 << 20), 0);
+		fail_off("mmf/os/mmap");
+		fail_off("mmf/os/mremap");
+		fail_off("mmf/os/munmap");
+		fail_off("mmf/os/advise");
+		assert_ptr_equal(mmf_data(f), base);
+		assert_true(has_vm_flag(base + (12 << 20) - 1, "rr"));
+		assert_int_equal(base[4095], 'a');
+		assert_int_equal(base[(8 << 20) - 1], 0);	/* regrown: zeros */
+		assert_int_equal(mmf_delete(f), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +234,7 @@ int main(void)
 		FIXTURE_TEST(test_stable_open_limits),
 		FIXTURE_TEST(test_stable_existing_fd_and_readonly),
 		FIXTURE_TEST(test_stable_shrink_and_regrow),
+		FIXTURE_TEST(test_stable_growth_maps_nothing_and_keeps_advice),
 	};
 
 	return cmocka_run_group_tests_name("stable", tests, NULL, NULL);

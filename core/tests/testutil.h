@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,6 +118,44 @@ static inline mmf_options opts(enum mmf_grow grow, unsigned flags)
 	o.grow = grow;
 	o.flags = flags;
 	return o;
+}
+
+/* The VmFlags line of /proc/self/smaps for the mapping holding addr. */
+static inline void vm_flags(const void *addr, char *out, size_t n)
+{
+	FILE *fp = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+
+	assert_non_null(fp);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), fp)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ') &&
+		    line[strspn(line, "0123456789abcdef")] == '-')
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			size_t len = strnlen(line, n - 1);	/* cut to fit */
+
+			memcpy(out, line, len);
+			out[len] = '\0';
+			break;
+		}
+	}
+	fclose(fp);
+	assert_true(out[0] != '\0');
+}
+
+/* Does the mapping at addr carry the kernel flag ("rr" random, "sr"
+ * sequential)? */
+static inline bool has_vm_flag(const void *addr, const char *flag)
+{
+	char flags[256], want[8];
+
+	vm_flags(addr, flags, sizeof(flags));
+	snprintf(want, sizeof(want), " %s", flag);
+	return strstr(flags, want) != NULL;
 }
 
 /* Fail the next calls of a seam point with err, until fail_off(). */

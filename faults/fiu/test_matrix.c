@@ -93,7 +93,8 @@ static const struct rule rules_fallocate[] = {
 static const int errs_fallocate[] = { 0, EIO, EINTR };
 
 /* mmap: a non-empty file, or the first grow of an empty one; a stable
- * handle's every grow (the new pages, in place). */
+ * handle maps its whole reservation at open (after the file is open, so a
+ * created file stays, empty) and never in a grow or shrink. */
 static const struct rule rules_mmap[] = {
 	{ OPEN_NEW | OPEN_OLD | GROW_ALL, 1, MX_FAILS, F_OLD },
 };
@@ -168,16 +169,6 @@ static const struct rule rules_advise[] = {
 	{ GROW_ALL | B(OP_TRUNCATE_SHRINK), 1, MX_SUCCEEDS, F_NEW },
 };
 static const int errs_advise[] = { 0, ENOMEM, EAGAIN };
-
-/* reserve: a stable handle's address space, reserved at open (after the
- * file is open, so a created file stays, empty); a stable shrink gives the
- * pages past the new end back to the reservation (fails first: nothing
- * changed). */
-static const struct rule rules_reserve[] = {
-	{ OPEN_NEW | OPEN_OLD, 1, MX_FAILS, F_OLD },
-	{ B(OP_TRUNCATE_SHRINK) | B(OP_TRUNCATE_ZERO), 1, MX_FAILS, F_OLD },
-};
-static const int errs_reserve[] = { 0, EAGAIN };
 
 struct point_spec {
 	const struct rule *rules;
