@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
+from mmfresults import files
 from mmfresults import model as M
 
 MiB = M.MiB
@@ -132,6 +133,22 @@ class SpecValidationTest(unittest.TestCase):
                             "growth")
 
 
+    def test_disk_keys_are_checked(self):
+        s = M.Spec(with_(disk={"size_gb": 960, "rated_tbw": 1752}))
+        self.assertAlmostEqual(s.disk_rated_dwpd, 1752e12 / (960e9 * 365 * 5))
+        self.refused(json.dumps(with_(disk={"size_gb": 960, "rated_dwpd": 1, "rated_tbw": 1752})),
+                     "disk.rated_dwpd, disk.rated_tbw")
+        self.refused(json.dumps(with_(disk={"rated_dwpd": 1})), "disk.size_gb")
+        self.refused(json.dumps(with_(disk={"size_gb": 960, "rated_dwpd": 1, "warranty_years": 3})),
+                     "disk.warranty_years")
+        self.refused(json.dumps(with_(disk={"size_gb": 0})), "disk.size_gb")
+        self.refused(json.dumps(with_(disk={"size_gb": 960, "rated_dwpd": -1})), "disk.rated_dwpd")
+        self.refused(json.dumps(with_(disk={"sise_gb": 960})), "disk.sise_gb")
+        self.refused(json.dumps(with_(disk=960)), "disk")
+        self.refused_inline("record_bytes=1024,write_rate_mb_s=1,roll_size_mib=64,disk.rated_dwpd=1",
+                            "disk.size_gb")
+
+
 def write_bench(folder, driver, rows, reps=3):
     """folder/<driver>.json of Google Benchmark rows: rows is [(name, {field:
     value})], each repeated reps times (real_time in µs)."""
@@ -143,8 +160,7 @@ def write_bench(folder, driver, rows, reps=3):
                  "time_unit": "us", "real_time": 1.0, "cpu_time": 1.0, "iterations": 1}
             r.update(fields)
             out.append(r)
-    with open(os.path.join(folder, driver + ".json"), "w") as f:
-        json.dump({"context": {}, "benchmarks": out}, f)
+    files.write_json(os.path.join(folder, driver + ".json"), {"context": {}, "benchmarks": out})
 
 
 def device_results(folder):
@@ -239,23 +255,6 @@ class DeviceModelTest(unittest.TestCase):
                               "roll_size_mib": 16}), co)
         self.assertIn("rate_bps", p)
         self.assertNotIn("dev_bytes_per_record", p)
-
-
-class DiskSpecTest(SpecValidationTest):
-    def test_disk_keys_are_checked(self):
-        s = M.Spec(with_(disk={"size_gb": 960, "rated_tbw": 1752}))
-        self.assertAlmostEqual(s.disk_rated_dwpd, 1752e12 / (960e9 * 365 * 5))
-        self.refused(json.dumps(with_(disk={"size_gb": 960, "rated_dwpd": 1, "rated_tbw": 1752})),
-                     "disk.rated_dwpd, disk.rated_tbw")
-        self.refused(json.dumps(with_(disk={"rated_dwpd": 1})), "disk.size_gb")
-        self.refused(json.dumps(with_(disk={"size_gb": 960, "rated_dwpd": 1, "warranty_years": 3})),
-                     "disk.warranty_years")
-        self.refused(json.dumps(with_(disk={"size_gb": 0})), "disk.size_gb")
-        self.refused(json.dumps(with_(disk={"size_gb": 960, "rated_dwpd": -1})), "disk.rated_dwpd")
-        self.refused(json.dumps(with_(disk={"sise_gb": 960})), "disk.sise_gb")
-        self.refused(json.dumps(with_(disk=960)), "disk")
-        self.refused_inline("record_bytes=1024,write_rate_mb_s=1,roll_size_mib=64,disk.rated_dwpd=1",
-                            "disk.size_gb")
 
 
 class GrowthReplayTest(unittest.TestCase):
