@@ -257,6 +257,51 @@ class DeviceModelTest(unittest.TestCase):
         self.assertNotIn("dev_bytes_per_record", p)
 
 
+class DeviceValidationTest(unittest.TestCase):
+    """validate.device_rows: the loadgen's counters against the prediction."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="mmf-test-devval.")
+        self.co = device_results(os.path.join(self.dir, "run"))
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    @staticmethod
+    def run_(records, own_per_rec, seconds, dev=None, idle=-1, complete=(), partial=0):
+        return {"records": records, "elapsed_s": seconds, "append_bps": records * 64 / seconds,
+                "files": [{"data": d, "complete": True} for d in complete] + [{"data": partial, "complete": False}],
+                "device": {"own_write_bytes": records * own_per_rec, "idle_write_bps": idle,
+                           "dev_write_bytes": dev if dev is not None else records * own_per_rec * 2}}
+
+    def rows(self, spec, A, B):
+        from mmfresults import validate as V
+        out = []
+        V.device_rows(spec, self.co, M.predict(spec, self.co), A, B,
+                      lambda name, p, m, kind, why="": out.append((name, p, m)))
+        return out
+
+    def test_agreement_and_disagreement(self):
+        spec = M.Spec({"record_bytes": 64, "write_rate_mb_s": 0.1, "records_per_sync": 1, "roll_size_mib": 16})
+        A = self.run_(10000, 5000, 2.0)
+        B = self.run_(1562, 5200, 1.0, idle=1000)
+        (n1, p1, m1), (n2, p2, m2), (n3, p3, m3) = self.rows(spec, A, B)
+        self.assertIn("per record (own bios)", n1)
+        self.assertEqual((p1, m1), (5120, 5000))
+        self.assertAlmostEqual(p2, 5120 / 64 * B["append_bps"])     # at the paced phase's rate
+        self.assertAlmostEqual(m2, 1562 * 5200 / 1.0)
+        self.assertIsNone(p3)                                        # device-wide: shown, not judged
+        self.assertAlmostEqual(m3, (1562 * 5200 * 2 - 1000) / 1.0)
+
+    def test_a_spec_syncing_at_roll_counts_the_rolled_files(self):
+        spec = M.Spec({"record_bytes": 64, "write_rate_mb_s": 0.1, "roll_size_mib": 1})
+        A = self.run_(3 * 16384, 0, 2.0, complete=(MiB, MiB), partial=MiB // 2)
+        A["device"]["own_write_bytes"] = 2 * (MiB + 4096)
+        (n1, p1, m1) = self.rows(spec, A, None)[0]
+        self.assertAlmostEqual(m1, (MiB + 4096) / 16384)     # the partial file was never synced
+        self.assertAlmostEqual(p1, (MiB + 4096) / 16384)
+
+
 class GrowthReplayTest(unittest.TestCase):
     """model.simulate against the sizes the library grows through."""
 
