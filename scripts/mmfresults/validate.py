@@ -270,8 +270,7 @@ def device_rows(spec, co, pred, A, B, add):
     add("device bytes written per record (%s)" % what, per_rec_a, m and m[0] / m[1], "bytes",
         "phase A, %d records, %.0f records per sync" % (m[1], k) if m else "not counted")
     ph, name = (B, "phase B") if B is not None else (A, "phase A")
-    rate = spec.rate_bps if B is not None else A["append_bps"]
-    k = M.records_per_sync(spec, min(rate, ph["append_bps"]), max(1, spec.roll // spec.rec))
+    k = M.records_per_sync(spec, ph["append_bps"], max(1, spec.roll // spec.rec))
     per_sync, _ = co.device_bytes_per_sync(spec.api, k * spec.rec)
     m = measured_device(spec, ph, counter)
     add("device write bandwidth (%s)" % what, per_sync / k / spec.rec * ph["append_bps"],
