@@ -204,7 +204,12 @@ class DeviceSectionTest(unittest.TestCase):
                                      "write_amp": 2 * per_sync / 1024, "own_write_bytes": 128 * per_sync,
                                      "dev_write_bytes": 256 * per_sync, "goal_ratio": per_sync / 4096,
                                      "folio_max_kib": folio, "dirty_amp": 4}
-        write_bench(d, "bench_sync", [(sc % "small", c(4710, 4)), (sc % "keep", c(1049600, 1024))])
+        write_bench(d, "bench_sync", [(sc % "small", c(4710, 4)), (sc % "keep", c(1049600, 1024)),
+                                      # not root: own_* are -1, the device-wide figures stand in
+                                      ("BM_Sync/scenario:fresh/rec:1024/folios:small/iterations:128/real_time",
+                                       {"iterations": 128, "own_write_bytes_per_sync": -1,
+                                        "dev_write_bytes_per_sync": 6144, "own_write_amp": -1, "write_amp": 6,
+                                        "own_write_bytes": -1, "dev_write_bytes": 128 * 6144})])
         write_bench(d, "bench_write", [
             ("BM_Write/api:append_buffer/opts:default/sync:never/rec:64/iterations:64/real_time",
              {"iterations": 64, "dev_write_bytes": 1e6, "own_write_bytes": 0}),
@@ -213,7 +218,8 @@ class DeviceSectionTest(unittest.TestCase):
               "own_write_amp": -1})])
         text = "\n".join(R.device_section(data.load(d, drivers=["bench_write", "bench_sync"])))
         self.assertIn("| reused_write | 1024 | 4.6 | 1025.0 | 4.6x | 1025.0x | 1.15 | 256.25 | 4 / 1024 |", text)
-        self.assertIn("Device counters of every row that syncs (3)", text)
+        self.assertIn("| fresh | 1024 | 6.0 | n/a | 6.0x | n/a | n/a | n/a | n/a / n/a |", text)
+        self.assertIn("Device counters of every row that syncs (4)", text)
         self.assertIn("| `BM_Write/api:append_buffer/opts:default/sync:1/rec:64` | 8.0 | n/a | 128.00 | n/a | n/a |",
                       text)
         self.assertNotIn("sync:never", text)
