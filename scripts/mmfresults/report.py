@@ -322,6 +322,8 @@ def spec_section(spec, co, validation=None):
     p = M.predict(spec, co)
     if p.get("missing"):
         return L + ["_Not predicted: the results lack rows for %s._" % ", ".join(p["missing"]), ""]
+    if not p["rate_bps"]:
+        return L + ["_Not sustainable: %s._" % model_summary(spec, co).split(": ", 1)[1], ""]
     hr = p["headroom"]
     n_sync = max([int(b.median("samples") or 0) for b in co.res.select("BM_Sync", call="mmf_sync")] or [0])
     verdict = ("enough: %.1fx headroom" % hr if hr >= 1.5 else
@@ -437,6 +439,9 @@ def model_summary(spec, co):
     p = M.predict(spec, co)
     if p.get("missing"):
         return "not predicted: the results lack rows for %s" % ", ".join(p["missing"])
+    if not p["rate_bps"]:
+        return "not sustainable: a sync takes longer (mean %.2f ms at %d dirty pages) than the interval" % (
+            p["sync_mean_ns"] / 1e6, p["dirty_pages"])
     s = "%s sustainable (%.2f× headroom), sync p50/p99 %.2f/%.2f ms at %d dirty page%s, %d remaps per file" % (
         M.fmt_rate(p["rate_bps"]), p["headroom"], p["sync_p50_ns"] / 1e6, p["sync_p99_ns"] / 1e6,
         p["dirty_pages"], "s" if p["dirty_pages"] > 1 else "", p["remaps"])
@@ -447,7 +452,7 @@ def model_summary(spec, co):
         if "dwpd" in p:
             s += ", %.3f drive writes per day on %s" % (p["dwpd"], fmt_si_bytes(spec.disk_size))
         if "dwpd_headroom" in p:
-            s += " (%.1f× under its %.2f DWPD rating)" % (p["dwpd_headroom"], spec.disk_rated_dwpd)
+            s += ", endurance headroom %.2f× against its %.2f DWPD rating" % (p["dwpd_headroom"], spec.disk_rated_dwpd)
     return s
 
 
