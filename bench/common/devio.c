@@ -98,8 +98,13 @@ static void setup_own(struct mmf_devio *io)
 		return;
 	}
 	own_path("blkio", me, sizeof(me));
-	snprintf(io->parent, sizeof(io->parent), "%s%s", mnt, strcmp(me, "/") ? me : "");
-	snprintf(io->child, sizeof(io->child), "%.400s/mmf-devio-%d", io->parent, (int)getpid());
+	int n = snprintf(io->parent, sizeof(io->parent), "%s%s", mnt, strcmp(me, "/") ? me : "");
+	int m = snprintf(io->child, sizeof(io->child), "%s/mmf-devio-%d", io->parent, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(io->parent) || m < 0 || (size_t)m >= sizeof(io->child)) {
+		snprintf(io->own_why, sizeof(io->own_why), "cgroup path too long");
+		io->child[0] = '\0';
+		return;
+	}
 	snprintf(lim, sizeof(lim), "%s 1125899906842624", io->numbers);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (mkdir(io->child, 0755) < 0 && errno != EEXIST) {
