@@ -293,6 +293,19 @@ class DeviceValidationTest(unittest.TestCase):
         self.assertIsNone(p3)                                        # device-wide: shown, not judged
         self.assertAlmostEqual(m3, (1562 * 5200 * 2 - 1000) / 1.0)
 
+    def test_the_note_names_large_folios_from_the_dirtied_bytes(self):
+        from mmfresults import explain as E
+        spec = M.Spec({"record_bytes": 1024, "write_rate_mb_s": 10, "sync_interval_ms": 10, "roll_size_mib": 256})
+        B = self.run_(300000, 6000, 30.0)
+        B["append_bps"], B["syncs"] = 10e6, 1500
+        B["device"].update(own_writes=6000, proc_dirtied_bytes=300000 * 6000)
+        row = {"figure": "device write bandwidth (own bios)", "predicted": 11e6, "measured": 58e6, "kind": "rate"}
+        note = E._device_note(spec, row, B, B)
+        self.assertIn("4.0 writes per sync", note)
+        self.assertIn("5.9 KiB of page cache dirtied per record where 4 KiB folios make 1.0 KiB (5.6x", note)
+        B["device"]["proc_dirtied_bytes"] = 300000 * 1100
+        self.assertNotIn("large folios", E._device_note(spec, row, B, B))
+
     def test_a_spec_syncing_at_roll_counts_the_rolled_files(self):
         spec = M.Spec({"record_bytes": 64, "write_rate_mb_s": 0.1, "roll_size_mib": 1})
         A = self.run_(3 * 16384, 0, 2.0, complete=(MiB, MiB), partial=MiB // 2)
