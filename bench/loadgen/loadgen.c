@@ -21,8 +21,18 @@
  * set's values one by one; the words are those of mmf_cli.h. --help lists
  * every option.
  *
+ * Device work (bench/common/devio.h, the sources of bench/README.md "Device
+ * work"): the scratch filesystem is synced (syncfs) before the timed loop,
+ * then the device's counters are read at its start and right after it (after
+ * the last sync or roll): "device" in the output, device-wide dev_* (the
+ * journal and every other process's I/O on the disk included), own_* (this
+ * process's bios; root and cgroup v1 blkio, else -1) and proc_dirtied_bytes.
+ * --device-idle S first measures the device-wide write rate of the others
+ * over S seconds of sleep (dev_idle_write_bps), to judge dev_* by.
+ *
  * Output: one JSON object on stdout (see print_result): counts, rates, sync
- * latency percentiles, CPU seconds, and the figures of every rolled file.
+ * latency percentiles, CPU seconds, device work, and the figures of every
+ * rolled file.
  * Exit status 0, or 1 with a message on stderr when any library or system
  * call fails, 2 for bad usage (one line on stderr, before any work).
  */
@@ -41,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devio.h"
 #include "mmapfile.h"
 #include "mmf_cli.h"
 
@@ -53,7 +64,7 @@ struct args {
 	const char *api, *read_api, *read_order;
 	mmf_options opt;	/* of every file it opens */
 	uint64_t sync_every, sync_interval_us;
-	double rate_bps, seconds, reads_per_record;
+	double rate_bps, seconds, reads_per_record, device_idle_s;
 	int files;
 	bool truncate_on_roll;
 };
@@ -73,6 +84,9 @@ struct result {
 	int nfiles;
 	uint64_t read_set_resident, rss_file_max_kb;
 	uint64_t sum;
+	struct mmf_devio io;
+	struct mmf_devio_snap dev0, dev1;	/* the timed loop's window */
+	double dev_idle_write_bps;		/* -1: not measured */
 };
 
 static uint64_t now_ns(void)
@@ -194,6 +208,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 			       "read through the mapping or pread(2) (default bytes)"),
 		MMF_CLI_CHOICE("read-order", &read_order, read_orders,
 			       "random or sequential records (default rand)"),
+		MMF_CLI_REAL("device-idle", &a->device_idle_s, 0, 60, "S",
+			     "first measure the device's write rate while idle for S s (default 0)"),
 	};
 	struct mmf_cli cli = {
 		.prog = "loadgen", .synopsis = "--dir DIR --rec BYTES --roll BYTES [options]",
@@ -420,6 +436,34 @@ static double cpu_seconds(void)
 	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+/* Write back everything dirty on dir's filesystem (syncfs): the window starts
+ * with no writeback owed by what came before (the read set, other files). */
+static void settle(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		syncfs(fd);
+		close(fd);
+	}
+}
+
+/* The device-wide write rate while this process sleeps for s seconds. */
+static double idle_write_bps(const struct mmf_devio *io, double s)
+{
+	struct mmf_devio_snap x, y;
+	struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
+	uint64_t t0;
+
+	mmf_devio_read(io, &x);
+	t0 = now_ns();
+	nanosleep(&ts, NULL);
+	mmf_devio_read(io, &y);
+	if (x.write_bytes < 0 || y.write_bytes < 0)
+		return -1;
+	return (y.write_bytes - x.write_bytes) / ((double)(now_ns() - t0) / 1e9);
+}
+
 static void run(const struct args *a, struct result *r)
 {
 	unsigned char *payload = malloc(a->rec);
@@ -438,6 +482,8 @@ static void run(const struct args *a, struct result *r)
 	if (a->reads_per_record > 0)
 		read_set_open(a, &rs);
 	f = open_next(a, 0);
+	settle(a->dir);
+	mmf_devio_read(&r->io, &r->dev0);
 	r->cpu_s = -cpu_seconds();
 	t0 = tfile = last_sync = now_ns();
 	stop = t0 + (uint64_t)(a->seconds * 1e9);
@@ -471,6 +517,7 @@ static void run(const struct args *a, struct result *r)
 			break;
 	}
 	r->elapsed_s = (double)(now_ns() - t0) / 1e9;
+	mmf_devio_read(&r->io, &r->dev1);
 	r->cpu_s += cpu_seconds();
 	if (r->nfiles < a->files && r->records) {
 		/* the file in progress: its figures too (marked partial by data < roll) */
@@ -501,6 +548,31 @@ static double pct(const uint64_t *v, size_t n, double q)
 	return (double)v[i < n ? i : n - 1];
 }
 
+/* b - a, or -1 when either side is unavailable. */
+static double delta(double a, double b)
+{
+	return a < 0 || b < 0 ? -1 : b - a;
+}
+
+static void print_device(const struct result *r)
+{
+	const struct mmf_devio_snap *a = &r->dev0, *b = &r->dev1;
+
+	printf("  \"device\": {\"name\": \"%s\", \"own_why\": \"%s\", \"idle_write_bps\": %.1f,\n",
+	       r->io.name, r->io.own_why, r->dev_idle_write_bps);
+	printf("    \"dev_reads\": %.0f, \"dev_read_bytes\": %.0f, \"dev_writes\": %.0f, "
+	       "\"dev_write_bytes\": %.0f, \"dev_flushes\": %.0f,\n",
+	       delta(a->reads, b->reads), delta(a->read_bytes, b->read_bytes),
+	       delta(a->writes, b->writes), delta(a->write_bytes, b->write_bytes),
+	       delta(a->flushes, b->flushes));
+	printf("    \"own_reads\": %.0f, \"own_read_bytes\": %.0f, \"own_writes\": %.0f, "
+	       "\"own_write_bytes\": %.0f,\n",
+	       delta(a->own_reads, b->own_reads), delta(a->own_read_bytes, b->own_read_bytes),
+	       delta(a->own_writes, b->own_writes), delta(a->own_write_bytes, b->own_write_bytes));
+	printf("    \"proc_dirtied_bytes\": %.0f},\n",
+	       delta(a->proc_dirtied_bytes, b->proc_dirtied_bytes));
+}
+
 static void print_result(const struct args *a, struct result *r)
 {
 	double mean = 0;
@@ -520,6 +592,7 @@ static void print_result(const struct args *a, struct result *r)
 	       r->reads, r->read_s, r->read_s > 0 ? (double)r->reads / r->read_s : 0);
 	printf("  \"read_set_resident_bytes\": %" PRIu64 ", \"rss_file_max_kb\": %" PRIu64 ",\n",
 	       r->read_set_resident, r->rss_file_max_kb);
+	print_device(r);
 	printf("  \"checksum\": %" PRIu64 ",\n  \"files\": [", r->sum);
 	for (int i = 0; i < r->nfiles; i++) {
 		const struct file_fig *ff = &r->files[i];
@@ -535,13 +608,27 @@ static void print_result(const struct args *a, struct result *r)
 	printf("\n  ]\n}\n");
 }
 
+/* The own cgroup is left on every exit (die() included). */
+static struct mmf_devio *exit_io;
+
+static void close_io(void)
+{
+	if (exit_io)
+		mmf_devio_close(exit_io);
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
-	struct result r = {0};
+	static struct result r;
 
 	parse_args(argc, argv, &a);
+	mmf_devio_open(&r.io, a.dir, true);
+	exit_io = &r.io;
+	atexit(close_io);
+	r.dev_idle_write_bps = a.device_idle_s > 0 ? idle_write_bps(&r.io, a.device_idle_s) : -1;
 	run(&a, &r);
+	mmf_devio_close(&r.io);
 	print_result(&a, &r);
 	free(r.sync_ns);
 	return 0;

@@ -263,7 +263,9 @@ MIN_SAMPLES = {"p50": 1, "p99": 100, "p999": 1000}
 
 
 def sync_chart(res, outdir):
-    rows = res.select("BM_Sync")
+    # the call rows of the default options (not the folios:keep calls, not the
+    # record scenarios of issue 12, which have no dirty-page size)
+    rows = res.select("BM_Sync", folios=None)
     if not rows:
         return None, "no BM_Sync rows (bench_sync.json missing)"
     calls = sorted({b["call"] for b in rows}, key=lambda c: list(COLORS).index(c) if c in COLORS else 99)
@@ -276,7 +278,7 @@ def sync_chart(res, outdir):
     axes = axes[0]
     for ax, q in zip(axes, ["p50"] + tails):
         for call in calls:
-            pts = sorted((int(b["dirty"]), b.median(q + "_ns") / 1e3) for b in res.select("BM_Sync", call=call)
+            pts = sorted((int(b["dirty"]), b.median(q + "_ns") / 1e3) for b in res.select("BM_Sync", call=call, folios=None)
                          if b.median(q + "_ns") and n[int(b["dirty"])] >= MIN_SAMPLES[q])
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=3, color=COLORS.get(call), label=call)

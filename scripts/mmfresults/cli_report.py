@@ -8,7 +8,11 @@ Writes report.md and its SVG charts (read throughput mmap vs pread, appends
 per growth policy, growth cost and over-allocation, sync latency vs dirty
 pages, larger than memory, noise) from the Google Benchmark JSON files and
 context.json that scripts/bench left in RESULTS_DIR, with findings generated
-from the numbers and a capacity-model section per workload spec, into --out
+from the numbers, the device work (write amplification per BM_Sync scenario
+with the small-writes fix on and off, the device counters of every row that
+syncs) and a capacity-model section per workload spec (append rate, sync
+latency, sizes, memory; device bytes per record, write bandwidth, bytes per
+day and, with a disk in the spec, drive writes per day), into --out
 (default RESULTS_DIR; created), plus the stage record report.json (verdict,
 counts of charts and specs). Without --workload the example specs in
 results/specs/ are used; --workload adds (or, with --no-default-specs,
@@ -21,7 +25,9 @@ truncated or wrongly shaped JSON file in it is refused by name.
 --validate SPEC runs the workload for real on this machine with the library
 (the load generator bench/loadgen, target mmf_loadgen of the release preset,
 which scripts/report builds first; <= ~2 minutes per spec with the default
---budget 110) and prints predicted vs measured for every figure, using the
+--budget 110) and prints predicted vs measured for every figure (the device
+bytes per record and write bandwidth from the load generator's device
+counters among them), using the
 coefficients of --results (default: results/baseline/, else the newest
 complete results/runs/<id>/). The comparison is saved to
 RESULTS_DIR/validate/<spec name>.json, where the next report picks it up

@@ -5,7 +5,7 @@ import math
 import statistics
 
 from . import model as M
-from .validate import PROBE_PACED_SYNCS_S as V_PACED
+from .validate import PROBE_PACED_SYNCS_S as V_PACED, fmt as fmt_any
 
 
 def _cv_of(res, family, **keys):
@@ -108,6 +108,28 @@ def _sync_note(spec, co, r, A, B, pr, drift):
             "filesystem, so its tail (and on a busy host its median) follows the neighbours%s." % tail)
 
 
+def _device_note(spec, r, A, B):
+    """A device figure off: what the run's counters show per sync."""
+    ph = B if r["figure"].startswith("device write") and B is not None else A
+    d = ph.get("device") or {}
+    syncs = max(1, ph["syncs"])
+    parts = ["%s: predicted %s, measured %s" % (r["figure"], fmt_any(r["predicted"], r["kind"]),
+                                                 fmt_any(r["measured"], r["kind"]))]
+    if d.get("own_write_bytes", -1) >= 0:
+        parts.append("the run's own bios: %.1f KiB in %.1f writes per sync" % (
+            d["own_write_bytes"] / 1024 / syncs, max(0, d.get("own_writes", 0)) / syncs))
+    if d.get("proc_dirtied_bytes", -1) >= 0 and ph["records"]:
+        k = M.records_per_sync(spec, ph["append_bps"], max(1, spec.roll // spec.rec))
+        pages = M.PAGE * M.data_pages(k * spec.rec) / k       # what 4 KiB folios would dirty per record
+        dirtied = d["proc_dirtied_bytes"] / ph["records"]
+        parts.append("%.1f KiB of page cache dirtied per record where 4 KiB folios make %.1f KiB%s" % (
+            dirtied / 1024, pages / 1024,
+            " (%.1fx: the synced records sat in large folios, each dirtied and written whole; the benchmark rows "
+            "the model reads write at most the first 16 MiB of a file, where faults made 4 KiB folios; "
+            "bench/README.md \"Still open\")" % (dirtied / pages) if dirtied > 1.25 * pages else ""))
+    return "; ".join(parts) + "."
+
+
 def explain(spec, co, out):
     notes = []
     la, lb = out.get("load_before"), out.get("load_after")
@@ -157,6 +179,8 @@ def explain(spec, co, out):
                                                                   co.read_ahead // 1024))
         elif f.startswith("read rate"):
             notes.append(_read_note(spec, co, r, A))
+        elif f.startswith("device"):
+            notes.append(_device_note(spec, r, A, B))
         elif f.startswith("rate held"):
             if B and B["append_bps"] < A["append_bps"]:
                 notes.append("%s: phase A sustained %s unthrottled, yet the paced phase reached only %s: its syncs "

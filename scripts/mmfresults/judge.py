@@ -20,6 +20,13 @@ judged in one of two ways:
   REGRESSION whatever the threshold (one extra msync per 1000 appends is
   +1 sync / 1000 records exactly, however noisy the time). A count that
   varies on either side is judged as a noisy metric.
+- DEVICE counters (DEVICE_COUNTERS: dev_write_bytes, own_write_bytes per
+  iteration, write_amp, own_write_amp) of the rows that write and sync
+  (BM_Write with a sync, BM_Sync): what reached the disk depends on the
+  filesystem as well as the code, so they are always noisy metrics (U test,
+  BH, the threshold), never exact: write amplification doubling is a
+  REGRESSION, one extra journal block is not. A side that did not count
+  them (-1: no root for own_*) leaves the metric out.
 
 For every noisy time series the judge also prints the smallest slowdown it
 could have detected with the repetitions it ran (detectable_pct), from the
@@ -60,10 +67,15 @@ from .runfolder import parser
 # iteration count per run, so raw totals are not comparable); latencies are
 # taken as they are. A count is judged exactly when it does not vary.
 # ("moves", whether mremap had to move the mapping, is left out: it follows the
-# address-space layout of each process, not the code. Device bytes are not a
-# counter of these rows; a driver that adds one lists it here.)
+# address-space layout of each process, not the code.)
 LATENCY_COUNTERS = ("p99_ns", "p999_ns")
 COUNT_COUNTERS = ("syncs", "remaps", "grows", "bytes_grown", "minflt", "majflt")
+# Device work (bench/README.md "Device work"): bytes per iteration (a record
+# in BM_Write and the BM_Sync scenarios, a sync in the BM_Sync call rows) and
+# the amplification ratios; judged on device_row() rows only.
+DEVICE_BYTES = ("dev_write_bytes", "own_write_bytes")
+DEVICE_COUNTERS = DEVICE_BYTES + ("write_amp", "own_write_amp")
+METRICS = ("time",) + LATENCY_COUNTERS + COUNT_COUNTERS + DEVICE_COUNTERS
 
 # Files of a results folder that are not benchmark JSON.
 NOT_BENCHMARK_JSON = ("context.json", "compare.json")
@@ -260,6 +272,14 @@ def detectable_pct(a, b, level, threshold):
     return max(threshold, shift / ma * 100.0)
 
 
+def device_row(name):
+    """Whether a benchmark's device write counters are judged: a BM_Write row
+    that syncs (a sync:never row's bytes are whatever background writeback
+    did in its window) or a BM_Sync row."""
+    family, keys = data.parse_name(name)
+    return family == "BM_Sync" or (family == "BM_Write" and keys.get("sync") not in (None, "never"))
+
+
 def series(rows, metric):
     """The per-repetition values of a metric ("time" or a counter name)."""
     vals = []
@@ -268,7 +288,7 @@ def series(rows, metric):
             vals.append(float(r["real_time"]))
         elif metric in r:
             v = float(r[metric])
-            if metric in COUNT_COUNTERS:
+            if metric in COUNT_COUNTERS or (metric in DEVICE_BYTES and v >= 0):
                 v /= max(1.0, float(r.get("iterations", 1)))
             vals.append(v)
     return vals
@@ -302,11 +322,15 @@ def judge(base_rows, head_rows, threshold, alpha, min_reps=DEFAULT_MIN_REPS):
                                  f"(the U test needs >= {min_reps} per side)")
     results, noisy = [], {}        # noisy: metric -> [(result, a, b)]
     for name in common:
-        for metric in ("time",) + LATENCY_COUNTERS + COUNT_COUNTERS:
+        for metric in METRICS:
+            if metric in DEVICE_COUNTERS and not device_row(name):
+                continue
             a, b = series(base_rows[name], metric), series(head_rows[name], metric)
             if metric != "time" and not (len(a) >= min_reps and len(b) >= min_reps
                                          and (any(a) or any(b))):
                 continue
+            if metric in DEVICE_COUNTERS and min(a + b) < 0:
+                continue        # a side that did not count it
             if metric in COUNT_COUNTERS and len(set(a)) == 1 and len(set(b)) == 1:
                 results.append(judge_exact(name, metric, a, b))
                 continue
@@ -328,7 +352,7 @@ def judge(base_rows, head_rows, threshold, alpha, min_reps=DEFAULT_MIN_REPS):
                 r["verdict"] = "REGRESSION"
             elif i in sig and r["change_pct"] < -threshold:
                 r["verdict"] = "improved"
-    order = {m: i for i, m in enumerate(("time",) + LATENCY_COUNTERS + COUNT_COUNTERS)}
+    order = {m: i for i, m in enumerate(METRICS)}
     results.sort(key=lambda r: (r["benchmark"], order[r["metric"]]))
     return results
 
@@ -399,7 +423,8 @@ def write_report(out, title, notes, threshold, alpha, verdict, results, md, advi
 def rule_text(threshold, alpha):
     return (f"regression = median worse by > {threshold:g} % and significant in its "
             f"metric's family (U test, Benjamini-Hochberg q = {alpha:g}); a count that "
-            "does not vary between repetitions: any increase (exact); detectable = the "
+            "does not vary between repetitions: any increase (exact); device bytes are per "
+            "iteration (record or sync), never exact; detectable = the "
             "smallest slowdown these repetitions detect with 80 % power")
 
 

@@ -20,6 +20,17 @@ Throughput: one writer appends, grows, syncs (and reads) in turn, so a record
 costs copy + its share of the file's grows + its share of a sync (+ reads);
 with a sync interval, the rate r solves r * per-record + sync(r) / T = 1 s.
   read(api, rec)      us per record read: BM_Read warm rows (order of the spec).
+  device(L)           device bytes written per sync of L bytes of appends:
+                      the pages the synced range spans (data_pages) x 4 KiB
+                      plus an excess per sync (metadata, partial pages)
+                      measured by the BM_Write sync:1 / sync:64 rows of the
+                      library (own_write_bytes: this process's bios, the
+                      journal thread excluded; device-wide dev_write_bytes
+                      when own is not counted), interpolated in log L.
+Device work: bytes per record = device(records per sync x rec) / records per
+sync, at the spec's rate (or the sustainable one when lower) -> bandwidth,
+bytes per day and, with a disk in the spec, drive writes per day against
+its rating.
 Sizes (file size at roll, remaps, over-allocation) are not measured but
 computed: the growth policy is replayed exactly as core/src/mmapfile.c does.
 """
@@ -88,6 +99,12 @@ READ_KEYS = {
     "cache": Key(READ_CACHES, "warm"),
     "set_mib": Key(float, 64, lo=0, open=True, hi=1 << 20),
 }
+DISK_KEYS = {
+    "size_gb": Key(float, 0, lo=0, open=True, hi=1e7),
+    "rated_dwpd": Key(float, 0, lo=0, open=True, hi=1e4),
+    "rated_tbw": Key(float, 0, lo=0, open=True, hi=1e7),
+    "warranty_years": Key(float, 5, lo=0, open=True, hi=100),
+}
 _AT_ROLL = "leave out records_per_sync and sync_interval_ms to sync once per file, at roll"
 SPEC_KEYS = {
     "name": Key(str),
@@ -103,6 +120,7 @@ SPEC_KEYS = {
     "truncate_on_roll": Key(bool, True),
     "files_kept": Key(int, 1, lo=1, hi=1 << 20),
     "reads": Key(READ_KEYS, {}),
+    "disk": Key(DISK_KEYS, {}),
 }
 
 
@@ -213,6 +231,13 @@ def check_spec(d):
         raise SpecError("reads.per_record: missing (reads per appended record, > 0)")
     if r["per_record"] and int(r["set_mib"] * MiB) < r["record_bytes"]:
         raise SpecError("reads.set_mib: must hold at least one read (%d bytes)" % r["record_bytes"])
+    dk = d.get("disk") or {}
+    if "rated_dwpd" in dk and "rated_tbw" in dk:
+        raise SpecError("disk.rated_dwpd, disk.rated_tbw: give one (the drive's rating is either)")
+    if ("rated_dwpd" in dk or "rated_tbw" in dk) and "size_gb" not in dk:
+        raise SpecError("disk.size_gb: missing (drive writes per day need the drive's size)")
+    if "warranty_years" in dk and "rated_tbw" not in dk:
+        raise SpecError("disk.warranty_years: goes with disk.rated_tbw only (TBW over the warranty = DWPD)")
     if v["name"] is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", v["name"]):
         raise SpecError("name: letters, digits, '.', '_' and '-' only (it names the validation file), got %r"
                         % v["name"])
@@ -250,6 +275,14 @@ class Spec:
         self.read_api = r["api"]
         self.read_cache = r["cache"]
         self.read_set = int(r["set_mib"] * MiB)
+        dk = v["disk"]
+        self.disk_size = dk["size_gb"] * 1e9 or None          # bytes, None: not given
+        self.disk_years = dk["warranty_years"]
+        # the rating as drive writes per day (a TBW spread over the warranty)
+        self.disk_rated_dwpd = (dk["rated_dwpd"] or
+                                (dk["rated_tbw"] * 1e12 / (self.disk_size * 365 * self.disk_years)
+                                 if dk["rated_tbw"] else None))
+        self.disk_rated_tbw = dk["rated_tbw"] or None
         if self.seed_options:
             self.policy, self.flags = "seed", ["sync_before_grow"]
 
@@ -561,6 +594,45 @@ class Coefficients:
             return loglog([(d, v[q]) for d, v in app.items()], dirty, hi_slope=1.0)
         return None
 
+    # device work --------------------------------------------------------------
+    def device_points(self, api):
+        """[(L bytes appended per sync, bytes written per sync, counter)] of
+        the library's BM_Write rows with a sync every 1 or 64 records (the
+        spec's api when it has such rows, else both) and of the BM_Sync
+        scenario:fresh/folios:small rows (a record appended to a fresh file,
+        then synced): medians over the repetitions. counter is "own" when
+        every row counted this process's bios, else "dev" (device-wide)."""
+        rows = []
+        for apis in ({api}, {"allocate_slice", "append_buffer"}):
+            rows = [b for b in self.res.select("BM_Write", api=apis, opts="default")
+                    if b["sync"] not in (None, "never") and b.has("dev_write_bytes")]
+            if rows:
+                break
+        rows += [b for b in self.res.select("BM_Sync", scenario="fresh", folios="small")
+                 if b.has("dev_write_bytes")]
+        own = bool(rows) and all((b.median("own_write_bytes") or -1) >= 0 for b in rows)
+        key = "own_write_bytes" if own else "dev_write_bytes"
+        pts = []
+        for b in rows:
+            rec, every = int(b["rec"]), int(b["sync"] or 1)
+            n, v = b.median("records") or b.median("iterations"), b.median(key)
+            if n and v is not None and v >= 0:
+                pts.append((every * rec, v / (n / every), key[:3]))
+        return sorted(pts)
+
+    def device_bytes_per_sync(self, api, synced):
+        """(bytes written per sync of `synced` appended bytes, counter "own" or
+        "dev"), or (None, why)."""
+        pts = self.device_points(api)
+        if not pts:
+            return None, "no BM_Write sync rows with device counters"
+        counter = pts[0][2]
+        ex = [(math.log(L), v - PAGE * data_pages(L)) for L, v, _ in pts]
+        self.sources["device"] = ("BM_Write sync:1/64 and BM_Sync scenario:fresh rows, %s bytes per sync (%s)" % (
+            "own (this process's bios)" if counter == "own" else "device-wide",
+            ", ".join("%s/sync: %.1f KiB" % (fmt_bytes(L), v / 1024) for L, v, _ in pts)))
+        return PAGE * data_pages(synced) + max(0.0, lin(ex, math.log(synced))), counter
+
     # reads ------------------------------------------------------------------
     def read_us(self, api, rec, order, cache):
         madv = "none" if api == "pread" else "normal"
@@ -571,6 +643,27 @@ class Coefficients:
                 pts.append((int(b["rec"]), t / n))
         self.sources["read"] = "BM_Read api:%s cache:%s order:%s (%d sizes)" % (api, cache, order, len(pts))
         return loglog(pts, rec, hi_slope=1.0)
+
+
+def data_pages(synced):
+    """Mean 4 KiB pages a sync writes after `synced` bytes of sequential
+    appends: the pages the range spans, the partly written last page of the
+    previous range included. Over the offsets j * synced the mean is
+    synced / PAGE + 1 - gcd(synced, PAGE) / PAGE (1 for a record of up to a
+    page that divides it)."""
+    synced = max(1, int(synced))
+    return synced / PAGE + 1 - math.gcd(synced, PAGE) / PAGE
+
+
+def lin(points, x):
+    """Linear interpolation of [(x, y)], constant beyond the ends."""
+    pts = sorted(points)
+    if x <= pts[0][0]:
+        return pts[0][1]
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0) if x1 > x0 else y1
+    return pts[-1][1]
 
 
 def read_ahead_bytes(res):
@@ -658,7 +751,40 @@ def predict(spec, co, policy=None, init=None, chunk=None, data=None):
     p["dirty_max"] = (spec.records_per_sync * spec.rec if spec.records_per_sync else
                       dirty * PAGE)
     p["file_seconds"] = sim["data"] / rate if rate else None
+    device(spec, co, p)
     return p
+
+
+def records_per_sync(spec, rate_bps, file_records):
+    """Records between two syncs at rate_bps (bytes/s)."""
+    if spec.records_per_sync:
+        return spec.records_per_sync
+    if spec.sync_interval_s:
+        return max(1.0, rate_bps * spec.sync_interval_s / spec.rec)
+    return file_records
+
+
+def device(spec, co, p):
+    """p's device figures: dev_bytes_per_record, dev_counter, dev_write_amp,
+    dev_rate_bps (at the spec's rate, or the sustainable one when lower),
+    dev_bytes_per_day, and with a disk in the spec dwpd, dwpd_headroom
+    (rating / dwpd), tbw_years. Absent when the results lack the rows."""
+    at = min(spec.rate_bps, p["rate_bps"]) if p.get("rate_bps") else spec.rate_bps
+    k = records_per_sync(spec, at, max(1, p["sim"]["data"] // spec.rec))
+    per_sync, counter = co.device_bytes_per_sync(spec.api, k * spec.rec)
+    if per_sync is None:
+        co.notes.append("device work: %s" % counter)
+        return
+    per_rec = per_sync / k
+    p.update(dev_bytes_per_record=per_rec, dev_counter=counter, dev_records_per_sync=k,
+             dev_write_amp=per_rec / spec.rec, dev_at_bps=at, dev_rate_bps=at * per_rec / spec.rec)
+    p["dev_bytes_per_day"] = p["dev_rate_bps"] * 86400
+    if spec.disk_size:
+        p["dwpd"] = p["dev_bytes_per_day"] / spec.disk_size
+        if spec.disk_rated_dwpd:
+            p["dwpd_headroom"] = spec.disk_rated_dwpd / p["dwpd"]
+        if spec.disk_rated_tbw:
+            p["tbw_years"] = spec.disk_rated_tbw * 1e12 / (p["dev_bytes_per_day"] * 365)
 
 
 def _interval_rate(spec, co, per_rec):

@@ -8,6 +8,7 @@ import time
 from . import charts as C
 from . import explain as E
 from . import files
+from . import judge as J
 from . import model as M
 from . import validate as V
 
@@ -231,6 +232,76 @@ def ltm_label(b):
 
 
 # ---------------------------------------------------------------------------
+# Device work (issue 12): what reached the disk
+# ---------------------------------------------------------------------------
+SCENARIOS = ("fresh", "reused_write", "reused_pread", "replayed", "redirty")
+
+
+def _kib(v):
+    return "n/a" if v is None or v < 0 else "%.1f" % (v / 1024)
+
+
+def _amp(b, own, dev):
+    """Median own counter when counted (>= 0), else the device-wide one."""
+    v = b.median(own)
+    if v is not None and v >= 0:
+        return v
+    return b.median(dev)
+
+
+def device_rows(res):
+    """The rows whose device write counters compare revisions (judge.py's
+    selection): BM_Write rows that sync, every BM_Sync row."""
+    return [b for b in res.benches if b.has("dev_write_bytes") and J.device_row(b.run_name)]
+
+
+def device_section(res):
+    rows = device_rows(res)
+    if not rows:
+        return ["_No device counters in this folder (runs before issue 12 §1)._", ""]
+    L = []
+    sc = [b for b in rows if b["scenario"] and b["folios"] == "small"]
+    if sc:
+        L += ["Write amplification per scenario (`BM_Sync/scenario:*`: each record appended, then synced), "
+              "with the fix (default options, `folios:small`) and without it (`MMF_KEEP_FOLIOS`, "
+              "`folios:keep`). Bytes per sync: this process's own bios when counted, else device-wide; "
+              "amplification = those bytes ÷ the record; goal ≤ 2 × the record in 4 KiB pages.", "",
+              "| scenario | rec | KiB/sync fix | KiB/sync keep | write amp fix | write amp keep | goal ratio fix "
+              "| goal ratio keep | largest folio KiB fix / keep |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for rec in sorted({int(b["rec"]) for b in sc}):
+            for name in SCENARIOS:
+                f = res.one("BM_Sync", scenario=name, rec=str(rec), folios="small")
+                k = res.one("BM_Sync", scenario=name, rec=str(rec), folios="keep")
+                if f is None:
+                    continue
+                cell = lambda b, fn: fn(b) if b is not None else "n/a"  # noqa: E731
+                per = lambda b: _kib(_amp(b, "own_write_bytes_per_sync", "dev_write_bytes_per_sync"))  # noqa: E731
+                amp = lambda b: "%.1fx" % _amp(b, "own_write_amp", "write_amp")  # noqa: E731
+                goal = lambda b: "%.2f" % b.median("goal_ratio") if b.has("goal_ratio") else "n/a"  # noqa: E731
+                folio = lambda b: "%.0f" % b.median("folio_max_kib") if b.has("folio_max_kib") else "n/a"  # noqa: E731
+                L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s / %s |" % (
+                    name, rec, per(f), cell(k, per), amp(f), cell(k, amp), goal(f), cell(k, goal),
+                    folio(f), cell(k, folio)))
+        L.append("")
+    L += ["<details><summary>Device counters of every row that syncs (%d): medians per iteration (a record "
+          "in BM_Write and the scenarios, a sync in the BM_Sync call rows)</summary>" % len(rows), "",
+          "| benchmark | dev KiB written | own KiB written | write_amp | own_write_amp | dirty_amp |",
+          "|---|---:|---:|---:|---:|---:|"]
+    for b in sorted(rows, key=lambda b: b.run_name):
+        it = b.median("iterations") or 1
+        per = lambda k: _kib(b.median(k) / it if (b.median(k) or 0) >= 0 else -1)  # noqa: E731
+        am = lambda k: "n/a" if (b.median(k) is None or b.median(k) < 0) else "%.2f" % b.median(k)  # noqa: E731
+        L.append("| `%s` | %s | %s | %s | %s | %s |" % (
+            b.run_name.split("/iterations")[0].replace("/real_time", ""), per("dev_write_bytes"),
+            per("own_write_bytes"), am("write_amp"), am("own_write_amp"), am("dirty_amp")))
+    L += ["", "</details>", "",
+          "dev = the whole disk's counters (`/sys/block/<disk>/stat`: the journal and every other process "
+          "included), own = this process's bios (root + cgroup v1 blkio; −1 = not counted), dirty = page "
+          "cache this process dirtied (bench/README.md \"Device work\").", ""]
+    return L
+
+
+# ---------------------------------------------------------------------------
 # Capacity model section
 # ---------------------------------------------------------------------------
 def _shown(path):
@@ -251,6 +322,8 @@ def spec_section(spec, co, validation=None):
     p = M.predict(spec, co)
     if p.get("missing"):
         return L + ["_Not predicted: the results lack rows for %s._" % ", ".join(p["missing"]), ""]
+    if not p["rate_bps"]:
+        return L + ["_Not sustainable: %s._" % model_summary(spec, co).split(": ", 1)[1], ""]
     hr = p["headroom"]
     n_sync = max([int(b.median("samples") or 0) for b in co.res.select("BM_Sync", call="mmf_sync")] or [0])
     verdict = ("enough: %.1fx headroom" % hr if hr >= 1.5 else
@@ -289,6 +362,7 @@ def spec_section(spec, co, validation=None):
     if spec.reads_per_record:
         L.append("| read capacity | %.0f reads/s (%.2f µs each) | %s |" % (
             p["read_ops_s"], p["read_us"], co.sources.get("read", "")))
+    L += device_lines(spec, p)
     cands, rec = M.candidates(spec, co)
     if cands:
         L += ["", "Growth policies for this workload (same flags, model):", "",
@@ -324,6 +398,44 @@ def spec_section(spec, co, validation=None):
     return L
 
 
+def device_lines(spec, p):
+    """The spec's device-work rows of the prediction table."""
+    if "dev_bytes_per_record" not in p:
+        return ["| device writes | n/a | the results have no BM_Write sync rows with device counters |"]
+    what = ("this process's bios (not the ext4 journal: +75 % for a sync per 1 KiB record, +9 % for 100 KiB "
+            "per sync, measured on a dedicated ext4: bench/README.md)"
+            if p["dev_counter"] == "own" else "device-wide bytes of the benchmark rows")
+    L = ["| device bytes written per record | %s (write amplification %.2fx) | %.0f record%s per sync; %s |" % (
+        M.fmt_bytes(p["dev_bytes_per_record"]), p["dev_write_amp"], p["dev_records_per_sync"],
+        "s" if p["dev_records_per_sync"] != 1 else "", what),
+         "| device write bandwidth | %s | at %s of appends%s |" % (
+             M.fmt_rate(p["dev_rate_bps"]), M.fmt_rate(p["dev_at_bps"]),
+             " (the sustainable rate: below the spec's)" if p["dev_at_bps"] < spec.rate_bps else ""),
+         "| bytes written per day | %s | |" % fmt_si_bytes(p["dev_bytes_per_day"])]
+    if spec.roll > 16 * M.MiB and p["dev_records_per_sync"] * spec.rec < 2 * M.MiB:
+        L.append("| caution | | the rows cover the first 16 MiB of a file; past it, syncs of less than a large "
+                 "folio were measured writing up to 10x more (bench/README.md \"Still open\"): validate |")
+    if "dwpd" in p:
+        L.append("| drive writes per day | %.3f DWPD | %s drive |" % (p["dwpd"], fmt_si_bytes(spec.disk_size)))
+    if "dwpd_headroom" in p:
+        L.append("| endurance headroom | %.1fx | rated %.2f DWPD%s ÷ %.3f |" % (
+            p["dwpd_headroom"], spec.disk_rated_dwpd,
+            " (%g TBW over %g years)" % (spec.disk_rated_tbw, spec.disk_years) if spec.disk_rated_tbw else "",
+            p["dwpd"]))
+    if "tbw_years" in p:
+        L.append("| years to the rated TBW | %.1f | %g TBW at %s per day |" % (
+            p["tbw_years"], spec.disk_rated_tbw, fmt_si_bytes(p["dev_bytes_per_day"])))
+    return L
+
+
+def fmt_si_bytes(v):
+    """Bytes in decimal units, as drives are rated (GB, TB)."""
+    for unit, sc in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if v >= sc:
+            return "%.2f %s" % (v / sc, unit)
+    return "%.0f B" % v
+
+
 def model_summary(spec, co):
     """One line of the model's main figures for spec: what the README's
     worked example quotes (tests/test_report_readme.py checks the README
@@ -331,9 +443,21 @@ def model_summary(spec, co):
     p = M.predict(spec, co)
     if p.get("missing"):
         return "not predicted: the results lack rows for %s" % ", ".join(p["missing"])
-    return "%s sustainable (%.2f× headroom), sync p50/p99 %.2f/%.2f ms at %d dirty page%s, %d remaps per file" % (
+    if not p["rate_bps"]:
+        return "not sustainable: a sync takes longer (mean %.2f ms at %d dirty pages) than the interval" % (
+            p["sync_mean_ns"] / 1e6, p["dirty_pages"])
+    s = "%s sustainable (%.2f× headroom), sync p50/p99 %.2f/%.2f ms at %d dirty page%s, %d remaps per file" % (
         M.fmt_rate(p["rate_bps"]), p["headroom"], p["sync_p50_ns"] / 1e6, p["sync_p99_ns"] / 1e6,
         p["dirty_pages"], "s" if p["dirty_pages"] > 1 else "", p["remaps"])
+    if "dev_bytes_per_record" in p:
+        s += "; the disk gets %s per record (%.2f× write amplification), %s, %s per day" % (
+            M.fmt_bytes(p["dev_bytes_per_record"]), p["dev_write_amp"], M.fmt_rate(p["dev_rate_bps"]),
+            fmt_si_bytes(p["dev_bytes_per_day"]))
+        if "dwpd" in p:
+            s += ", %.3f drive writes per day on %s" % (p["dwpd"], fmt_si_bytes(spec.disk_size))
+        if "dwpd_headroom" in p:
+            s += ", endurance headroom %.2f× against its %.2f DWPD rating" % (p["dwpd_headroom"], spec.disk_rated_dwpd)
+    return s
 
 
 def find_validation(dirs, spec):
@@ -406,6 +530,7 @@ def write(res, specs, outdir, say, validation_dirs=()):
             L += ["![%s](%s)" % (made[key][1], made[key][0]), "", made[key][1], ""]
         else:
             L += ["_Chart skipped: %s._" % dict(skipped)[key], ""]
+    L += ["## Device work", ""] + device_section(res)
     L += ["## Capacity model", "",
           "Each workload spec below is turned into predictions from this folder's coefficients "
           "(see `scripts/mmfresults/model.py`): the append cost per record without growth (BM_Write), the cost of "

@@ -13,6 +13,13 @@ in time (<= ~2 minutes with the probe):
   B  paced at the spec's rate: sync latency p50/p99 at the dirty size the
      workload really has, and whether the rate is held (skipped when the spec
      syncs only at roll: its syncs come from phase A).
+Device work: the load generator counts what reached the disk in its timed
+window (bench/common/devio.h): the bytes written per record (phase A) and
+the write bandwidth at the spec's rate (phase B; phase A's rate when the
+spec syncs only at roll) are judged on the counter the model used (own
+bios when counted, else device-wide); the device-wide bytes, less the rate
+the disk had from others while loadgen slept first (--device-idle), are
+shown beside, not judged (the journal is in them, and the neighbours).
 """
 import json
 import math
@@ -25,6 +32,8 @@ from . import crashvm
 from . import model as M
 
 TOLERANCE = 0.25
+# seconds loadgen sleeps first to measure the others' device write rate
+DEVICE_IDLE_S = 2
 
 
 def top():
@@ -34,7 +43,7 @@ def top():
 def loadgen_args(spec, rate_bps, seconds, files):
     a = ["--rec", str(spec.rec), "--roll", str(spec.roll), "--init", str(spec.init),
          "--api", spec.api, "--seconds", "%.1f" % seconds, "--files", str(files),
-         "--rate", "%.0f" % rate_bps]
+         "--rate", "%.0f" % rate_bps, "--device-idle", str(DEVICE_IDLE_S)]
     if spec.seed_options:
         a += ["--options", M.SEED_COMPAT]
     else:
@@ -233,7 +242,49 @@ def compare(spec, co, pred, A, B):
         add("page cache of the read set", pred["cache_reads"], A["read_set_resident_bytes"], "bytes")
     if spec.truncate_on_roll and f0["complete"]:
         add("file size after roll (truncated)", p_file["sim"]["data"], f0["size_after"], "bytes")
+    device_rows(spec, co, pred, A, B, add)
     return rows
+
+
+def measured_device(spec, r, counter):
+    """(bytes written, records, seconds) of a loadgen run on counter ("own"
+    or "dev"), None when it did not count them. A spec that syncs only at
+    roll counts the records of its rolled files (the file in progress was
+    not synced)."""
+    d = r.get("device") or {}
+    v = d.get("%s_write_bytes" % counter)
+    if v is None or v < 0 or not r["records"]:
+        return None
+    recs = r["records"]
+    if not spec.records_per_sync and not spec.sync_interval_s:
+        recs = sum(f["data"] for f in r["files"] if f["complete"]) // spec.rec
+    return (v, recs, r["elapsed_s"]) if recs else None
+
+
+def device_rows(spec, co, pred, A, B, add):
+    """Device work, predicted vs measured (see the module's header)."""
+    if "dev_bytes_per_record" not in pred:
+        return
+    counter = pred["dev_counter"]
+    what = "own bios" if counter == "own" else "device-wide"
+    k = M.records_per_sync(spec, A["append_bps"], max(1, spec.roll // spec.rec))
+    per_sync, _ = co.device_bytes_per_sync(spec.api, k * spec.rec)
+    per_rec_a = per_sync / k
+    m = measured_device(spec, A, counter)
+    add("device bytes written per record (%s)" % what, per_rec_a, m and m[0] / m[1], "bytes",
+        "phase A, %d records, %.0f records per sync" % (m[1], k) if m else "not counted")
+    ph, name = (B, "phase B") if B is not None else (A, "phase A")
+    k = M.records_per_sync(spec, ph["append_bps"], max(1, spec.roll // spec.rec))
+    per_sync, _ = co.device_bytes_per_sync(spec.api, k * spec.rec)
+    m = measured_device(spec, ph, counter)
+    add("device write bandwidth (%s)" % what, per_sync / k / spec.rec * ph["append_bps"],
+        m and m[0] / m[2], "rate", "%s at %s of appends" % (name, M.fmt_rate(ph["append_bps"])))
+    d = ph.get("device") or {}
+    if d.get("dev_write_bytes", -1) >= 0 and d.get("idle_write_bps", -1) >= 0:
+        rows_dev = max(0.0, d["dev_write_bytes"] - d["idle_write_bps"] * ph["elapsed_s"]) / ph["elapsed_s"]
+        add("device-wide write bandwidth less the others' idle rate (not judged)", None, rows_dev, "rate",
+            "%s: %s device-wide, the others %s while idle" % (
+                name, M.fmt_rate(d["dev_write_bytes"] / ph["elapsed_s"]), M.fmt_rate(d["idle_write_bps"])))
 
 
 def fmt(v, kind):

@@ -112,11 +112,11 @@ class BenchDataTest(unittest.TestCase):
         fail_rows(self.path("bench_sync.json"), message="mmf_open: Permission denied")
         rc, out, _ = run_cli("summary", self.dir, "--stage", "bench")
         self.assertEqual(rc, 1)
-        self.assertRegex(out, r"bench_sync\s+FAILED: all 24 benchmarks failed")
+        self.assertRegex(out, r"bench_sync\s+FAILED: all 38 benchmarks failed")
         rec = files.read_stage(self.dir, "bench")
         self.assertEqual(rec["verdict"], "fail")
         self.assertEqual(rec["counts"]["failed_drivers"], 1)
-        self.assertEqual(rec["counts"]["failed"], 24)
+        self.assertEqual(rec["counts"]["failed"], 38)
 
     def test_84_failures_all_listed(self):
         names = fail_rows(self.path("bench_read.json")) + fail_rows(self.path("bench_write.json"), 4)
@@ -137,12 +137,12 @@ class BenchDataTest(unittest.TestCase):
     def test_baseline_counts_and_stage_record(self):
         rc, out, _ = run_cli("summary", self.dir, "--stage", "bench", "--write", self.path("s.txt"))
         self.assertEqual(rc, 0)
-        self.assertIn("183 benchmarks, 915 repetitions from 5 drivers", out)
+        self.assertIn("223 benchmarks, 1115 repetitions from 5 drivers", out)
         self.assertEqual(get(self.path("s.txt")), out)
         rec = files.read_stage(self.dir, "bench")
         self.assertEqual(rec["verdict"], "pass")
         self.assertEqual({k: rec["counts"][k] for k in ("drivers", "benchmarks", "repetitions", "failed")},
-                         {"drivers": 5, "benchmarks": 183, "repetitions": 915, "failed": 0})
+                         {"drivers": 5, "benchmarks": 223, "repetitions": 1115, "failed": 0})
 
     def test_failed_driver_and_nothing_ran(self):
         rc, out, _ = run_cli("summary", self.dir, "--drivers", "bench_sync",
@@ -191,12 +191,14 @@ class BenchDataTest(unittest.TestCase):
         self.assertGreater(b.median("real_us"), 0)
         self.assertIsNotNone(b.cv())
         self.assertEqual(b["rec"], "4096")
-        self.assertEqual(len(res.select("BM_Sync", dirty={1, "16"})), 12)
+        self.assertEqual(len(res.select("BM_Sync", dirty={1, "16"})), 14)   # 6 calls + the folios:keep sync_range
         self.assertEqual(res.context.get("profile"), "quick")
 
     def add_sync_rows(self, rows):
-        """Append per-repetition rows {name: counters} to bench_sync.json."""
+        """Append per-repetition rows {name: counters} to bench_sync.json, in
+        place of the baseline's own folios rows (scenarios and keep calls)."""
         doc = json.loads(get(self.path("bench_sync.json")))
+        doc["benchmarks"] = [r for r in doc["benchmarks"] if "/folios:" not in r["name"]]
         for name, counters in rows.items():
             for i in range(3):
                 doc["benchmarks"].append(dict(

@@ -374,9 +374,6 @@ class CompareScriptTest(unittest.TestCase):
         return None
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 def gbench_rows(name, times, counters):
     """Google Benchmark iteration rows: one per time, with counters."""
@@ -451,3 +448,73 @@ class BenjaminiHochbergTest(unittest.TestCase):
         self.assertAlmostEqual(adj[1], 0.025)
         self.assertAlmostEqual(adj[0], 0.029 * 5 / 3)
         self.assertEqual(bh_significant([0.5, 0.9], 0.01)[0], set())
+
+
+class DeviceCountersTest(unittest.TestCase):
+    """Device bytes per record and write amplification of the rows that sync
+    are judged (noisy metrics, never exact); a row that never syncs and a
+    side that did not count (-1) are left out."""
+    SYNC1 = "BM_Write/api:append_buffer/opts:default/sync:1/rec:64/iterations:256/real_time"
+    SCEN = "BM_Sync/scenario:reused_write/rec:1024/folios:small/iterations:128/real_time"
+    NEVER = "BM_Write/api:append_buffer/opts:default/sync:never/rec:64/iterations:4096/real_time"
+    NOROOT = "BM_Write/api:pwrite/opts:none/sync:1/rec:64/iterations:256/real_time"
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="mmf-test-judge-device.")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def rows(self, name, rnd, it, rec, per_rec, own=True):
+        """9 repetitions with time and device counters jittered by +-2 %."""
+        out = []
+        for _ in range(9):
+            b = it * per_rec * rnd.uniform(0.98, 1.02)
+            c = {"dev_write_bytes": 1.5 * b, "own_write_bytes": b if own else -1,
+                 "write_amp": 1.5 * b / (it * rec), "own_write_amp": b / (it * rec) if own else -1}
+            out += gbench_rows(name, [100.0 * rnd.uniform(0.9, 1.1)], dict(c, iterations=it))
+        return out
+
+    def side(self, tag, seed, amp=1.0, never=1.0, scen=1.0):
+        import random
+        rnd = random.Random(seed)
+        rows = (self.rows(self.SYNC1, rnd, 256, 64, 5120 * amp) + self.rows(self.SCEN, rnd, 128, 1024, 4800 * scen)
+                + self.rows(self.NEVER, rnd, 4096, 64, 70 * never) + self.rows(self.NOROOT, rnd, 256, 64, 8192, own=False))
+        d = os.path.join(self.dir, tag)
+        os.makedirs(d)
+        files.write_json(os.path.join(d, "bench_write.json"), {"context": {}, "benchmarks": rows})
+        return d
+
+    def judge(self, base, head):
+        out = os.path.join(self.dir, "out-" + os.path.basename(head))
+        rc, so, se = run_cli(["judge", base, head, "--out", out])
+        return rc, so, se, files.load_json(os.path.join(out, "compare.json"))
+
+    def test_write_amplification_doubling_is_a_regression(self):
+        rc, so, se, doc = self.judge(self.side("base", 1), self.side("head", 2, amp=2.0, never=2.0))
+        self.assertEqual(rc, 1, se)
+        flagged = {(r["benchmark"], r["metric"]) for r in doc["results"] if r["verdict"] == "REGRESSION"}
+        self.assertEqual(flagged, {(self.SYNC1, m) for m in
+                                   ("dev_write_bytes", "own_write_bytes", "write_amp", "own_write_amp")})
+        r = next(r for r in doc["results"] if r["benchmark"] == self.SYNC1 and r["metric"] == "own_write_bytes")
+        self.assertAlmostEqual(r["base_median"], 5120, delta=120)     # per record, not per repetition
+        self.assertEqual(r["test"], "U+BH")
+        self.assertIn("own_write_amp", so)
+
+    def test_what_is_not_judged(self):
+        rc, so, se, doc = self.judge(self.side("base", 1), self.side("head", 2, never=2.0))
+        self.assertEqual(rc, 0, se)
+        metrics = {(r["benchmark"], r["metric"]) for r in doc["results"]}
+        self.assertFalse({m for b, m in metrics if b == self.NEVER} & {"dev_write_bytes", "write_amp"})
+        self.assertIn((self.NOROOT, "dev_write_bytes"), metrics)
+        self.assertNotIn((self.NOROOT, "own_write_bytes"), metrics)
+        self.assertIn((self.SCEN, "own_write_amp"), metrics)
+
+    def test_a_small_change_is_under_the_threshold(self):
+        rc, so, se, doc = self.judge(self.side("base", 1), self.side("head", 2, scen=1.05))
+        self.assertEqual(rc, 0, se)
+        self.assertEqual(doc["regressions"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

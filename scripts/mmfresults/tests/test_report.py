@@ -197,5 +197,43 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(os.listdir(theirs), [])
 
 
+
+class DeviceSectionTest(unittest.TestCase):
+    """report.md's Device work: amplification per scenario with the fix on
+    (folios:small) and off (folios:keep), and the counters of every row that
+    syncs."""
+
+    def test_scenarios_fix_on_and_off(self):
+        from mmfresults import data, report as R
+        from mmfresults.tests.test_model import write_bench
+        d = tempfile.mkdtemp(prefix="mmf-test-report-dev.")
+        self.addCleanup(shutil.rmtree, d)
+        sc = "BM_Sync/scenario:reused_write/rec:1024/folios:%s/iterations:128/real_time"
+        c = lambda per_sync, folio: {"iterations": 128, "own_write_bytes_per_sync": per_sync,  # noqa: E731
+                                     "dev_write_bytes_per_sync": 2 * per_sync, "own_write_amp": per_sync / 1024,
+                                     "write_amp": 2 * per_sync / 1024, "own_write_bytes": 128 * per_sync,
+                                     "dev_write_bytes": 256 * per_sync, "goal_ratio": per_sync / 4096,
+                                     "folio_max_kib": folio, "dirty_amp": 4}
+        write_bench(d, "bench_sync", [(sc % "small", c(4710, 4)), (sc % "keep", c(1049600, 1024)),
+                                      # not root: own_* are -1, the device-wide figures stand in
+                                      ("BM_Sync/scenario:fresh/rec:1024/folios:small/iterations:128/real_time",
+                                       {"iterations": 128, "own_write_bytes_per_sync": -1,
+                                        "dev_write_bytes_per_sync": 6144, "own_write_amp": -1, "write_amp": 6,
+                                        "own_write_bytes": -1, "dev_write_bytes": 128 * 6144})])
+        write_bench(d, "bench_write", [
+            ("BM_Write/api:append_buffer/opts:default/sync:never/rec:64/iterations:64/real_time",
+             {"iterations": 64, "dev_write_bytes": 1e6, "own_write_bytes": 0}),
+            ("BM_Write/api:append_buffer/opts:default/sync:1/rec:64/iterations:256/real_time",
+             {"iterations": 256, "dev_write_bytes": 256 * 8192, "own_write_bytes": -1, "write_amp": 128,
+              "own_write_amp": -1})])
+        text = "\n".join(R.device_section(data.load(d, drivers=["bench_write", "bench_sync"])))
+        self.assertIn("| reused_write | 1024 | 4.6 | 1025.0 | 4.6x | 1025.0x | 1.15 | 256.25 | 4 / 1024 |", text)
+        self.assertIn("| fresh | 1024 | 6.0 | n/a | 6.0x | n/a | n/a | n/a | n/a / n/a |", text)
+        self.assertIn("Device counters of every row that syncs (4)", text)
+        self.assertIn("| `BM_Write/api:append_buffer/opts:default/sync:1/rec:64` | 8.0 | n/a | 128.00 | n/a | n/a |",
+                      text)
+        self.assertNotIn("sync:never", text)
+
+
 if __name__ == "__main__":
     unittest.main()
