@@ -211,7 +211,7 @@ def tiny_run(folder, date, values, kernel="6.1.0", revision="0" * 40, reps=5):
     values {benchmark: level}; repetition r of a benchmark is level * (1 + 0.001 r)."""
     os.makedirs(folder, exist_ok=True)
     ctx = files.load_json(os.path.join(BASELINE, "context.json"))
-    ctx.update(date=date, kernel=kernel, git_revision=revision)
+    ctx.update(date=date, kernel=kernel, git_revision=revision, git_dirty=False)
     files.write_json(os.path.join(folder, "context.json"), ctx)
     rows = []
     for name, level in values.items():

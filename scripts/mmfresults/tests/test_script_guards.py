@@ -412,7 +412,8 @@ class ScriptGuardsTest(GuardsBase):
         os.mkdir(run)
         base = os.path.join(TOP, "results", "baseline")
         for f in os.listdir(base):
-            shutil.copy(os.path.join(base, f), run)
+            if os.path.isfile(os.path.join(base, f)):   # not validate/
+                shutil.copy(os.path.join(base, f), run)
         ltm = os.path.join(run, "bench_ltm.json")
         doc = json.loads(read(ltm))
         for r in doc["benchmarks"]:
