@@ -165,14 +165,19 @@ void bm_sync(benchmark::State &st, Call c, size_t dirty, bool keep)
  *                 appended after its last record;
  *   redirty:      a 16 MiB file, fully synced through the handle, then one
  *                 record stored at the start of a random page and that page
- *                 synced, each iteration.
+ *                 synced, each iteration;
+ *   deep:         a new file sized 1 MiB by the library, first 24 MiB of
+ *                 records appended with a sync per 256 KiB (not timed:
+ *                 this takes the writer past readahead's first windows,
+ *                 where new space came in large folios before the fix),
+ *                 then appended after its last record.
  * folios:small is the default (SMALL WRITES in mmapfile.h); folios:keep opens
  * with MMF_KEEP_FOLIOS (the library before the fix), interleaved in the same
  * run. Before each repetition memory is compacted when the process may
  * (root: /proc/sys/vm/compact_memory), so the kernel can hand out large
  * folios, and the filesystem is synced (syncfs) before the window opens.
  */
-enum class Scenario { fresh, reused_write, reused_pread, replayed, redirty };
+enum class Scenario { fresh, reused_write, reused_pread, replayed, redirty, deep };
 
 const char *scenario_name(Scenario s)
 {
@@ -182,11 +187,32 @@ const char *scenario_name(Scenario s)
 	case Scenario::reused_pread: return "reused_pread";
 	case Scenario::replayed: return "replayed";
 	case Scenario::redirty: return "redirty";
+	case Scenario::deep: return "deep";
 	}
 	return "?";
 }
 
 constexpr size_t kSegment = 16 * MiB, kReplayed = 8 * MiB, kRecords = 128;
+constexpr size_t kDeep = 24 * MiB, kDeepSync = 256 * KiB;
+
+/* The deep scenario's writer: rec-byte records from 0 to kDeep, a sync
+ * per kDeepSync bytes. 0 or -errno. */
+int append_deep(mmf_file *f, size_t rec)
+{
+	std::vector<unsigned char> buf(rec);
+	size_t off = 0, synced = 0;
+	int rc = 0;
+
+	fill_pattern(buf.data(), rec, 3);
+	for (; rc == 0 && off < kDeep; off += rec) {
+		rc = mmf_append_buffer(f, off, buf.data(), rec);
+		if (rc == 0 && off + rec - synced >= kDeepSync) {
+			rc = mmf_sync_range(f, synced, off + rec - synced);
+			synced = off + rec;
+		}
+	}
+	return rc;
+}
 
 /* Read path from 0 with pread in 1 MiB chunks. 0 or -errno. */
 int pread_all(const char *path)
@@ -205,8 +231,10 @@ int pread_all(const char *path)
 	return rc;
 }
 
-/* Make the scenario's file and open it; *start = the first record's offset. */
-int scenario_open(Scenario s, bool keep, const char *path, mmf_file **f, size_t *start)
+/* Make the scenario's file for rec-byte records and open it; *start = the
+ * first record's offset. */
+int scenario_open(Scenario s, size_t rec, bool keep, const char *path, mmf_file **f,
+		  size_t *start)
 {
 	mmf_options o;
 	int rc = 0;
@@ -217,6 +245,11 @@ int scenario_open(Scenario s, bool keep, const char *path, mmf_file **f, size_t 
 	*start = s == Scenario::replayed ? kReplayed : 0;
 	if (s == Scenario::fresh)
 		return mmf_open(path, O_RDWR | O_CREAT | O_TRUNC, MiB, &o, f);
+	if (s == Scenario::deep) {
+		*start = kDeep / rec * rec;
+		rc = mmf_open(path, O_RDWR | O_CREAT | O_TRUNC, MiB, &o, f);
+		return rc == 0 ? append_deep(*f, rec) : rc;
+	}
 	rc = write_file(path, kSegment, 11, nullptr);
 	if (rc == 0 && s == Scenario::reused_pread)
 		rc = pread_all(path);
@@ -289,7 +322,7 @@ void bm_scenario(benchmark::State &st, Scenario s, size_t rec, bool keep)
 	mmf_file *f = nullptr;
 	size_t off, first;
 	bool compacted = compact_memory();
-	int rc = scenario_open(s, keep, path.c_str(), &f, &off);
+	int rc = scenario_open(s, rec, keep, path.c_str(), &f, &off);
 	if (rc != 0) {
 		st.SkipWithError(errstr("making the scenario's file", rc).c_str());
 		if (f)
@@ -354,8 +387,8 @@ void bm_scenario(benchmark::State &st, Scenario s, size_t rec, bool keep)
 
 void register_scenarios()
 {
-	const Scenario all[] = {Scenario::fresh, Scenario::reused_write, Scenario::reused_pread,
-				Scenario::replayed, Scenario::redirty};
+	const Scenario all[] = {Scenario::fresh,      Scenario::reused_write, Scenario::reused_pread,
+				Scenario::replayed,   Scenario::redirty,      Scenario::deep};
 	std::vector<size_t> recs = {1024};
 	if (full())
 		recs = {64, 1024, 4096};

@@ -117,11 +117,18 @@
  * pages (sync_file_range: no device flush, no durability promise) and drops
  * its clean, unmapped page cache (POSIX_FADV_DONTNEED): the next reads
  * through any handle fault from the disk. And before appends
- * (mmf_allocate_slice, mmf_append_buffer) into the bytes the file had at
- * open reach a 2 MiB-aligned window, the window and the next lose their
- * clean cache past the append point, read back at once in 4 KiB folios
- * (POSIX_FADV_WILLNEED); space the handle grows keeps the kernel's
- * readahead (it made 4 KiB folios there in every measurement). Raw stores elsewhere
+ * (mmf_allocate_slice, mmf_append_buffer) reach a 2 MiB-aligned window, the
+ * window and the next lose their clean cache past the append point, read
+ * back at once in 4 KiB folios (POSIX_FADV_WILLNEED; zeros in new space
+ * cost no I/O): always in the bytes the file had at open; in space the
+ * handle grew (since 0.3: readahead of the writer's faults made large
+ * folios there too, past its first windows, about 8-16 MiB into a file)
+ * while the writer syncs small amounts, i.e. its last mmf_sync or
+ * mmf_sync_range followed less than 4 MiB of appends. A writer that syncs
+ * 4 MiB or more at a time keeps the kernel's large folios (faults cost less;
+ * a sync writes at most 2 MiB of folio past each end of what it dirtied),
+ * and so does one that has not synced yet: the folio its appends are in
+ * when the first small sync comes may stay large. Raw stores elsewhere
  * through mmf_data() fault with the handle's advice (mmf_advise) into
  * whatever the cache holds. Advisory: failures are ignored. Measured
  * figures: bench/README.md, "Small writes".

@@ -76,6 +76,11 @@ struct mmf_file {
 	size_t old_data;	/* bytes the file had at a writable open
 				 * (SMALL WRITES: the part readahead may cache
 				 * in large folios); 0 for a new file */
+	size_t append_end;	/* the farthest end an append or slice asked */
+	size_t synced_end;	/* append_end at the last sync that followed
+				 * appends */
+	bool small_syncs;	/* that sync followed < SMALL_SYNC bytes of
+				 * appends: grown space is prepared too */
 	mmf_options opt;
 	mmf_stats stats;
 };
@@ -325,6 +330,10 @@ static int shrink_to(mmf_file *f, size_t new_size)
 
 	if (f->old_data > new_size)
 		f->old_data = new_size;	/* space grown again later is new */
+	if (f->small_end > new_size)
+		f->small_end = new_size;	/* to be made ready again */
+	if (f->append_end > new_size)
+		f->append_end = f->synced_end = new_size;
 	if (f->reserved)
 		return shrink_stable(f, new_size);
 	rc = new_size ? mmf__os_mremap(f->base, old, new_size, &addr)
@@ -358,36 +367,54 @@ static int check_mutable(const mmf_file *f)
  * SMALL WRITES (header: MMF_KEEP_FOLIOS). A store dirties the whole folio
  * it hits, and writeback writes whole folios (ext4 on Linux >= 6.16 keeps
  * regular files in folios up to 2 MiB): a small sync inside a large folio
- * writes all of it. Readahead of data the file already had (its old_data)
- * makes such folios; faults in space the library grew (unwritten extents,
- * holes) made 4 KiB ones in every measurement (bench/README.md). So before
- * appends below old_data reach a 2 MiB-aligned window, the window and the
- * next one (cut at old_data) lose, from the append's first whole page on,
- * their clean, unmapped cache (large folios readahead may have made there;
- * the bytes before it are the caller's, maybe dirty, and fadvise would
- * start their writeback), which is read back at once in 4 KiB folios by
- * large reads (POSIX_FADV_WILLNEED sets no readahead mark, so faults there
- * find small folios and start no readahead). No madvise: advice on a part
- * of the mapping splits it, and mremap cannot grow a split mapping
- * (EFAULT, found by fault.soak). Dirty folios are left alone. Advisory.
+ * writes all of it. Readahead makes such folios: of data the file already
+ * had (its old_data), and in space the library grew too, once a writer's
+ * faults are past readahead's first windows (about 8-16 MiB into a file
+ * here: bench/README.md "Small writes"). So before appends reach a 2 MiB-
+ * aligned window, the window and the next one are made ready: from the
+ * append's first whole page on they lose their clean, unmapped cache
+ * (large folios readahead may have made there; the bytes before it are the
+ * caller's, maybe dirty, and fadvise would start their writeback), which
+ * POSIX_FADV_WILLNEED reads in again at once: it fills 4 KiB folios (zeros
+ * for unwritten extents and holes, without I/O) and sets no readahead
+ * mark, so the appends' faults find small folios and start no readahead.
+ * Below old_data always; in grown space only while the writer syncs small
+ * amounts (its last sync followed less than SMALL_SYNC bytes of appends):
+ * there small folios cost stores ~20 % (more faults, measured), and a
+ * writer that syncs 4 MiB or more at a time writes at most 2 MiB of whole
+ * folio past each end of it, <= 2x what it dirtied. No madvise: advice on
+ * a part of the mapping splits it, and mremap cannot grow a split mapping
+ * (EFAULT, found by fault.soak); MADV_NOHUGEPAGE on the whole mapping did
+ * not keep readahead's folios small (measured). Dirty folios are left
+ * alone. Advisory.
  */
 #define SMALL_WINDOW (2 * MIB)
+#define SMALL_SYNC (2 * SMALL_WINDOW)
 
 static void prepare_small(mmf_file *f, size_t off, size_t end)
 {
 	size_t from = off - off % SMALL_WINDOW, drop = page_up(off), to;
 
 	if ((f->opt.flags & MMF_KEEP_FOLIOS) || end <= f->small_end ||
-	    off >= f->old_data)
+	    (off >= f->old_data && !f->small_syncs))
 		return;
 	to = from + 2 * SMALL_WINDOW;
-	if (to > page_up(f->old_data))
-		to = page_up(f->old_data);
+	if (to > page_up(f->size))
+		to = page_up(f->size);
 	if (drop < to) {
 		mmf__os_drop_cache(f->fd, drop, to - drop, 0);
 		mmf__os_prefetch(f->fd, drop, to - drop);
 	}
 	f->small_end = to;
+}
+
+/* After a successful sync: how much the writer appended since the last. */
+static void note_sync(mmf_file *f)
+{
+	if (f->append_end <= f->synced_end)
+		return;
+	f->small_syncs = f->append_end - f->synced_end < SMALL_SYNC;
+	f->synced_end = f->append_end;
 }
 
 /* Make sure [off, end) is in the file, growing by the policy, and ready for
@@ -401,9 +428,12 @@ static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
 	if (end > f->size)
 		rc = grow_to(f, grow_target(&f->opt, f->size, end, need, append,
 					    cap));
-	if (rc == 0)
-		prepare_small(f, off, end);
-	return rc;
+	if (rc < 0)
+		return rc;
+	if (end > f->append_end)
+		f->append_end = end;
+	prepare_small(f, off, end);
+	return 0;
 }
 
 /* The directory part of path (malloc'd; "." for a bare name) and, in
@@ -772,16 +802,22 @@ int mmf_truncate(mmf_file *f, size_t size)
 
 int mmf_sync(mmf_file *f)
 {
+	int rc;
+
 	if (!f->writable)
 		return 0;
 	if (f->poison)
 		return f->poison;
-	return sync_mapping(f, f->size ? f->base : NULL, f->size);
+	rc = sync_mapping(f, f->size ? f->base : NULL, f->size);
+	if (rc == 0)
+		note_sync(f);
+	return rc;
 }
 
 int mmf_sync_range(mmf_file *f, size_t off, size_t len)
 {
 	size_t start;
+	int rc;
 
 	if (f->writable && f->poison)
 		return f->poison;	/* every sync, whatever its range */
@@ -790,7 +826,10 @@ int mmf_sync_range(mmf_file *f, size_t off, size_t len)
 	if (!f->writable || len == 0)
 		return 0;
 	start = off - off % mmf__os_page_size();
-	return sync_mapping(f, (char *)f->base + start, off + len - start);
+	rc = sync_mapping(f, (char *)f->base + start, off + len - start);
+	if (rc == 0)
+		note_sync(f);
+	return rc;
 }
 
 int mmf_close(mmf_file *f)

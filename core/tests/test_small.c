@@ -47,8 +47,30 @@ static void write_segment(const char *path, int synced)
 }
 
 /* How the records go in: appended in order, or stored at random pages
- * through mmf_data (re-dirtying single pages of a synced file). */
-enum how { APPEND, REPLAY_APPEND, REDIRTY };
+ * through mmf_data (re-dirtying single pages of a synced file); DEEP
+ * appends to a new file, the first `from` bytes with a sync per DEEP_SYNC
+ * (a WAL's writer, past readahead's first windows). */
+enum how { APPEND, REPLAY_APPEND, REDIRTY, DEEP };
+#define DEEP_SYNC (256u << 10)
+
+/* A new file at path with `to` bytes of rec-byte records appended, a sync
+ * per DEEP_SYNC bytes. */
+static mmf_file *open_deep(const char *path, const mmf_options *o, size_t to, size_t rec,
+			   const unsigned char *buf)
+{
+	mmf_file *f;
+	size_t synced = 0;
+
+	assert_int_equal(mmf_open(path, O_RDWR | O_CREAT | O_TRUNC, 1u << 20, o, &f), 0);
+	for (size_t off = 0; off < to; off += rec) {
+		assert_int_equal(mmf_append_buffer(f, off, buf, rec), 0);
+		if (off + rec - synced >= DEEP_SYNC) {
+			assert_int_equal(mmf_sync_range(f, synced, off + rec - synced), 0);
+			synced = off + rec;
+		}
+	}
+	return f;
+}
 
 /* Bytes dirtied per record: n records of rec bytes from `from`, each synced
  * with mmf_sync_range; REPLAY_APPEND reads the first `from` bytes through
@@ -64,10 +86,15 @@ static double dirtied_per_record(const char *path, unsigned flags, enum how how,
 	assert_non_null(buf);
 	mmf_options_init(&o);
 	o.flags |= flags;
+	memset(buf, 0x5a, rec);
 	/* root: compact memory so the kernel can hand out large folios */
 	(void)!system("echo 1 > /proc/sys/vm/compact_memory 2>/dev/null");
-	write_segment(path, 1);
-	assert_int_equal(mmf_open(path, O_RDWR, 0, &o, &f), 0);
+	if (how == DEEP) {
+		f = open_deep(path, &o, from, rec, buf);
+	} else {
+		write_segment(path, 1);
+		assert_int_equal(mmf_open(path, O_RDWR, 0, &o, &f), 0);
+	}
 	if (how == REPLAY_APPEND) {
 		const unsigned char *p;
 		unsigned sum = 0;
@@ -76,7 +103,6 @@ static double dirtied_per_record(const char *path, unsigned flags, enum how how,
 			sum += p[i];
 		assert_true(sum != 0 || from == 0);
 	}
-	memset(buf, 0x5a, rec);
 	d0 = dirtied_bytes();
 	for (size_t i = 0; i < n; i++) {
 		size_t off = from + i * rec;
@@ -130,6 +156,13 @@ static void test_small_redirty_single_pages(void **state)
 static void test_small_long_append(void **state)
 {
 	check_small(FX->path, APPEND, 0, 4096, 1024);
+}
+
+/* Space the library grew, 24 MiB into a new file: readahead of the
+ * writer's faults made large folios there before (issue 12, "Still open"). */
+static void test_small_deep_grown_space(void **state)
+{
+	check_small(FX->path, DEEP, 24u << 20, REC, RECS);
 }
 
 /* Dropping the cache at open never loses bytes: pages written with write(2)
@@ -187,6 +220,7 @@ int main(void)
 		FIXTURE_TEST(test_small_replayed_then_appended),
 		FIXTURE_TEST(test_small_redirty_single_pages),
 		FIXTURE_TEST(test_small_long_append),
+		FIXTURE_TEST(test_small_deep_grown_space),
 		FIXTURE_TEST(test_small_open_keeps_unsynced_bytes),
 		FIXTURE_TEST(test_small_window_then_grow),
 		FIXTURE_TEST(test_small_keep_folios_is_a_flag),
