@@ -128,7 +128,16 @@
  * 4 MiB or more at a time keeps the kernel's large folios (faults cost less;
  * a sync writes at most 2 MiB of folio past each end of what it dirtied),
  * and so does one that has not synced yet: the folio its appends are in
- * when the first small sync comes may stay large. Raw stores elsewhere
+ * when the first small sync comes may stay large. BULK STORES (since 0.3):
+ * such a writer's first store of 64 KiB or more (mmf_allocate_slice of
+ * 65532 bytes, or mmf_append_buffer where it stores) into a handle with
+ * MMF_RESERVE puts MADV_HUGEPAGE on the whole mapping: new space comes in
+ * 2 MiB folios, one page fault each instead of 512 (64 KiB slices went from
+ * 0.27x to 1.4x write(2), bench/README.md "Appends at every size"). Its
+ * first small sync ends that: MADV_NOHUGEPAGE, and the 2 MiB window it is
+ * in and the next are written back (no device flush), unmapped from this
+ * handle, dropped and read back in 4 KiB folios (one-off: that sync wrote
+ * its whole folio, up to 2 MiB, and up to 4 MiB are read). Raw stores elsewhere
  * through mmf_data() fault with the handle's advice (mmf_advise) into
  * whatever the cache holds. Advisory: failures are ignored. Measured
  * figures: bench/README.md, "Small writes".

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
 #define GIB ((size_t)1 << 30)
 
@@ -81,6 +82,7 @@ struct mmf_file {
 				 * appends */
 	bool small_syncs;	/* that sync followed < SMALL_SYNC bytes of
 				 * appends: grown space is prepared too */
+	bool bulk;		/* the mapping has MADV_HUGEPAGE (BULK STORES) */
 	mmf_options opt;
 	mmf_stats stats;
 };
@@ -342,6 +344,7 @@ static int shrink_to(mmf_file *f, size_t new_size)
 		return rc;
 	f->base = addr;
 	f->size = new_size;
+	f->bulk = f->bulk && addr;	/* a new mapping has no advice */
 	keep_advice(f);
 	rc = mmf__os_ftruncate(f->fd, new_size);
 	if (rc < 0) {
@@ -408,6 +411,51 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
 	f->small_end = to;
 }
 
+/*
+ * BULK STORES (header: SMALL WRITES). Stores into new space take a write
+ * fault per 4 KiB page (~2.4-5 us here), write(2) one call per folio: a
+ * 64 KiB mmf_allocate_slice ran at 0.25x write(2) (bench/README.md,
+ * "Appends at every size"). With MADV_HUGEPAGE on the mapping the kernel
+ * maps new space in 2 MiB folios, one fault each. So the first store of
+ * BULK_STORE bytes or more, by a writer that does not sync small amounts,
+ * puts MADV_HUGEPAGE on the whole mapping (advice on a part would split
+ * it), if the handle has MMF_RESERVE: without it a whole folio written back
+ * would allocate 2 MiB of a sparse file for one store. A sync writes whole folios: a writer that syncs 4 MiB (SMALL_SYNC)
+ * or more at a time writes at most 2 MiB of folio past each end of what it
+ * dirtied. The first small sync ends it (leave_bulk): MADV_NOHUGEPAGE, and
+ * the window the writer is in and the next are written back (no device
+ * flush), unmapped from this handle (MADV_DONTNEED keeps the bytes: a
+ * shared mapping's dirty bits go to the page cache), dropped and read back
+ * in 4 KiB folios: one-off, at most 4 MiB each way. Advisory.
+ */
+#define BULK_STORE (64 * KIB)
+
+static void enter_bulk(mmf_file *f, size_t len)
+{
+	if (f->bulk || len < BULK_STORE || f->small_syncs || !f->base ||
+	    (f->opt.flags & (MMF_KEEP_FOLIOS | MMF_RESERVE)) != MMF_RESERVE)
+		return;
+	f->bulk = mmf__os_advise_huge(f->base, map_len(f), 1) == 0;
+}
+
+static void leave_bulk(mmf_file *f)
+{
+	size_t from = f->synced_end - f->synced_end % SMALL_WINDOW, to;
+
+	f->bulk = false;
+	(void)mmf__os_advise_huge(f->base, map_len(f), 0);
+	to = from + 2 * SMALL_WINDOW;
+	if (to > page_up(f->size))
+		to = page_up(f->size);
+	if (from < to) {
+		(void)mmf__os_advise((char *)f->base + from, to - from,
+				     MMF_ADVICE_DONTNEED);
+		mmf__os_drop_cache(f->fd, from, to - from, 1);
+		mmf__os_prefetch(f->fd, from, to - from);
+	}
+	f->small_end = to;
+}
+
 /* After a successful sync: how much the writer appended since the last. */
 static void note_sync(mmf_file *f)
 {
@@ -415,12 +463,15 @@ static void note_sync(mmf_file *f)
 		return;
 	f->small_syncs = f->append_end - f->synced_end < SMALL_SYNC;
 	f->synced_end = f->append_end;
+	if (f->small_syncs && f->bulk)
+		leave_bulk(f);
 }
 
 /* Make sure [off, end) is in the file, growing by the policy, and ready for
- * small writes. */
+ * small writes, or for bulk stores of `store` bytes (a slice with its
+ * length prefix; 0: no stores). */
 static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
-		      bool append)
+		      bool append, size_t store)
 {
 	size_t cap = f->reserved ? f->opt.max_size : MAX_FILE;
 	int rc = 0;
@@ -432,6 +483,7 @@ static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
 		return rc;
 	if (end > f->append_end)
 		f->append_end = end;
+	enter_bulk(f, store);
 	prepare_small(f, off, end);
 	return 0;
 }
@@ -741,7 +793,7 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
 		return -EINVAL;
 	if (off > MAX_FILE - 4 || len > MAX_FILE - 4 - off)
 		return -EFBIG;
-	rc = ensure_end(f, off, off + 4 + len, len + 4, false);
+	rc = ensure_end(f, off, off + 4 + len, len + 4, false, len + 4);
 	if (rc < 0)
 		return rc;
 	p = (unsigned char *)f->base + off;
@@ -768,6 +820,7 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
 int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 {
 	int rc = check_mutable(f);
+	bool by_write;
 
 	inject_slowdown();
 	if (rc < 0)
@@ -778,10 +831,11 @@ int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 		return -EFBIG;
 	if (len == 0)
 		return 0;
-	rc = ensure_end(f, off, off + len, len, true);
+	by_write = len >= MMF_APPEND_BY_WRITE && f->by_write;
+	rc = ensure_end(f, off, off + len, len, true, by_write ? 0 : len);
 	if (rc < 0)
 		return rc;
-	if (len >= MMF_APPEND_BY_WRITE && f->by_write)
+	if (by_write)
 		return mmf__os_pwrite(f->fd, buf, len, off);
 	memcpy((char *)f->base + off, buf, len);
 	return 0;

@@ -161,6 +161,12 @@ int mmf__os_advise(void *addr, size_t len, enum mmf_advice advice)
 	return madvise(addr, len, madv[advice]) < 0 ? -errno : 0;
 }
 
+int mmf__os_advise_huge(void *addr, size_t len, int on)
+{
+	POINT(advise);
+	return madvise(addr, len, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) < 0 ? -errno : 0;
+}
+
 int mmf__os_fsync(int fd)
 {
 	POINT(fsync);

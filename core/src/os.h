@@ -31,6 +31,8 @@ int mmf__os_munmap(void *addr, size_t len);
 int mmf__os_madvise_populate(void *addr, size_t len);
 /* madvise with the MADV_* of advice (point "advise"). */
 int mmf__os_advise(void *addr, size_t len, enum mmf_advice advice);
+/* madvise MADV_HUGEPAGE (on) or MADV_NOHUGEPAGE (point "advise"). */
+int mmf__os_advise_huge(void *addr, size_t len, int on);
 int mmf__os_fsync(int fd);
 int mmf__os_fdatasync(int fd);
 int mmf__os_close(int fd);

@@ -165,6 +165,69 @@ static void test_small_deep_grown_space(void **state)
 	check_small(FX->path, DEEP, 24u << 20, REC, RECS);
 }
 
+/* BULK STORES: 64 KiB slices by a writer that has not synced put
+ * MADV_HUGEPAGE ("hg") on the mapping; the first small sync takes it off
+ * ("nh"), and the records after it dirty 4 KiB pages, not 2 MiB folios. */
+static void test_small_bulk_then_small_syncs(void **state)
+{
+	mmf_file *f;
+	void *p;
+	size_t off = 0, next;
+	unsigned char rec[REC];
+	long long d0;
+
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0)
+		skip();	/* a kernel without THP: MADV_HUGEPAGE is EINVAL */
+	memset(rec, 0x33, sizeof(rec));
+	(void)!system("echo 1 > /proc/sys/vm/compact_memory 2>/dev/null");
+	assert_int_equal(mmf_open(FX->path, O_RDWR | O_CREAT | O_TRUNC, 1u << 20, NULL, &f), 0);
+	for (int i = 0; i < 40; i++, off = next) {
+		assert_int_equal(mmf_allocate_slice(f, 65532, off, &p, &next), 0);
+		memset(p, i + 1, 65532);
+	}
+	assert_true(has_vm_flag(mmf_data(f), "hg"));
+	assert_int_equal(mmf_sync_range(f, 0, off), 0);	/* 2.5 MiB: small */
+	assert_false(has_vm_flag(mmf_data(f), "hg"));
+	d0 = dirtied_bytes();
+	for (unsigned i = 0; i < RECS; i++, off += REC) {
+		assert_int_equal(mmf_append_buffer(f, off, rec, REC), 0);
+		assert_int_equal(mmf_sync_range(f, off, REC), 0);
+	}
+	d0 = dirtied_bytes() - d0;
+	print_message("dirtied per %u B record after bulk stores: %lld B\n", REC, d0 / RECS);
+	assert_true(d0 / RECS <= 2 * 4096);
+	for (size_t i = 0; i < 40; i++) {
+		const unsigned char *b;
+		assert_int_equal(mmf_bytes(f, i * 65536 + 4, 65532, (const void **)&b), 0);
+		assert_int_equal(b[0], i + 1);
+		assert_int_equal(b[65531], i + 1);
+	}
+	assert_int_equal(mmf_close(f), 0);
+}
+
+/* A writer that syncs small amounts never gets bulk stores; nor does one
+ * without MMF_RESERVE (whole folios would fill a sparse file). */
+static void test_small_no_bulk_when_small_or_sparse(void **state)
+{
+	mmf_options o;
+	mmf_file *f;
+	void *p;
+	size_t next;
+
+	assert_int_equal(mmf_open(FX->path, O_RDWR | O_CREAT | O_TRUNC, 1u << 20, NULL, &f), 0);
+	assert_int_equal(mmf_append_buffer(f, 0, "wal", 3), 0);
+	assert_int_equal(mmf_sync_range(f, 0, 3), 0);
+	assert_int_equal(mmf_allocate_slice(f, 1u << 20, 3, &p, &next), 0);
+	assert_false(has_vm_flag(mmf_data(f), "hg"));
+	assert_int_equal(mmf_close(f), 0);
+	mmf_options_init(&o);
+	o.flags = 0;
+	assert_int_equal(mmf_open(FX->path, O_RDWR | O_CREAT | O_TRUNC, 1u << 20, &o, &f), 0);
+	assert_int_equal(mmf_allocate_slice(f, 1u << 20, 0, &p, &next), 0);
+	assert_false(has_vm_flag(mmf_data(f), "hg"));
+	assert_int_equal(mmf_close(f), 0);
+}
+
 /* Dropping the cache at open never loses bytes: pages written with write(2)
  * and not yet synced are written back before they go. */
 static void test_small_open_keeps_unsynced_bytes(void **state)
@@ -221,6 +284,8 @@ int main(void)
 		FIXTURE_TEST(test_small_redirty_single_pages),
 		FIXTURE_TEST(test_small_long_append),
 		FIXTURE_TEST(test_small_deep_grown_space),
+		FIXTURE_TEST(test_small_bulk_then_small_syncs),
+		FIXTURE_TEST(test_small_no_bulk_when_small_or_sparse),
 		FIXTURE_TEST(test_small_open_keeps_unsynced_bytes),
 		FIXTURE_TEST(test_small_window_then_grow),
 		FIXTURE_TEST(test_small_keep_folios_is_a_flag),
