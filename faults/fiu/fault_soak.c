@@ -52,7 +52,9 @@
 
 #define LIMIT  (192u << 10)	/* no write or truncate ends past this */
 #define MAXM   (512u << 10)	/* room for the largest grow past LIMIT */
-#define MAXREC 3000u	/* largest slice payload */
+#define MAXREC 3000u	/* largest slice payload, but for: */
+#define BULKREC 65532u	/* one slice in 16 is a bulk store of BULKREC to
+			 * BULKREC + 4096 bytes (mmapfile.h, BULK STORES) */
 #define MAXAPPEND 12000u	/* largest append_buffer: from
 				 * MMF_APPEND_BY_WRITE on, a pwrite */
 
@@ -242,8 +244,10 @@ static void wrote(struct soak *s, size_t off, const unsigned char *src,
 
 static int op_alloc(struct soak *s)
 {
-	size_t len = fu_rand_below(MAXREC + 1), off = pick_off(s, len + 4), next;
-	unsigned char rec[4 + MAXREC];
+	static unsigned char rec[4 + BULKREC + 4096];
+	size_t len = fu_rand_below(16) ? fu_rand_below(MAXREC + 1)
+				       : BULKREC + fu_rand_below(4097);
+	size_t off = pick_off(s, len + 4), next;
 	void *p;
 	int rc = mmf_allocate_slice(s->f, len, off, &p, &next);
 
