@@ -124,9 +124,9 @@ def _device_note(spec, r, A, B):
         dirtied = d["proc_dirtied_bytes"] / ph["records"]
         parts.append("%.1f KiB of page cache dirtied per record where 4 KiB folios make %.1f KiB%s" % (
             dirtied / 1024, pages / 1024,
-            " (%.1fx: the synced records sat in large folios, each dirtied and written whole; the benchmark rows "
-            "the model reads write at most the first 16 MiB of a file, where faults made 4 KiB folios; "
-            "bench/README.md \"Still open\")" % (dirtied / pages) if dirtied > 1.25 * pages else ""))
+            " (%.1fx: the synced records sat in large folios, each dirtied and written whole: MMF_KEEP_FOLIOS, "
+            "or a writer that appended far without a sync keeps the folio it was in; bench/README.md "
+            "\"Large folios in grown space\")" % (dirtied / pages) if dirtied > 1.25 * pages else ""))
     return "; ".join(parts) + "."
 
 

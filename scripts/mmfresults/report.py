@@ -412,9 +412,6 @@ def device_lines(spec, p):
              M.fmt_rate(p["dev_rate_bps"]), M.fmt_rate(p["dev_at_bps"]),
              " (the sustainable rate: below the spec's)" if p["dev_at_bps"] < spec.rate_bps else ""),
          "| bytes written per day | %s | |" % fmt_si_bytes(p["dev_bytes_per_day"])]
-    if spec.roll > 16 * M.MiB and p["dev_records_per_sync"] * spec.rec < 2 * M.MiB:
-        L.append("| caution | | the rows cover the first 16 MiB of a file; past it, syncs of less than a large "
-                 "folio were measured writing up to 10x more (bench/README.md \"Still open\"): validate |")
     if "dwpd" in p:
         L.append("| drive writes per day | %.3f DWPD | %s drive |" % (p["dwpd"], fmt_si_bytes(spec.disk_size)))
     if "dwpd_headroom" in p:
