@@ -372,6 +372,24 @@ static void test_grow_large_append_copy_failure_keeps_growth(void **state)
 	assert_int_equal(mmf_close(f), 0);
 }
 
+/* MMF_POPULATE faults new space in at the grow, so large records are stored
+ * through the mapping there: a failing write(2) is never met. */
+static void test_grow_large_append_with_populate_stores(void **state)
+{
+	unsigned char rec[8192];
+	mmf_options o = opts(MMF_GROW_DOUBLE, MMF_RESERVE | MMF_POPULATE);
+	mmf_file *f = open_rw(FX->path, 4096, &o);
+	const void *p;
+
+	memset(rec, 'p', sizeof(rec));
+	fail_on("mmf/os/pwrite", EIO);
+	assert_int_equal(mmf_append_buffer(f, 100, rec, sizeof(rec)), 0);
+	fail_off("mmf/os/pwrite");
+	assert_int_equal(mmf_bytes(f, 100, sizeof(rec), &p), 0);
+	assert_memory_equal(p, rec, sizeof(rec));
+	assert_int_equal(mmf_close(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +408,7 @@ int main(void)
 		FIXTURE_TEST(test_grow_failure_keeps_the_old_file),
 		FIXTURE_TEST(test_grow_large_append_is_seen_everywhere),
 		FIXTURE_TEST(test_grow_large_append_on_o_append_fd_lands_at_off),
+		FIXTURE_TEST(test_grow_large_append_with_populate_stores),
 		FIXTURE_TEST(test_grow_large_append_on_o_direct_fd_lands_at_off),
 		FIXTURE_TEST(test_grow_large_append_copy_failure_keeps_growth),
 	};
