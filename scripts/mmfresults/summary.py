@@ -202,9 +202,10 @@ def section_appends(res, out):
     fault_ns = calib.get("fault_fallocate")
     out.append("APPENDS BY SIZE  default options / write(2) (median appends/s ratio; goal"
                " >= 0.8x, 4 KiB >= 1.2x): append_buffer (app) and allocate_slice (slice),"
-               " no sync and a sync every 64; faults/MiB and est. % of time in faults of app")
+               " no sync and a sync every 64; faults/MiB and est. % of time in faults, no sync")
     out.append(f"  {'rec':>8} {'app':>7} {'app/64':>7} {'slice':>7} {'slice/64':>9}"
-               f" {'keep/def':>9} {'faults/MiB':>11} {'fault %':>8}")
+               f" {'keep/def':>9} {'faults/MiB':>11} {'fault %':>8} {'slice f/MiB':>12}"
+               f" {'slice f %':>10}")
     for rec in sorted({int(b["rec"]) for b in rows}):
         cells = []
         for api in ("append_buffer", "allocate_slice"):
@@ -217,13 +218,20 @@ def section_appends(res, out):
                 sync="never", rec=rec)
         d = med(res, "BM_Write", "items_per_second", api="append_buffer", opts="default",
                 sync="never", rec=rec)
-        fpm = med(res, "BM_Write", "faults_per_mib", api="append_buffer", opts="default",
-                  sync="never", rec=rec)
-        share = None
-        if fpm is not None and fault_ns and d:
-            share = 100 * fpm * fault_ns * 1e-9 / (1024 * 1024 / rec / d)
+        faults = []
+        for api in ("append_buffer", "allocate_slice"):
+            fpm = med(res, "BM_Write", "faults_per_mib", api=api, opts="default",
+                      sync="never", rec=rec)
+            rate = med(res, "BM_Write", "items_per_second", api=api, opts="default",
+                       sync="never", rec=rec)
+            share = None
+            if fpm is not None and fault_ns and rate:
+                share = 100 * fpm * fault_ns * 1e-9 / (1024 * 1024 / rec / rate)
+            faults.append((fpm, share))
+        (fpm, share), (sfpm, sshare) = faults
         out.append(f"  {rec:>8}" + "".join(cells) + fx(ratio(k, d), 10)
-                   + fx(fpm, 12, "{:.0f}") + fx(share, 9, "{:.0f}"))
+                   + fx(fpm, 12, "{:.0f}") + fx(share, 9, "{:.0f}")
+                   + fx(sfpm, 13, "{:.0f}") + fx(sshare, 11, "{:.0f}"))
 
 
 def section_growth(res, out):
