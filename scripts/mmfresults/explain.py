@@ -127,6 +127,13 @@ def _device_note(spec, r, A, B):
             " (%.1fx: the synced records sat in large folios, each dirtied and written whole: MMF_KEEP_FOLIOS, "
             "or a writer that appended far without a sync keeps the folio it was in; bench/README.md "
             "\"Large folios in grown space\")" % (dirtied / pages) if dirtied > 1.25 * pages else ""))
+        own = d.get("own_write_bytes", -1)
+        if 0 <= own < 0.8 * d["proc_dirtied_bytes"]:
+            parts.append("its own bios were %.0f %% of the page cache it dirtied: the kernel's flusher wrote the rest "
+                         "in the background (dirty pages above the machine's dirty_background threshold, or older than "
+                         "dirty_expire), and those bios count for the flusher, not this process, in a cgroup v1 blkio "
+                         "group (cgroup v2 attributes writeback to the group that dirtied the pages)"
+                         % (100.0 * own / d["proc_dirtied_bytes"]))
     return "; ".join(parts) + "."
 
 

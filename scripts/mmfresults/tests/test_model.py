@@ -306,6 +306,19 @@ class DeviceValidationTest(unittest.TestCase):
         B["device"]["proc_dirtied_bytes"] = 300000 * 1100
         self.assertNotIn("large folios", E._device_note(spec, row, B, B))
 
+    def test_the_note_names_the_flushers_share(self):
+        from mmfresults import explain as E
+        spec = M.Spec({"record_bytes": 65536, "write_rate_mb_s": 200, "roll_size_mib": 200})
+        A = self.run_(1000, 48 * 1024, 5.0)
+        A["append_bps"], A["syncs"] = 200e6, 5
+        A["device"].update(own_writes=100, proc_dirtied_bytes=1000 * 65536)
+        row = {"figure": "device bytes written per record (own bios)", "predicted": 65536, "measured": 48 * 1024,
+               "kind": "bytes"}
+        self.assertIn("own bios were 75 % of the page cache it dirtied: the kernel's flusher",
+                      E._device_note(spec, row, A, A))
+        A["device"]["own_write_bytes"] = 1000 * 65536
+        self.assertNotIn("flusher", E._device_note(spec, row, A, A))
+
     def test_a_spec_syncing_at_roll_counts_the_rolled_files(self):
         spec = M.Spec({"record_bytes": 64, "write_rate_mb_s": 0.1, "roll_size_mib": 1})
         A = self.run_(3 * 16384, 0, 2.0, complete=(MiB, MiB), partial=MiB // 2)
