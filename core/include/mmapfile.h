@@ -135,9 +135,9 @@
  * 2 MiB folios, one page fault each instead of 512 (64 KiB slices went from
  * 0.27x to 1.4x write(2), bench/README.md "Appends at every size"). Its
  * first small sync ends that: MADV_NOHUGEPAGE, and the 2 MiB window it is
- * in and the next are written back (no device flush), unmapped from this
- * handle, dropped and read back in 4 KiB folios (one-off: that sync wrote
- * its whole folio, up to 2 MiB, and up to 4 MiB are read). Raw stores elsewhere
+ * in and the next are unmapped from this handle, their clean cache dropped
+ * and read back in 4 KiB folios (one-off: that sync wrote its whole folio,
+ * up to 2 MiB, and up to 4 MiB are read). Raw stores elsewhere
  * through mmf_data() fault with the handle's advice (mmf_advise) into
  * whatever the cache holds. Advisory: failures are ignored. Measured
  * figures: bench/README.md, "Small writes".

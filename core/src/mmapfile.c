@@ -424,10 +424,13 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
  * would allocate 2 MiB of a sparse file for one store. A sync writes whole folios: a writer that syncs 4 MiB (SMALL_SYNC)
  * or more at a time writes at most 2 MiB of folio past each end of what it
  * dirtied. The first small sync ends it (leave_bulk): MADV_NOHUGEPAGE, and
- * the window the writer is in and the next are written back (no device
- * flush), unmapped from this handle (MADV_DONTNEED keeps the bytes: a
- * shared mapping's dirty bits go to the page cache), dropped and read back
- * in 4 KiB folios: one-off, at most 4 MiB each way. Advisory.
+ * the window the writer is in and the next are unmapped from this handle
+ * (MADV_DONTNEED keeps the bytes: a shared mapping's dirty bits go to the
+ * page cache), their clean cache dropped and read back in 4 KiB folios:
+ * one-off, at most 4 MiB. The sync that got here wrote the writer's folio
+ * whole, so it is clean; a folio still dirty stays (no writeback here:
+ * sync_file_range would consume a write error that the caller's next
+ * mmf_sync must report). Advisory.
  */
 #define BULK_STORE (64 * KIB)
 
@@ -451,7 +454,7 @@ static void leave_bulk(mmf_file *f)
 	if (from < to) {
 		(void)mmf__os_advise((char *)f->base + from, to - from,
 				     MMF_ADVICE_DONTNEED);
-		mmf__os_drop_cache(f->fd, from, to - from, 1);
+		mmf__os_drop_cache(f->fd, from, to - from, 0);
 		mmf__os_prefetch(f->fd, from, to - from);
 	}
 	f->small_end = to;
