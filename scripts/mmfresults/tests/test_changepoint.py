@@ -335,6 +335,12 @@ class PointTest(unittest.TestCase):
         out, names = changed("--statistic", "median")
         self.assertEqual(names, ["BM_A/x:1", "BM_B/x:2"], out)
         self.assertIn("a point is the median of real_time", out)
+        from mmfresults import dashboard
+        with history.store.Store(db, create=False) as st:     # the page draws the same points
+            for statistic, ncps in (("min", 1), ("median", 2)):
+                _, charts, found = dashboard.page(st, "real_time", method="t",
+                                                  statistic=statistic)
+                self.assertEqual((charts, found), (2, ncps), statistic)
 
     def test_a_store_of_another_schema_is_refused_in_one_line(self):
         """The point is computed when a series is read (every repetition is stored), so the
