@@ -6,14 +6,19 @@
                                                       sharded campaign (shards.py)
   history runs [--db DB]                              list the stored runs
   history fingerprint [--dir D] [--out DIR]           this machine's identity
-  history detect [--db DB] [--benchmark RE] [--metric M] [--all-machines]
+  history detect [--db DB] [--benchmark RE] [--metric M] [--statistic S] [--all-machines]
   history detect --series FILE.csv                    change points (changepoint.py;
-                                                      --method t|rank on both forms)
+                                                      --method rank|t on both forms)
   history validate [--noise FILE | --runs DIR...]    the detector's figures on this
-                   [--save FILE] [--method M|all]    machine's A/A noise
+                   [--save FILE] [--method M|all]    machine's A/A noise, per point
+                   [--metric M|all] [--statistic S|all]  definition
   history backfill --revs N [--inject-ns NS] ...      real history + a synthetic slowdown (backfill.py)
   history dashboard [--db DB] --out DIR [--metric M] [--benchmark RE]
                                                       the static page (dashboard.py)
+
+A point of a series is a statistic (--statistic min|q1|median) of one run's
+repetitions of a metric (--metric): by default the minimum of cpu_time
+(changepoint.point; README "Performance history" tells why).
 
 DB is a SQLite file (default results/history.db) or a postgresql:// URL;
 the schema is in store.py. Exit 0 ok, 1 unusable input, 2 bad usage.
