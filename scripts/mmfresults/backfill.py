@@ -36,6 +36,12 @@ from . import changepoint, files, fingerprint, gbfilter, history, store
 from .runfolder import parser
 
 DRIVER = "bench_write"
+# The detector of the verdict: Hunter's t-test, not the rank test `detect`
+# defaults to. Backfill judges one large injected step on a short history
+# (--revs 10: 11 runs), where the rank test cannot reach p < 0.001 (its exact
+# p is at least 2 / C(11, 5) = 0.004; changepoint.min_points); --method rank
+# needs --revs 13 or more.
+METHOD = "t"
 # The subset: the two calls MMF_INJECT_SLOW_NS slows, at the smallest record
 # (so the spin is a large part of each call) and without syncs (the quietest).
 DEFAULT_FILTER = "^BM_Write/api:(allocate_slice|append_buffer)/opts:default/sync:never/rec:64/"
@@ -121,15 +127,19 @@ def main(argv):
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--out", metavar="DIR", help="default results/backfill/<UTC time>")
     ap.add_argument("--db", help="default OUT/history.db")
+    ap.add_argument("--method", choices=tuple(changepoint.METHODS), default=METHOD,
+                    help=f"the detector (default {METHOD}: see METHOD in backfill.py)")
     a = ap.parse_args(argv)
     try:
         gbfilter.Filter(a.filter)
     except ValueError as e:
         ap.error(f"argument --filter: {e}")
     n = a.revs
-    if n < 2 * changepoint.MIN_SIZE:
-        ap.error(f"--revs must be at least {2 * changepoint.MIN_SIZE} (a change point needs "
-                 f"{changepoint.MIN_SIZE} runs on each side), got {n}")
+    need = max(2 * changepoint.MIN_SIZE, changepoint.min_points(a.method) - 1)
+    if n < need:
+        ap.error(f"--revs must be at least {need} with --method {a.method} (N + 1 runs; "
+                 f"a change point needs {changepoint.min_points(a.method)} runs, "
+                 f"{changepoint.MIN_SIZE} on each side), got {n}")
     k = n // 2 if a.inject_at is None else a.inject_at
     if not changepoint.MIN_SIZE <= k <= n + 1 - changepoint.MIN_SIZE:
         ap.error(f"--inject-at must be between {changepoint.MIN_SIZE} and "
@@ -165,21 +175,23 @@ def main(argv):
         print(f"  [{i + 1}/{len(points)}] {label[:40]} injected {ns} ns: "
               f"{(datetime.datetime.now() - t0).seconds} s", flush=True)
     os.unlink(os.path.join(out, files.MARKER))
-    return verdict(db, a.filter, synthetic)
+    return verdict(db, a.filter, synthetic, a.method)
 
 
-def verdict(db, filt, synthetic):
+def verdict(db, filt, synthetic, method=METHOD):
     """0 when every series of the subset (the benchmarks the drivers ran with the
     filter filt, selected by libbenchmark: gbfilter) has a change point at the
     synthetic commit."""
     with store.Store(db, create=False) as st:
-        chosen = gbfilter.Filter(filt).select(b for _, b in st.series_names("real_time"))
+        names = st.series_names(changepoint.DEFAULT_METRIC)
+        chosen = gbfilter.Filter(filt).select(b for _, b in names)
         # load_series searches names with .search(name): here, membership
-        series = history.load_series(st, "real_time",
+        series = history.load_series(st, changepoint.DEFAULT_METRIC,
                                      types.SimpleNamespace(search=chosen.__contains__))
     named = 0
     for s in series:
-        cps = changepoint.detect(s.values()) if len(s.points) >= 2 * changepoint.MIN_SIZE else []
+        cps = (changepoint.detect(s.values(), method=method)
+               if len(s.points) >= changepoint.min_points(method) else [])
         at = [cp for cp in cps if s.points[cp.index].revision == synthetic]
         for cp in cps:
             print(history.shown(f"  {s.benchmark}: {changepoint.format_point(cp)} "

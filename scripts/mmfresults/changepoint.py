@@ -12,15 +12,18 @@ ICPE 2023): the permutation test of each candidate is replaced by a
 Student's t-test between the two sides, which is deterministic and cheap.
 Written here from the papers (no such package is in Debian).
 
-  detect(values, method="t") -> [ChangePoint(index, before, after, change, p)]
+  detect(values, method=DEFAULT_METHOD) -> [ChangePoint(index, before, after, change, p)]
+  point(repetitions, statistic=DEFAULT_STATISTIC) -> one run's point of a series
 
 index is the first point of the new level (0-based); before/after are the
 means of the segments on either side (bounded by the neighbouring change
 points); change = (after - before) / before; p the two-sided p-value of
 Welch's t-test (Student's t distribution, variances not assumed equal)
-between those segments. method="rank" (METHODS below) is the same search on
-ranks with the Mann-Whitney U test, and medians as before/after: the variant
-that meets the validation targets on this machine's heavy-tailed noise.
+between those segments. method="rank" (METHODS below, the default) is the
+same search on ranks with the Mann-Whitney U test, and medians as
+before/after: the variant that meets the validation targets best on this
+machine's heavy-tailed noise. A series needs min_points(method) points
+before anything can be reported (10 for t, 14 for rank).
 
 Steps:
 1. Candidates (E-divisive, bisection): in every segment between the change
@@ -54,6 +57,36 @@ P_MAX = 0.001
 MIN_SIZE = 5
 
 ChangePoint = collections.namedtuple("ChangePoint", "index before after change p")
+
+# --- what a point of a series is ------------------------------------------------
+# The one place that defines it (history's series, detect, the dashboard,
+# backfill and validate all use point()): one run's repetitions of a metric
+# reduced to one number by a statistic. Timing noise on a shared machine is
+# one-sided (a neighbour's load only adds time), so a low statistic of the
+# repetitions tracks the code and not the load; which one is chosen by the
+# validation on this machine's measured A/A noise (README "Performance
+# history"). The store keeps every repetition, so any of them can be asked
+# for (--statistic, --metric) on old runs as well.
+STATISTICS = {
+    "median": lambda v: float(np.median(v)),
+    "min": lambda v: float(np.min(v)),
+    # the lower quartile, linear interpolation: of 5 repetitions the 2nd lowest
+    "q1": lambda v: float(np.percentile(v, 25)),
+}
+STATISTIC_NAMES = {"median": "the median", "min": "the minimum", "q1": "the lower quartile"}
+DEFAULT_STATISTIC = "min"
+DEFAULT_METRIC = "cpu_time"
+
+
+def point(repetitions, statistic=DEFAULT_STATISTIC):
+    """One run's point: statistic (a STATISTICS key) of its repetitions (a
+    non-empty sequence of numbers)."""
+    return STATISTICS[statistic](np.asarray(repetitions, dtype=float))
+
+
+def point_name(metric=DEFAULT_METRIC, statistic=DEFAULT_STATISTIC):
+    """'the minimum of real_time over a run's repetitions': for pages and help."""
+    return f"{STATISTIC_NAMES[statistic]} of {metric} over a run's repetitions"
 
 
 def energy_split(x, min_size=MIN_SIZE):
@@ -103,10 +136,11 @@ def u_test(a, b):
 
 # The detectors: name -> (transform of a segment before its energy split,
 # significance test of a split, the level printed as before/after).
-#   t     E-divisive means on the values, Welch's t-test, means (the default:
-#         Daly et al. / Hunter, above).
-#   rank  E-divisive on the segment's ranks, Mann-Whitney U test, medians: the
-#         same bisection and pruning with rank statistics, so that one slow run
+#   t     E-divisive means on the values, Welch's t-test, means (Daly et al. /
+#         Hunter, above).
+#   rank  (the default) E-divisive on the segment's ranks, Mann-Whitney U
+#         test, medians: the same bisection and pruning with rank statistics,
+#         so that one slow run
 #         (a noisy neighbour on a shared runner: a point 2x or 17x its level,
 #         measured in README "Performance history") moves a rank by at most one
 #         place instead of inflating the variance the t-test divides by. The
@@ -121,12 +155,26 @@ METHODS = {
     "t": (lambda v: v, t_test, np.mean),
     "rank": (stats.rankdata, u_test, np.median),
 }
-DEFAULT_METHOD = "t"
+DEFAULT_METHOD = "rank"
 # What each method is, in the words pages and help use.
 METHOD_NAMES = {
     "t": "E-divisive means with a t-test",
     "rank": "E-divisive on ranks with a Mann-Whitney U test",
 }
+
+
+def min_points(method=DEFAULT_METHOD, p_max=P_MAX, min_size=MIN_SIZE):
+    """The fewest points a series needs before the method can report a change
+    point at all: 2 * min_size for the t-test; for the rank test, whose
+    smallest p with m and k points on the two sides is the exact
+    Mann-Whitney 2 / C(m + k, m) (every point of one side below every point
+    of the other), the n whose even split can reach p < p_max: 14 at 0.001
+    (7 + 7: 2 / 3432; 12 points give at best 2 / 924 = 0.0022)."""
+    n = 2 * min_size
+    if method == "rank":
+        while 2 / math.comb(n, n // 2) >= p_max:
+            n += 1
+    return n
 
 
 def _bounds(cps, n):
@@ -185,14 +233,14 @@ def format_point(cp):
 
 # --- validation on synthetic series with measured noise -----------------------
 # The figures of README "Performance history" (`history validate`). A point of
-# a history series is one run's median over its repetitions, so the noise of a
-# point is the spread of that median across A/A runs (one build, one machine,
-# runs one after another), not the spread of the repetitions within a run:
-# measured here, the per-run medians spread 2-3 times more than medians of
+# a history series is point() of one run's repetitions, so the noise of a
+# point is the spread of that statistic across A/A runs (one build, one
+# machine, runs one after another), not the spread of the repetitions within
+# a run: measured here, per-run medians spread 2-3 times more than medians of
 # independent repetitions would, with a heavy right tail (a run that shared
 # the machine with another job: 1.5 to 17 times its level). So a synthetic
 # point is drawn at random, with replacement, from one benchmark's measured
-# A/A per-run medians divided by their median: the measured distribution
+# A/A per-run points divided by their median: the measured distribution
 # itself (a bootstrap), no normal model. The step series have a +STEP step at
 # STEP_AT of SERIES_LEN points.
 SERIES_LEN = 100

@@ -157,11 +157,13 @@ def chart(series_list, runs, cps_by_bench, title):
     return "".join(out)
 
 
-def page(st, metric="real_time", bench_re=None, now=None, method=changepoint.DEFAULT_METHOD):
-    """(the HTML text, number of charts, number of change points)."""
+def page(st, metric=changepoint.DEFAULT_METRIC, bench_re=None, now=None,
+         method=changepoint.DEFAULT_METHOD, statistic=changepoint.DEFAULT_STATISTIC):
+    """(the HTML text, number of charts, number of change points); a point is
+    statistic of a run's repetitions of metric (changepoint.point)."""
     machines = st.machines()
     runs = st.runs()
-    series = history.load_series(st, metric, bench_re)
+    series = history.load_series(st, metric, bench_re, statistic=statistic)
     by_machine = collections.defaultdict(lambda: collections.defaultdict(list))
     for s in series:
         by_machine[s.machine][family(s.benchmark)].append(s)
@@ -175,9 +177,10 @@ def page(st, metric="real_time", bench_re=None, now=None, method=changepoint.DEF
          "<title>mmapfile performance history</title>",
          f"<style>{STYLE}</style></head><body>",
          "<h1>mmapfile performance history</h1>",
-         f'<p class="muted">{len(runs)} runs on {len(machines)} machines; metric {e(metric)}; '
+         f'<p class="muted">{len(runs)} runs on {len(machines)} machines; a point is '
+         f"{e(changepoint.point_name(metric, statistic))}; "
          f"change points: {e(changepoint.METHOD_NAMES[method])}, p &lt; {changepoint.P_MAX}, "
-         f"series of at least {2 * changepoint.MIN_SIZE} runs; comparisons stay within one "
+         f"series of at least {changepoint.min_points(method)} runs; comparisons stay within one "
          f"machine fingerprint. Generated {e(now)}.</p>",
          '<p><label for="machine">Machine: </label><select id="machine">']
     order = [fp for fp in machines if fp in by_machine] or list(machines)
@@ -193,7 +196,7 @@ def page(st, metric="real_time", bench_re=None, now=None, method=changepoint.DEF
         for fam, sl in sorted(by_machine[fp].items()):
             cps = {}
             for s in sl:
-                if len(s.points) >= 2 * changepoint.MIN_SIZE:
+                if len(s.points) >= changepoint.min_points(method):
                     found = changepoint.detect(s.values(), method=method)
                     if found:
                         cps[s.benchmark] = found
@@ -231,9 +234,9 @@ def main(argv):
     ap.add_argument("--db", default=None, help="SQLite file or postgresql:// URL "
                     "(default results/history.db)")
     ap.add_argument("--out", required=True, metavar="DIR")
-    ap.add_argument("--metric", default="real_time")
     ap.add_argument("--benchmark", metavar="RE", help="only benchmarks whose name matches RE")
     history.add_method(ap)
+    history.add_point(ap)
     a = ap.parse_args(argv)
     bench_re = history.bench_regex(ap, a.benchmark) if a.benchmark else None
     db = a.db or history.DEFAULT_DB
@@ -242,7 +245,7 @@ def main(argv):
     except OSError as err:
         ap.error(f"--out {a.out}: cannot create the folder ({err.strerror})")
     with store.Store(db, create=False) as st:
-        text, charts, ncps = page(st, a.metric, bench_re, method=a.method)
+        text, charts, ncps = page(st, a.metric, bench_re, method=a.method, statistic=a.statistic)
     if charts == 0:
         raise files.ResultError(f"{db}: no series of metric {a.metric!r} to draw")
     path = os.path.join(a.out, "index.html")

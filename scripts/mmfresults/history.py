@@ -6,14 +6,19 @@
                                                       sharded campaign (shards.py)
   history runs [--db DB]                              list the stored runs
   history fingerprint [--dir D] [--out DIR]           this machine's identity
-  history detect [--db DB] [--benchmark RE] [--metric M] [--all-machines]
+  history detect [--db DB] [--benchmark RE] [--metric M] [--statistic S] [--all-machines]
   history detect --series FILE.csv                    change points (changepoint.py;
-                                                      --method t|rank on both forms)
+                                                      --method rank|t on both forms)
   history validate [--noise FILE | --runs DIR...]    the detector's figures on this
-                   [--save FILE] [--method M|all]    machine's A/A noise
+                   [--save FILE] [--method M|all]    machine's A/A noise, per point
+                   [--metric M|all] [--statistic S|all]  definition
   history backfill --revs N [--inject-ns NS] ...      real history + a synthetic slowdown (backfill.py)
   history dashboard [--db DB] --out DIR [--metric M] [--benchmark RE]
                                                       the static page (dashboard.py)
+
+A point of a series is a statistic (--statistic min|q1|median) of one run's
+repetitions of a metric (--metric): by default the minimum of cpu_time
+(changepoint.point; README "Performance history" tells why).
 
 DB is a SQLite file (default results/history.db) or a postgresql:// URL;
 the schema is in store.py. Exit 0 ok, 1 unusable input, 2 bad usage.
@@ -53,8 +58,24 @@ def add_method(ap, choices=tuple(changepoint.METHODS)):
     ap.add_argument("--method", choices=choices, default=changepoint.DEFAULT_METHOD,
                     help="; ".join(f"{m}: {changepoint.METHOD_NAMES[m]}" for m in
                                    changepoint.METHODS)
-                    + f" (default {changepoint.DEFAULT_METHOD}, Hunter's; rank is robust to "
-                      "outlier runs: changepoint.py)")
+                    + f" (default {changepoint.DEFAULT_METHOD}: chosen by the validation on "
+                      "this machine's A/A noise, README 'Performance history'; t is Hunter's)")
+
+
+def add_point(ap, choices=None, metrics=None):
+    """The --metric and --statistic options: what a point of a series is
+    (changepoint.point; a run's repetitions of the metric, reduced by the
+    statistic). choices: extra --statistic choices (validate's "all");
+    metrics: the --metric choices (default: any stored metric)."""
+    ap.add_argument("--metric", default=changepoint.DEFAULT_METRIC,
+                    choices=metrics,
+                    help=f"the metric (default {changepoint.DEFAULT_METRIC})")
+    ap.add_argument("--statistic", default=changepoint.DEFAULT_STATISTIC,
+                    choices=tuple(changepoint.STATISTICS) + tuple(choices or ()),
+                    help="a series point is this statistic of a run's repetitions: "
+                    + "; ".join(f"{k}: {v}" for k, v in changepoint.STATISTIC_NAMES.items())
+                    + f" (default {changepoint.DEFAULT_STATISTIC}: README 'Performance "
+                      "history' tells why)")
 
 
 def _canon(doc):
@@ -274,7 +295,8 @@ Point = collections.namedtuple("Point", "run_id fingerprint run_time revision va
 
 class Series:
     """One benchmark's metric over runs on one machine (or all: machine None).
-    A point per run: the median of the run's repetitions."""
+    A point per run: changepoint.point() of the run's repetitions (the
+    statistic load_series was given)."""
 
     def __init__(self, machine, benchmark, metric, unit, points):
         self.machine, self.benchmark, self.metric = machine, benchmark, metric
@@ -284,9 +306,11 @@ class Series:
         return [p.value for p in self.points]
 
 
-def load_series(st, metric, bench_re=None, machine=None, all_machines=False):
+def load_series(st, metric=changepoint.DEFAULT_METRIC, bench_re=None, machine=None,
+                all_machines=False, statistic=changepoint.DEFAULT_STATISTIC):
     """[Series] of metric whose benchmark matches bench_re (a compiled regex, searched),
-    per machine unless all_machines; machine: only that fingerprint (a prefix)."""
+    per machine unless all_machines; machine: only that fingerprint (a prefix); a
+    run's point is statistic (changepoint.STATISTICS) of its repetitions."""
     out = []
     names = st.series_names(metric)
     if machine:
@@ -299,7 +323,7 @@ def load_series(st, metric, bench_re=None, machine=None, all_machines=False):
         by_run = collections.OrderedDict()
         for run_id, rfp, t, rev, unit, v in rows:
             by_run.setdefault(run_id, (rfp, t, rev, unit, []))[4].append(v)
-        points = [Point(r, rfp, t, rev, statistics.median(vs))
+        points = [Point(r, rfp, t, rev, changepoint.point(vs, statistic))
                   for r, (rfp, t, rev, unit, vs) in by_run.items()]
         unit = rows[0][4] if rows else ""
         out.append(Series(fp, bench, metric, unit, points))
@@ -350,16 +374,17 @@ def main_detect(argv):
     add_method(ap)
     _add_db(ap)
     ap.add_argument("--benchmark", metavar="RE", help="only benchmarks whose name matches RE")
-    ap.add_argument("--metric", default="real_time", help="the metric (default real_time)")
+    add_point(ap)
     ap.add_argument("--machine", metavar="FP", help="only this machine (a fingerprint prefix)")
     ap.add_argument("--all-machines", action="store_true",
                     help="one series across every machine (default: within each fingerprint)")
     a = ap.parse_args(argv)
+    need = changepoint.min_points(a.method)
     if a.series:
         pts = read_series_csv(a.series)
-        if len(pts) < 2 * changepoint.MIN_SIZE:
-            raise files.ResultError(f"{a.series}: {len(pts)} points; a change point needs at "
-                                    f"least {2 * changepoint.MIN_SIZE}")
+        if len(pts) < need:
+            raise files.ResultError(f"{a.series}: {len(pts)} points; a change point "
+                                    f"({a.method}) needs at least {need}")
         cps = changepoint.detect([v for _, v in pts], method=a.method)
         for cp in cps:
             print(changepoint.format_point(cp._replace(index=pts[cp.index][0])))
@@ -367,7 +392,7 @@ def main_detect(argv):
         return 0
     bench_re = bench_regex(ap, a.benchmark) if a.benchmark else None
     with store.Store(a.db, create=False) as st:
-        series = load_series(st, a.metric, bench_re, a.machine, a.all_machines)
+        series = load_series(st, a.metric, bench_re, a.machine, a.all_machines, a.statistic)
         machines = st.machines()
     if not series:
         print(f"history detect: no series of metric {a.metric!r} matches"
@@ -377,9 +402,11 @@ def main_detect(argv):
         print(f"comparing across all {len(machines)} machines (--all-machines)")
     else:
         print("comparing within each machine fingerprint only (--all-machines to mix them)")
+    print(f"a point is {changepoint.point_name(a.metric, a.statistic)}; "
+          f"{changepoint.METHOD_NAMES[a.method]}")
     found = short = 0
     for s in series:
-        if len(s.points) < 2 * changepoint.MIN_SIZE:
+        if len(s.points) < need:
             short += 1
             continue
         cps = changepoint.detect(s.values(), method=a.method)
@@ -393,9 +420,9 @@ def main_detect(argv):
                         f" time={p.run_time}"))
         found += len(cps)
     print(f"{len(series)} series, {len(series) - short} long enough "
-          f"(>= {2 * changepoint.MIN_SIZE} runs), {found} change points")
+          f"(>= {need} runs for {a.method}), {found} change points")
     if short == len(series):
-        print(f"history detect: no series has {2 * changepoint.MIN_SIZE} runs yet: "
+        print(f"history detect: no series has {need} runs yet (--method {a.method}): "
               "nothing was analysed", file=sys.stderr)
         return 1
     return 0
@@ -405,19 +432,21 @@ def main_validate(argv):
     ap = parser("history validate", "The change-point detector on synthetic series carrying "
                 "this machine's measured A/A noise: for each benchmark, detection of a step "
                 "and false change points on A/A series, points drawn from its A/A per-run "
-                "medians (changepoint.py).")
+                "points (changepoint.py); for each point definition asked for.")
     src = ap.add_mutually_exclusive_group()
     src.add_argument("--noise", default=DEFAULT_NOISE, metavar="FILE",
-                     help="A/A noise file (default results/aa-noise/quiet.json; "
-                          "busy.json and all.json beside it)")
+                     help=f"A/A noise file (default {os.path.relpath(DEFAULT_NOISE, TOP)}; "
+                          "the older per-run medians in quiet.json, busy.json, all.json)")
     src.add_argument("--runs", nargs="+", metavar="DIR",
                      help=f"measure the noise from these A/A run folders (at least {MIN_AA_RUNS} "
                           "runs of one build on one machine; the benchmarks all of them ran)")
-    ap.add_argument("--save", metavar="FILE", help="with --runs: write the noise file")
+    ap.add_argument("--save", metavar="FILE", help="with --runs: write the noise file "
+                    f"({NOISE_SCHEMA}: every run's repetitions of {' and '.join(NOISE_METRICS)})")
     ap.add_argument("--seeds", type=int, default=10, help="series of each kind (default 10)")
     ap.add_argument("--step", type=float, default=changepoint.STEP * 100,
                     help=f"the step in percent (default {changepoint.STEP * 100:g})")
     add_method(ap, tuple(changepoint.METHODS) + ("all",))
+    add_point(ap, ("all",), NOISE_METRICS + ("all",))
     a = ap.parse_args(argv)
     if a.seeds < 1:
         ap.error("--seeds must be at least 1")
@@ -435,47 +464,65 @@ def main_validate(argv):
     else:
         noise = load_noise(a.noise)
     methods = list(changepoint.METHODS) if a.method == "all" else [a.method]
+    metrics = list(NOISE_METRICS) if a.metric == "all" else [a.metric]
+    stats_ = list(changepoint.STATISTICS) if a.statistic == "all" else [a.statistic]
+    defs = [(m, s) for m in metrics for s in stats_]
+    pools = {d: noise_pools(noise, *d) for d in defs}   # every refusal before any work
     step = a.step / 100
     print(f"A/A noise: {noise['runs']} runs of {len(noise['benchmarks'])} benchmarks "
           f"({noise['repetitions']} repetitions each, revision {shown(noise['revision'])}, "
           f"{shown(noise['first'])} .. {shown(noise['last'])})")
     print(f"series of {changepoint.SERIES_LEN} points drawn from each benchmark's per-run "
-          f"medians; +{step:.3g} step at {changepoint.STEP_AT}, found within "
+          f"points; +{step:.3g} step at {changepoint.STEP_AT}, found within "
           f"+-{changepoint.TOLERANCE}; {a.seeds} step and {a.seeds} A/A series; "
           f"p < {changepoint.P_MAX}")
-    met = {m: 0 for m in methods}
-    rows = sorted(noise["benchmarks"].items(), key=lambda kv: changepoint.spread(kv[1]))
-    for name, pool in rows:
-        robust, classical = changepoint.spread(pool)
-        parts = []
-        for m in methods:
-            found, other, false = changepoint.validate(pool, a.seeds, step, m)
-            met[m] += found >= math.ceil(0.9 * a.seeds) and false <= 1
-            parts.append(f"{m}: found {found}/{a.seeds} other {other} A/A false {false}")
-        t, z = changepoint.step_statistics(pool, step)
-        print(shown(f"  spread {robust:5.1%} (sd {classical:6.1%}; step's t {t:4.1f}, z "
-                    f"{z:4.1f})  {'; '.join(parts)}  {name}"))
-    for m in methods:
-        print(f"{m}: {met[m]} of {len(rows)} benchmarks meet both targets "
-              f"(>= 90 % found, <= 1 false change point)")
+    summary = []
+    for d in defs:
+        print(f"a point is {changepoint.point_name(*d)}:")
+        met = {m: 0 for m in methods}
+        false_total = {m: 0 for m in methods}
+        rows = sorted(pools[d].items(), key=lambda kv: changepoint.spread(kv[1]))
+        for name, pool in rows:
+            robust, classical = changepoint.spread(pool)
+            parts = []
+            for m in methods:
+                found, other, false = changepoint.validate(pool, a.seeds, step, m)
+                met[m] += found >= math.ceil(0.9 * a.seeds) and false <= 1
+                false_total[m] += false
+                parts.append(f"{m}: found {found}/{a.seeds} other {other} A/A false {false}")
+            t, z = changepoint.step_statistics(pool, step)
+            print(shown(f"  spread {robust:5.1%} (sd {classical:6.1%}; step's t {t:4.1f}, z "
+                        f"{z:4.1f})  {'; '.join(parts)}  {name}"))
+        summary += [(d, m, met[m], len(rows), false_total[m]) for m in methods]
+    for (metric, statistic), m, n, of, false in summary:
+        print(f"{metric} {statistic} {m}: {n} of {of} benchmarks meet both targets "
+              f"(>= 90 % found, <= 1 false change point); {false} false change points in "
+              f"{of * a.seeds} A/A series")
     return 0
 
 
-# The measured A/A noise (README "Performance history"): quiet.json, 24 runs
-# back to back at load 1-2.5 (the default); busy.json, 16 runs over 15 minutes
-# at load 4-10 (builds, a qemu campaign, other jobs); all.json, the 40 together.
-DEFAULT_NOISE = os.path.join(TOP, "results", "aa-noise", "quiet.json")
-NOISE_SCHEMA = "mmf-aa-noise/1"
+# The measured A/A noise (README "Performance history"). reps-quick.json
+# (the default): 30 runs back to back, every repetition of real_time and
+# cpu_time kept (mmf-aa-noise/2). The older files keep only each run's median
+# real_time (mmf-aa-noise/1): quiet.json, 24 runs back to back at load 1-2.5;
+# busy.json, 16 runs over 15 minutes at load 4-10 (builds, a qemu campaign,
+# other jobs); all.json, the 40 together.
+DEFAULT_NOISE = os.path.join(TOP, "results", "aa-noise", "reps-quick.json")
+NOISE_SCHEMA = "mmf-aa-noise/2"
+NOISE_SCHEMA_MEDIANS = "mmf-aa-noise/1"
+# The metrics a noise file keeps per repetition: Google Benchmark's times (us).
+NOISE_METRICS = ("real_time", "cpu_time")
+_NOISE_FIELDS = {"real_time": "real_us", "cpu_time": "cpu_us"}
 MIN_AA_RUNS = 10
 
 
 def aa_noise(folders):
-    """The A/A noise document of run folders of one build on one machine: per
-    benchmark the median real_time (microseconds) of each run, in folder order;
-    only the benchmarks every run measured. Folders of several machines are
-    refused; several revisions are listed ("revision"), not refused: a
-    context's revision is the checkout's, which with `scripts/bench --bin`
-    is not the build's."""
+    """The A/A noise document (NOISE_SCHEMA) of run folders of one build on one
+    machine: per benchmark and metric (NOISE_METRICS, microseconds) every run's
+    repetitions, in folder order; only the benchmarks every run measured.
+    Folders of several machines are refused; several revisions are listed
+    ("revision"), not refused: a context's revision is the checkout's, which
+    with `scripts/bench --bin` is not the build's."""
     per, revs, machines, dates, reps = collections.defaultdict(list), set(), set(), [], []
     selections = set()
     for folder in folders:
@@ -487,35 +534,73 @@ def aa_noise(folders):
         dates.append(_text(ctx.get("date")))
         selections.add((_text(ctx.get("profile")), _text(ctx.get("filter"))))
         for b in res.benches:
-            if not b.skipped and not b.failed and b.median("real_us"):
-                per[b.run_name].append(b.median("real_us"))
+            run = {m: [float(v) for v in b.values(f) if v and v > 0]
+                   for m, f in _NOISE_FIELDS.items()}
+            if not b.skipped and not b.failed and all(run.values()):
+                per[b.run_name].append(run)
                 reps.append(b.n)
     if len(machines) != 1:
         raise files.ResultError(f"{len(folders)} folders of {len(machines)} machines: "
                                 "A/A runs are runs of one machine")
-    bench = {k: v for k, v in per.items() if len(v) == len(folders)}
+    bench = {k: {m: [r[m] for r in v] for m in NOISE_METRICS}
+             for k, v in per.items() if len(v) == len(folders)}
     if not bench:
         raise files.ResultError("no benchmark was measured in every A/A run folder")
     return {"schema": NOISE_SCHEMA, "runs": len(folders),
             "revision": " ".join(sorted(f"{r[:12]}{'+dirty' if d else ''}" for r, d in revs)),
             "machine": next(iter(machines)), "first": min(dates), "last": max(dates),
-            "repetitions": int(statistics.median(reps)),
+            "repetitions": int(statistics.median(reps)), "unit": "us",
             "selections": [{"profile": p, "filter": f} for p, f in sorted(selections)],
             "benchmarks": bench}
 
 
+def _positive(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+
+
 def load_noise(path):
+    """An A/A noise file: NOISE_SCHEMA (every run's repetitions) or the older
+    NOISE_SCHEMA_MEDIANS (each run's median real_time only); ResultError (one
+    line) for anything else."""
     doc = files.load_json(path, "A/A noise file")
-    b = doc.get("benchmarks")
-    if doc.get("schema") != NOISE_SCHEMA or not isinstance(b, dict) or not b or not all(
-            isinstance(v, list) and len(v) >= MIN_AA_RUNS
-            and all(isinstance(x, (int, float)) and math.isfinite(x) and x > 0 for x in v)
-            for v in b.values()):
-        raise files.ResultError(f"{path}: not an A/A noise file ({NOISE_SCHEMA}: benchmarks "
-                                f"with {MIN_AA_RUNS} or more positive values each)")
+    b = doc.get("benchmarks") if isinstance(doc, dict) else None
+    if isinstance(doc, dict) and doc.get("schema") == NOISE_SCHEMA_MEDIANS:
+        ok = isinstance(b, dict) and b and all(
+            isinstance(v, list) and len(v) >= MIN_AA_RUNS and all(_positive(x) for x in v)
+            for v in b.values())
+    else:
+        ok = isinstance(doc, dict) and doc.get("schema") == NOISE_SCHEMA and isinstance(b, dict) \
+            and b and all(
+                isinstance(v, dict) and all(
+                    isinstance(v.get(m), list) and len(v[m]) >= MIN_AA_RUNS and all(
+                        isinstance(r, list) and r and all(_positive(x) for x in r)
+                        for r in v[m]) for m in NOISE_METRICS)
+                for v in b.values())
+    if not ok:
+        raise files.ResultError(f"{path}: not an A/A noise file ({NOISE_SCHEMA}: per benchmark "
+                                f"{' and '.join(NOISE_METRICS)} of {MIN_AA_RUNS} or more runs, "
+                                f"each a list of positive repetitions; or {NOISE_SCHEMA_MEDIANS}: "
+                                "per benchmark 10 or more positive run medians)")
     for k in ("runs", "revision", "machine", "first", "last", "repetitions"):
         doc.setdefault(k, "?")
+    doc["path"] = path
     return doc
+
+
+def noise_pools(noise, metric=changepoint.DEFAULT_METRIC, statistic=changepoint.DEFAULT_STATISTIC):
+    """{benchmark: [each A/A run's point]} of a load_noise document, a point being
+    changepoint.point(repetitions of metric, statistic). An older file
+    (NOISE_SCHEMA_MEDIANS) has only median real_time: anything else is refused
+    (ResultError, one line)."""
+    if noise["schema"] == NOISE_SCHEMA_MEDIANS:
+        if (metric, statistic) != ("real_time", "median"):
+            raise files.ResultError(f"{noise['path']}: {NOISE_SCHEMA_MEDIANS} keeps only each "
+                                    f"run's median real_time, not the {statistic} of {metric} "
+                                    "(pass --metric real_time --statistic median, or a "
+                                    f"{NOISE_SCHEMA} file)")
+        return dict(noise["benchmarks"])
+    return {k: [changepoint.point(r, statistic) for r in v[metric]]
+            for k, v in noise["benchmarks"].items()}
 
 
 SUBCOMMANDS = {

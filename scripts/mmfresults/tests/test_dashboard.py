@@ -11,6 +11,7 @@ the name shown as text). The page and a screenshot are kept in
 build/history-dashboard/. Skipped only when chromium is missing.
 """
 import contextlib
+import html
 import io
 import os
 import re
@@ -23,7 +24,7 @@ import unittest.mock
 
 import numpy as np
 
-from mmfresults import dashboard, history, store
+from mmfresults import changepoint, dashboard, history, store
 from mmfresults.tests.test_history import TOP, tiny_run
 
 CHROMIUM = shutil.which("chromium")
@@ -79,11 +80,14 @@ class DashboardTest(unittest.TestCase):
         with store.Store(db) as st:
             text, charts, ncps = dashboard.page(st)
         self.assertEqual((charts, ncps), (6, 1))       # 2 machines x 3 families; the one step
-        self.assertIn("E-divisive means with a t-test", text)
-        with store.Store(db) as st:
-            rank = dashboard.page(st, method="rank")
-        self.assertEqual(rank[1:], (6, 1))               # the same step, by ranks
-        self.assertIn("E-divisive on ranks with a Mann-Whitney U test", rank[0])
+        self.assertIn(changepoint.METHOD_NAMES[changepoint.DEFAULT_METHOD], text)
+        self.assertIn(f"a point is {html.escape(changepoint.point_name())};", text)
+        for method in changepoint.METHODS:             # the same step, by values or by ranks
+            with store.Store(db) as st:
+                other = dashboard.page(st, method=method, statistic="median", metric="real_time")
+            self.assertEqual(other[1:], (6, 1), method)
+            self.assertIn(changepoint.METHOD_NAMES[method], other[0])
+            self.assertIn("a point is the median of real_time", other[0])
         os.makedirs(KEEP, exist_ok=True)
         page = os.path.join(KEEP, "index.html")
         with open(page, "w") as f:

@@ -206,9 +206,10 @@ if __name__ == "__main__":
     unittest.main()
 
 
-def tiny_run(folder, date, values, kernel="6.1.0", revision="0" * 40, reps=5):
+def tiny_run(folder, date, values, kernel="6.1.0", revision="0" * 40, reps=5, factors=None):
     """A small complete run folder: context.json (machine = kernel) and bench_x.json with
-    values {benchmark: level}; repetition r of a benchmark is level * (1 + 0.001 r)."""
+    values {benchmark: level}; repetition r of a benchmark has real_time level * (1 + 0.001 r)
+    (or level * factors[r]) and cpu_time level."""
     os.makedirs(folder, exist_ok=True)
     ctx = files.load_json(os.path.join(BASELINE, "context.json"))
     ctx.update(date=date, kernel=kernel, git_revision=revision, git_dirty=False)
@@ -218,7 +219,8 @@ def tiny_run(folder, date, values, kernel="6.1.0", revision="0" * 40, reps=5):
         for r in range(reps):
             rows.append({"name": name, "run_name": name, "run_type": "iteration",
                          "repetitions": reps, "repetition_index": r, "iterations": 10,
-                         "real_time": level * (1 + 0.001 * r), "cpu_time": level,
+                         "real_time": level * (factors[r] if factors else 1 + 0.001 * r),
+                         "cpu_time": level,
                          "time_unit": "us", "items_per_second": 1e6 / level})
     files.write_json(os.path.join(folder, "bench_x.json"), {"context": {}, "benchmarks": rows})
     return folder
