@@ -33,6 +33,10 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 DRIVERS_TXT = os.path.join(TOP, "bench", "drivers.txt")
 
 # Keys Google Benchmark itself appends to a name.
+# The record scenarios of BM_Sync (bench/bench_sync.cc, bench/README.md
+# "Small writes"), in the order the summary and the report show them.
+SYNC_SCENARIOS = ("fresh", "reused_write", "reused_pread", "replayed", "redirty", "deep")
+
 _GB_KEYS = {"iterations", "repeats", "min_time", "threads", "min_warmup_time"}
 _GB_WORDS = {"real_time", "process_time", "manual_time"}
 # Row fields that are not counters.

@@ -6,6 +6,7 @@ import statistics
 import time
 
 from . import charts as C
+from . import data as D
 from . import explain as E
 from . import files
 from . import judge as J
@@ -234,7 +235,7 @@ def ltm_label(b):
 # ---------------------------------------------------------------------------
 # Device work (issue 12): what reached the disk
 # ---------------------------------------------------------------------------
-SCENARIOS = ("fresh", "reused_write", "reused_pread", "replayed", "redirty")
+SCENARIOS = D.SYNC_SCENARIOS
 
 
 def _kib(v):

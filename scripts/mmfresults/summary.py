@@ -336,7 +336,7 @@ def section_small_writes(res, out):
     out.append(f"  {'scenario':<13} {'rec':>5} {'KiB/sync':>9} {'keep':>8} {'goal<=2':>8}"
                f" {'syncs/s':>8} {'keep':>8} {'p50 ms':>7} {'keep':>7} {'folio KiB':>9} {'keep':>6}")
     for rec in sorted({int(b["rec"]) for b in rows}):
-        for sc in ("fresh", "reused_write", "reused_pread", "replayed", "redirty"):
+        for sc in data.SYNC_SCENARIOS:
             s = dict(scenario=sc, rec=rec, folios="small")
             k = dict(scenario=sc, rec=rec, folios="keep")
             if res.one("BM_Sync", **s) is None:
