@@ -129,11 +129,13 @@
  * a sync writes at most 2 MiB of folio past each end of what it dirtied),
  * and so does one that has not synced yet: the folio its appends are in
  * when the first small sync comes may stay large. BULK STORES (since 0.3):
- * such a writer's first store of 64 KiB or more (mmf_allocate_slice of
- * 65532 bytes, or mmf_append_buffer where it stores) into a handle with
- * MMF_RESERVE puts MADV_HUGEPAGE on the whole mapping: new space comes in
- * 2 MiB folios, one page fault each instead of 512 (64 KiB slices went from
- * 0.27x to 1.4x write(2), bench/README.md "Appends at every size"). Its
+ * on a handle with MMF_RESERVE, such a writer's first append of 64 KiB or
+ * more (mmf_allocate_slice of 65532 bytes, mmf_append_buffer of 65536), or
+ * its 4 MiB of appends since its last sync, put MADV_HUGEPAGE on the whole
+ * mapping: new space comes in 2 MiB folios, one page fault each instead of
+ * 512, and mmf_append_buffer stores every record (64 KiB slices went from
+ * 0.25x to ~1x write(2), 4 KiB appends without sync from 1.1x to ~2x;
+ * bench/README.md "Appends at every size"). Its
  * first small sync ends that: MADV_NOHUGEPAGE, and the 2 MiB window it is
  * in and the next are unmapped from this handle, their clean cache dropped
  * and read back in 4 KiB folios (one-off: that sync wrote its whole folio,
@@ -395,7 +397,8 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
  * page made 64 KiB appends 4x slower than write(2) (bench/README.md,
  * "Appends at every size"). Not when the fd of mmf_open_fd() has O_APPEND
  * or O_DIRECT, nor with MMF_POPULATE (since its grows fault the new pages
- * in, a store costs no fault there): then stores, whatever the size.
+ * in, a store costs no fault there), nor in BULK STORES (SMALL WRITES):
+ * then stores, whatever the size.
  * Errors: as mmf_allocate_slice (-EINVAL for buf NULL with len > 0); and,
  * since 0.3, the error of that pwrite(2) (-EIO, -ENOSPC, -EDQUOT, -EFBIG):
  * the handle keeps any growth the call made, is not poisoned (nothing synced

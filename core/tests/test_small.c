@@ -205,6 +205,34 @@ static void test_small_bulk_then_small_syncs(void **state)
 	assert_int_equal(mmf_close(f), 0);
 }
 
+/* 4 MiB of small appends without a sync make a bulk writer too; in bulk
+ * mode large records are stored through the mapping (a failing write(2) is
+ * never met). */
+static void test_small_bulk_after_4_mib_unsynced(void **state)
+{
+	unsigned char rec[8192];
+	mmf_file *f;
+	const void *p;
+	size_t off = 0;
+
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0)
+		skip();	/* a kernel without THP: MADV_HUGEPAGE is EINVAL */
+	memset(rec, 0x44, sizeof(rec));
+	assert_int_equal(mmf_open(FX->path, O_RDWR | O_CREAT | O_TRUNC, 1u << 20, NULL, &f), 0);
+	for (; off < (4u << 20) - REC; off += REC)
+		assert_int_equal(mmf_append_buffer(f, off, rec, REC), 0);
+	assert_false(has_vm_flag(mmf_data(f), "hg"));
+	assert_int_equal(mmf_append_buffer(f, off, rec, REC), 0);
+	off += REC;
+	assert_true(has_vm_flag(mmf_data(f), "hg"));
+	fail_on("mmf/os/pwrite", EIO);
+	assert_int_equal(mmf_append_buffer(f, off, rec, sizeof(rec)), 0);
+	fail_off("mmf/os/pwrite");
+	assert_int_equal(mmf_bytes(f, off, sizeof(rec), &p), 0);
+	assert_memory_equal(p, rec, sizeof(rec));
+	assert_int_equal(mmf_close(f), 0);
+}
+
 /* A writer that syncs small amounts never gets bulk stores; nor does one
  * without MMF_RESERVE (whole folios would fill a sparse file). */
 static void test_small_no_bulk_when_small_or_sparse(void **state)
@@ -285,6 +313,7 @@ int main(void)
 		FIXTURE_TEST(test_small_long_append),
 		FIXTURE_TEST(test_small_deep_grown_space),
 		FIXTURE_TEST(test_small_bulk_then_small_syncs),
+		FIXTURE_TEST(test_small_bulk_after_4_mib_unsynced),
 		FIXTURE_TEST(test_small_no_bulk_when_small_or_sparse),
 		FIXTURE_TEST(test_small_open_keeps_unsynced_bytes),
 		FIXTURE_TEST(test_small_window_then_grow),
