@@ -57,8 +57,9 @@ struct mmf_file {
 	bool created;		/* found empty by this writable handle */
 	bool by_write;		/* large appends go through pwrite (LARGE
 				 * APPENDS): writable, fd takes positional
-				 * writes, no MMF_POPULATE (its grows fault
-				 * new pages in: stores win) */
+				 * writes, not MMF_POPULATE with MMF_RESERVE
+				 * (its grows fault reserved pages in:
+				 * stores win) */
 	void *base;		/* NULL while size == 0 (MMF_STABLE: the
 				 * file's mapping over the reservation,
 				 * fixed at open) */
@@ -640,8 +641,11 @@ static int map_fd(int fd, int dirfd, const char *path, const char *name,
 	if (rc < 0)
 		goto fail;
 	rc = S_ISDIR(st.st_mode) ? -EISDIR : S_ISREG(st.st_mode) ? 0 : -ENODEV;
-	f->by_write = writable && !(o->flags & MMF_POPULATE) &&
-		      mmf__os_positional_writes(fd);
+	/* Without MMF_RESERVE a prefault that met a full disk failed
+	 * silently, and a store there is a SIGBUS where pwrite is -ENOSPC. */
+	f->by_write = writable && mmf__os_positional_writes(fd) &&
+		      (o->flags & (MMF_POPULATE | MMF_RESERVE)) !=
+		      (MMF_POPULATE | MMF_RESERVE);
 	if (rc == 0)
 		rc = dirfd >= 0 ? set_name(f, dirfd, name, &st, false)
 				: find_name(f, &st);
