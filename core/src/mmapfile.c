@@ -431,7 +431,8 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
  * one-off, at most 4 MiB. The sync that got here wrote the writer's folio
  * whole, so it is clean; a folio still dirty stays (no writeback here:
  * sync_file_range would consume a write error that the caller's next
- * mmf_sync must report). Advisory.
+ * mmf_sync must report). Advisory: a failed MADV_NOHUGEPAGE keeps bulk
+ * mode, so the next small sync tries again.
  */
 #define BULK_STORE (64 * KIB)
 
@@ -447,8 +448,9 @@ static void leave_bulk(mmf_file *f)
 {
 	size_t from = f->synced_end - f->synced_end % SMALL_WINDOW, to;
 
+	if (mmf__os_advise_huge(f->base, map_len(f), 0) < 0)
+		return;	/* still bulk: the next small sync tries again */
 	f->bulk = false;
-	(void)mmf__os_advise_huge(f->base, map_len(f), 0);
 	to = from + 2 * SMALL_WINDOW;
 	if (to > page_up(f->size))
 		to = page_up(f->size);
