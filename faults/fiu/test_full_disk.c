@@ -422,28 +422,36 @@ static void expect_enospc_not_sigbus(const struct disk *d, full_fn fn,
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* The seed's options, the same appends by mmf_append_buffer: copied by
- * pwrite(2), the record that finds no free block is -ENOSPC. */
-static int seed_append_until_full(const struct disk *d)
+/* Large appends by mmf_append_buffer with options o until one fails: copied
+ * by pwrite(2), the record that finds no free block is -ENOSPC. */
+static int options_append_until_full(const struct disk *d, const mmf_options *o,
+				     const char *what)
 {
 	size_t end, synced;
-	mmf_options o;
 	mmf_file *f;
 	int rc;
 
-	mmf_options_seed(&o);
-	rc = mmf_open(d->path, O_RDWR | O_CREAT, REC, &o, &f);
+	rc = mmf_open(d->path, O_RDWR | O_CREAT, REC, o, &f);
 	if (rc != 0)
 		return rc;
 	rc = append_until_full(f, &end, &synced);
-	printf("full disk, seed options, appends of %u bytes on a small %s: "
-	       "%zu bytes appended, then %d (%s)\n", REC, d->kind, end, rc,
+	printf("full disk, %s, appends of %u bytes on a small %s: %zu bytes "
+	       "appended, then %d (%s)\n", what, REC, d->kind, end, rc,
 	       mmf_strerror(rc));
 	fflush(stdout);		/* the child leaves by _exit */
 	if (rc == -ENOSPC)
 		check_reads(f, end);
 	(void)mmf_close(f);
 	return rc;
+}
+
+/* The seed's options, the same appends by mmf_append_buffer. */
+static int seed_append_until_full(const struct disk *d)
+{
+	mmf_options o;
+
+	mmf_options_seed(&o);
+	return options_append_until_full(d, &o, "seed options");
 }
 
 static void test_full_disk_seed_append_is_enospc(void **state)
@@ -605,25 +613,11 @@ static void test_full_disk_foreign_extension_is_enospc(void **state)
  * SIGBUS; copied by pwrite(2) it is -ENOSPC. */
 static int populate_append_until_full(const struct disk *d)
 {
-	size_t end, synced;
 	mmf_options o;
-	mmf_file *f;
-	int rc;
 
 	mmf_options_init(&o);
 	o.flags = MMF_POPULATE;
-	rc = mmf_open(d->path, O_RDWR | O_CREAT, REC, &o, &f);
-	if (rc != 0)
-		return rc;
-	rc = append_until_full(f, &end, &synced);
-	printf("full disk, MMF_POPULATE alone, appends of %u bytes on a small "
-	       "%s: %zu bytes appended, then %d (%s)\n", REC, d->kind, end, rc,
-	       mmf_strerror(rc));
-	fflush(stdout);		/* the child leaves by _exit */
-	if (rc == -ENOSPC)
-		check_reads(f, end);
-	(void)mmf_close(f);
-	return rc;
+	return options_append_until_full(d, &o, "MMF_POPULATE alone");
 }
 
 static void test_full_disk_populate_append_is_enospc(void **state)
