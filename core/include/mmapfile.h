@@ -396,9 +396,11 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
  * the bytes show through mmf_data() at once): one write fault per 4 KiB
  * page made 64 KiB appends 4x slower than write(2) (bench/README.md,
  * "Appends at every size"). Not when the fd of mmf_open_fd() has O_APPEND
- * or O_DIRECT, nor with MMF_POPULATE (since its grows fault the new pages
- * in, a store costs no fault there), nor in BULK STORES (SMALL WRITES):
- * then stores, whatever the size.
+ * or O_DIRECT, nor with MMF_POPULATE and MMF_RESERVE (since its grows
+ * fault the new, reserved pages in, a store costs no fault there), nor in
+ * BULK STORES (SMALL WRITES): then stores, whatever the size. MMF_POPULATE
+ * without MMF_RESERVE copies: a prefault that met a full disk fails
+ * silently, and a store into that page would die of SIGBUS.
  * Errors: as mmf_allocate_slice (-EINVAL for buf NULL with len > 0); and,
  * since 0.3, the error of that pwrite(2) (-EIO, -ENOSPC, -EDQUOT, -EFBIG):
  * the handle keeps any growth the call made, is not poisoned (nothing synced

@@ -57,8 +57,9 @@ struct mmf_file {
 	bool created;		/* found empty by this writable handle */
 	bool by_write;		/* large appends go through pwrite (LARGE
 				 * APPENDS): writable, fd takes positional
-				 * writes, no MMF_POPULATE (its grows fault
-				 * new pages in: stores win) */
+				 * writes, not MMF_POPULATE with MMF_RESERVE
+				 * (its grows fault reserved pages in:
+				 * stores win) */
 	void *base;		/* NULL while size == 0 (MMF_STABLE: the
 				 * file's mapping over the reservation,
 				 * fixed at open) */
@@ -434,7 +435,8 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
  * one-off, at most 4 MiB. The sync that got here wrote the writer's folio
  * whole, so it is clean; a folio still dirty stays (no writeback here:
  * sync_file_range would consume a write error that the caller's next
- * mmf_sync must report). Advisory.
+ * mmf_sync must report). Advisory: a failed MADV_NOHUGEPAGE keeps bulk
+ * mode, so the next small sync tries again.
  */
 #define BULK_STORE (64 * KIB)
 
@@ -451,8 +453,9 @@ static void leave_bulk(mmf_file *f)
 {
 	size_t from = f->synced_end - f->synced_end % SMALL_WINDOW, to;
 
+	if (mmf__os_advise_huge(f->base, map_len(f), 0) < 0)
+		return;	/* still bulk: the next small sync tries again */
 	f->bulk = false;
-	(void)mmf__os_advise_huge(f->base, map_len(f), 0);
 	to = from + 2 * SMALL_WINDOW;
 	if (to > page_up(f->size))
 		to = page_up(f->size);
@@ -645,8 +648,11 @@ static int map_fd(int fd, int dirfd, const char *path, const char *name,
 	if (rc < 0)
 		goto fail;
 	rc = S_ISDIR(st.st_mode) ? -EISDIR : S_ISREG(st.st_mode) ? 0 : -ENODEV;
-	f->by_write = writable && !(o->flags & MMF_POPULATE) &&
-		      mmf__os_positional_writes(fd);
+	/* Without MMF_RESERVE a prefault that met a full disk failed
+	 * silently, and a store there is a SIGBUS where pwrite is -ENOSPC. */
+	f->by_write = writable && mmf__os_positional_writes(fd) &&
+		      (o->flags & (MMF_POPULATE | MMF_RESERVE)) !=
+		      (MMF_POPULATE | MMF_RESERVE);
 	if (rc == 0)
 		rc = dirfd >= 0 ? set_name(f, dirfd, name, &st, false)
 				: find_name(f, &st);

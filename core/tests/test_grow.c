@@ -390,6 +390,26 @@ static void test_grow_large_append_with_populate_stores(void **state)
 	assert_int_equal(mmf_close(f), 0);
 }
 
+/* Without MMF_RESERVE a prefault that finds the disk full fails silently
+ * (it is advisory) and a store into that page would die of SIGBUS: large
+ * records are copied by pwrite there, whose error is returned. */
+static void test_grow_large_append_with_populate_unreserved_writes(void **state)
+{
+	unsigned char rec[8192];
+	mmf_options o = opts(MMF_GROW_DOUBLE, MMF_POPULATE);
+	mmf_file *f = open_rw(FX->path, 4096, &o);
+	const void *p;
+
+	memset(rec, 'u', sizeof(rec));
+	fail_on("mmf/os/pwrite", ENOSPC);
+	assert_int_equal(mmf_append_buffer(f, 100, rec, sizeof(rec)), -ENOSPC);
+	fail_off("mmf/os/pwrite");
+	assert_int_equal(mmf_append_buffer(f, 100, rec, sizeof(rec)), 0);
+	assert_int_equal(mmf_bytes(f, 100, sizeof(rec), &p), 0);
+	assert_memory_equal(p, rec, sizeof(rec));
+	assert_int_equal(mmf_close(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +429,7 @@ int main(void)
 		FIXTURE_TEST(test_grow_large_append_is_seen_everywhere),
 		FIXTURE_TEST(test_grow_large_append_on_o_append_fd_lands_at_off),
 		FIXTURE_TEST(test_grow_large_append_with_populate_stores),
+		FIXTURE_TEST(test_grow_large_append_with_populate_unreserved_writes),
 		FIXTURE_TEST(test_grow_large_append_on_o_direct_fd_lands_at_off),
 		FIXTURE_TEST(test_grow_large_append_copy_failure_keeps_growth),
 	};

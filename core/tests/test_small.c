@@ -233,6 +233,34 @@ static void test_small_bulk_after_4_mib_unsynced(void **state)
 	assert_int_equal(mmf_close(f), 0);
 }
 
+/* BULK STORES: a failed MADV_NOHUGEPAGE at the first small sync leaves
+ * bulk mode on, and the next small sync tries again (else the mapping kept
+ * MADV_HUGEPAGE for good: 2 MiB folios in new space, each small sync
+ * writing up to 2 MiB). */
+static void test_small_bulk_leave_retried_after_failure(void **state)
+{
+	mmf_file *f;
+	void *p;
+	size_t off = 0, next;
+
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0)
+		skip();	/* a kernel without THP: MADV_HUGEPAGE is EINVAL */
+	assert_int_equal(mmf_open(FX->path, O_RDWR | O_CREAT | O_TRUNC, 1u << 20, NULL, &f), 0);
+	for (int i = 0; i < 8; i++, off = next) {
+		assert_int_equal(mmf_allocate_slice(f, 65532, off, &p, &next), 0);
+		memset(p, i + 1, 65532);
+	}
+	assert_true(has_vm_flag(mmf_data(f), "hg"));
+	fail_on("mmf/os/advise", EINVAL);
+	assert_int_equal(mmf_sync_range(f, 0, off), 0);	/* small: advisory */
+	fail_off("mmf/os/advise");
+	assert_true(has_vm_flag(mmf_data(f), "hg"));
+	assert_int_equal(mmf_append_buffer(f, off, "rec", 3), 0);
+	assert_int_equal(mmf_sync_range(f, off, 3), 0);
+	assert_false(has_vm_flag(mmf_data(f), "hg"));
+	assert_int_equal(mmf_close(f), 0);
+}
+
 /* A writer that syncs small amounts never gets bulk stores; nor does one
  * without MMF_RESERVE (whole folios would fill a sparse file). */
 static void test_small_no_bulk_when_small_or_sparse(void **state)
@@ -314,6 +342,7 @@ int main(void)
 		FIXTURE_TEST(test_small_deep_grown_space),
 		FIXTURE_TEST(test_small_bulk_then_small_syncs),
 		FIXTURE_TEST(test_small_bulk_after_4_mib_unsynced),
+		FIXTURE_TEST(test_small_bulk_leave_retried_after_failure),
 		FIXTURE_TEST(test_small_no_bulk_when_small_or_sparse),
 		FIXTURE_TEST(test_small_open_keeps_unsynced_bytes),
 		FIXTURE_TEST(test_small_window_then_grow),

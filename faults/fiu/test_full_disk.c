@@ -15,7 +15,11 @@
  *   the mapping (mmf_allocate_slice), in a child, die of SIGBUS when a store
  *   into the sparse mapping finds no free page; appended with
  *   mmf_append_buffer (records >= MMF_APPEND_BY_WRITE are copied by
- *   pwrite(2)) they get -ENOSPC from write(2) instead.
+ *   pwrite(2)) they get -ENOSPC from write(2) instead; so do MMF_POPULATE
+ *   handles without MMF_RESERVE (their prefault fails silently there);
+ * - a write error (ext4 on a loop image whose tmpfs fills, so writeback
+ *   fails): leaving bulk stores at a small sync must leave the error to
+ *   the next mmf_sync (mmapfile.c "BULK STORES").
  */
 #define _GNU_SOURCE
 #include "fault_util.h"
@@ -33,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,9 +56,11 @@ const char *__asan_default_options(void)
 }
 
 struct disk {
-	const char *kind;	/* "tmpfs" or "ext4" */
+	const char *kind;	/* "tmpfs", "ext4" or "ext4 on tmpfs" */
 	char *mnt;		/* mount point, NULL when skipped */
 	char *img;		/* the ext4 image file */
+	char *inner;		/* "ext4 on tmpfs": the ext4's mount point
+				 * (inside the tmpfs at mnt), else NULL */
 	char *path;
 	char reason[200];	/* why skipped */
 };
@@ -70,9 +77,40 @@ static int sh(const char *fmt, ...)
 	return system(cmd);
 }
 
+/* "ext4 on tmpfs": a BACKING_SIZE tmpfs on d->mnt holding a sparse 64 MiB
+ * ext4 image, loop-mounted on d->mnt/fs. Filling the tmpfs makes the
+ * loop device's writes fail: the ext4's writeback gets an I/O error. */
+#define BACKING_SIZE "40m"
+
+static int mount_stacked(struct disk *d)
+{
+	if (mount("tmpfs", d->mnt, "tmpfs", MS_NOSUID | MS_NODEV,
+		  "size=" BACKING_SIZE) != 0) {
+		snprintf(d->reason, sizeof(d->reason), "mount -t tmpfs %s: %s",
+			 d->mnt, strerror(errno));
+		return -1;
+	}
+	d->img = fu_join(d->mnt, "disk.img");
+	d->inner = fu_join(d->mnt, "fs");
+	if (!d->img || !d->inner ||
+	    sh("truncate -s 64M '%s' && mkfs.ext4 -F -q -m 0 '%s' >/dev/null 2>&1 "
+	       "&& mkdir '%s' && mount -o loop,errors=continue '%s' '%s' "
+	       ">/dev/null 2>&1", d->img, d->img, d->inner, d->img, d->inner) != 0) {
+		snprintf(d->reason, sizeof(d->reason), "an ext4 image "
+			 "loop-mounted on a tmpfs failed (mkfs.ext4, loop?)");
+		(void)umount2(d->mnt, MNT_DETACH);
+		free(d->inner);
+		d->inner = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* Mount the kind's filesystem on d->mnt; 0, or -1 with d->reason set. */
 static int mount_fs(struct disk *d)
 {
+	if (strcmp(d->kind, "ext4 on tmpfs") == 0)
+		return mount_stacked(d);
 	if (strcmp(d->kind, "tmpfs") == 0) {
 		if (mount("tmpfs", d->mnt, "tmpfs", MS_NOSUID | MS_NODEV,
 			  "size=" FS_SIZE) == 0)
@@ -126,7 +164,7 @@ static int disk_setup(void **state, const char *kind)
 		d->mnt = NULL;
 	}
 	if (d->mnt)
-		d->path = fu_join(d->mnt, "wal");
+		d->path = fu_join(d->inner ? d->inner : d->mnt, "wal");
 	return 0;
 }
 
@@ -140,10 +178,19 @@ static int ext4_setup(void **state)
 	return disk_setup(state, "ext4");
 }
 
+static int stacked_setup(void **state)
+{
+	return disk_setup(state, "ext4 on tmpfs");
+}
+
 static int disk_teardown(void **state)
 {
 	struct disk *d = *state;
 
+	if (d->inner && umount2(d->inner, 0) != 0 &&
+	    umount2(d->inner, MNT_DETACH) != 0)
+		fprintf(stderr, "umount %s: %s\n", d->inner, strerror(errno));
+	free(d->inner);
 	if (d->mnt) {
 		if (umount2(d->mnt, 0) != 0 && umount2(d->mnt, MNT_DETACH) != 0)
 			fprintf(stderr, "umount %s: %s\n", d->mnt,
@@ -375,28 +422,36 @@ static void expect_enospc_not_sigbus(const struct disk *d, full_fn fn,
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* The seed's options, the same appends by mmf_append_buffer: copied by
- * pwrite(2), the record that finds no free block is -ENOSPC. */
-static int seed_append_until_full(const struct disk *d)
+/* Large appends by mmf_append_buffer with options o until one fails: copied
+ * by pwrite(2), the record that finds no free block is -ENOSPC. */
+static int options_append_until_full(const struct disk *d, const mmf_options *o,
+				     const char *what)
 {
 	size_t end, synced;
-	mmf_options o;
 	mmf_file *f;
 	int rc;
 
-	mmf_options_seed(&o);
-	rc = mmf_open(d->path, O_RDWR | O_CREAT, REC, &o, &f);
+	rc = mmf_open(d->path, O_RDWR | O_CREAT, REC, o, &f);
 	if (rc != 0)
 		return rc;
 	rc = append_until_full(f, &end, &synced);
-	printf("full disk, seed options, appends of %u bytes on a small %s: "
-	       "%zu bytes appended, then %d (%s)\n", REC, d->kind, end, rc,
+	printf("full disk, %s, appends of %u bytes on a small %s: %zu bytes "
+	       "appended, then %d (%s)\n", what, REC, d->kind, end, rc,
 	       mmf_strerror(rc));
 	fflush(stdout);		/* the child leaves by _exit */
 	if (rc == -ENOSPC)
 		check_reads(f, end);
 	(void)mmf_close(f);
 	return rc;
+}
+
+/* The seed's options, the same appends by mmf_append_buffer. */
+static int seed_append_until_full(const struct disk *d)
+{
+	mmf_options o;
+
+	mmf_options_seed(&o);
+	return options_append_until_full(d, &o, "seed options");
 }
 
 static void test_full_disk_seed_append_is_enospc(void **state)
@@ -553,6 +608,84 @@ static void test_full_disk_foreign_extension_is_enospc(void **state)
 				 "file extended by another process");
 }
 
+/* MMF_POPULATE without MMF_RESERVE: the grow's prefault fails silently on
+ * the full disk, so a large append stored through the mapping would die of
+ * SIGBUS; copied by pwrite(2) it is -ENOSPC. */
+static int populate_append_until_full(const struct disk *d)
+{
+	mmf_options o;
+
+	mmf_options_init(&o);
+	o.flags = MMF_POPULATE;
+	return options_append_until_full(d, &o, "MMF_POPULATE alone");
+}
+
+static void test_full_disk_populate_append_is_enospc(void **state)
+{
+	struct disk *d = *state;
+
+	skip_unless_mounted(d);
+	expect_enospc_not_sigbus(d, populate_append_until_full,
+				 "MMF_POPULATE without MMF_RESERVE, large appends");
+}
+
+/* Fill the filesystem holding dir until `leave` bytes are free. */
+static void fill_leaving(const char *dir, unsigned long long leave)
+{
+	char *path = fu_join(dir, "filler");
+	struct statvfs sv;
+	unsigned long long avail;
+	int fd;
+
+	assert_non_null(path);
+	assert_int_equal(statvfs(dir, &sv), 0);
+	avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	assert_true(avail > leave);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(posix_fallocate(fd, 0, (off_t)(avail - leave)), 0);
+	assert_int_equal(close(fd), 0);
+	free(path);
+}
+
+/* BULK STORES: 8 MiB of 64 KiB slices and an 8 MiB sync keep bulk mode;
+ * then a small record, ~4 MiB of unsynced stores in the 2 MiB window it is
+ * in and the next, and the backing store gets 3 MiB short of them. The
+ * record's sync leaves bulk mode, which drops the windows' clean cache:
+ * the writeback of the rest fails, and the next mmf_sync must say so
+ * (leaving once waited on that writeback with sync_file_range, which took
+ * the error from the handle's descriptor: mmf_sync then returned 0 for
+ * bytes that were gone). */
+static void test_full_disk_write_error_after_bulk_is_reported(void **state)
+{
+	struct disk *d = *state;
+	size_t off = 0, next;
+	mmf_file *f;
+	void *p;
+	int rc1, rc2;
+
+	skip_unless_mounted(d);
+	assert_int_equal(mmf_open(d->path, O_RDWR | O_CREAT, 1u << 20, NULL, &f), 0);
+	while (off < (8u << 20)) {
+		assert_int_equal(mmf_allocate_slice(f, 65532, off, &p, &next), 0);
+		memset(p, 'a', 65532);
+		off = next;
+	}
+	assert_int_equal(mmf_sync(f), 0);	/* 8 MiB: not a small sync */
+	assert_int_equal(mmf_allocate_slice(f, 1000, off, &p, &next), 0);
+	memset(p, 'r', 1000);
+	memset((char *)mmf_data(f) + off + (64u << 10), 's', (4u << 20) - (64u << 10));
+	fill_leaving(d->mnt, 3u << 20);
+	rc1 = mmf_sync_range(f, off, next - off);
+	rc2 = mmf_sync(f);
+	printf("write error after bulk stores (%s): record sync %d (%s), next "
+	       "mmf_sync %d (%s)\n", d->kind, rc1, mmf_strerror(rc1), rc2,
+	       mmf_strerror(rc2));
+	assert_true(rc2 < 0);
+	assert_true(rc1 == 0 || rc1 == rc2);	/* poisoned with its error */
+	assert_int_equal(mmf_close(f), rc2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +716,15 @@ int main(void)
 		HOLE_TESTS(tmpfs_setup),
 		HOLE_TESTS(ext4_setup),
 #undef HOLE_TESTS
+		cmocka_unit_test_setup_teardown(
+			test_full_disk_populate_append_is_enospc, tmpfs_setup,
+			disk_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_disk_populate_append_is_enospc, ext4_setup,
+			disk_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_disk_write_error_after_bulk_is_reported,
+			stacked_setup, disk_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
