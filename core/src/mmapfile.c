@@ -79,11 +79,11 @@ struct mmf_file {
 	size_t old_data;	/* bytes the file had at a writable open
 				 * (SMALL WRITES: the part readahead may cache
 				 * in large folios); 0 for a new file */
-	size_t append_end;	/* the farthest end an append or slice asked */
-	size_t synced_end;	/* append_end at the last sync that followed
-				 * appends */
-	bool small_syncs;	/* that sync followed < SMALL_SYNC bytes of
-				 * appends: grown space is prepared too */
+	size_t last_end;	/* where the last append or slice ended */
+	size_t unsynced;	/* bytes appended since the last sync */
+	bool small_syncs;	/* the last sync after appends followed
+				 * < SMALL_SYNC bytes of them: grown space is
+				 * prepared too */
 	bool bulk;		/* the mapping has MADV_HUGEPAGE (BULK STORES) */
 	mmf_options opt;
 	mmf_stats stats;
@@ -336,8 +336,8 @@ static int shrink_to(mmf_file *f, size_t new_size)
 		f->old_data = new_size;	/* space grown again later is new */
 	if (f->small_end > new_size)
 		f->small_end = new_size;	/* to be made ready again */
-	if (f->append_end > new_size)
-		f->append_end = f->synced_end = new_size;
+	if (f->last_end > new_size)
+		f->last_end = new_size;
 	if (f->reserved)
 		return shrink_stable(f, new_size);
 	rc = new_size ? mmf__os_mremap(f->base, old, new_size, &addr)
@@ -444,14 +444,14 @@ static void enter_bulk(mmf_file *f, size_t len)
 {
 	if (f->bulk || f->small_syncs || !f->base ||
 	    (f->opt.flags & (MMF_KEEP_FOLIOS | MMF_RESERVE)) != MMF_RESERVE ||
-	    (len < BULK_STORE && f->append_end - f->synced_end < SMALL_SYNC))
+	    (len < BULK_STORE && f->unsynced < SMALL_SYNC))
 		return;
 	f->bulk = mmf__os_advise_huge(f->base, map_len(f), 1) == 0;
 }
 
 static void leave_bulk(mmf_file *f)
 {
-	size_t from = f->synced_end - f->synced_end % SMALL_WINDOW, to;
+	size_t from = f->last_end - f->last_end % SMALL_WINDOW, to;
 
 	if (mmf__os_advise_huge(f->base, map_len(f), 0) < 0)
 		return;	/* still bulk: the next small sync tries again */
@@ -471,10 +471,10 @@ static void leave_bulk(mmf_file *f)
 /* After a successful sync: how much the writer appended since the last. */
 static void note_sync(mmf_file *f)
 {
-	if (f->append_end <= f->synced_end)
+	if (f->unsynced == 0)
 		return;
-	f->small_syncs = f->append_end - f->synced_end < SMALL_SYNC;
-	f->synced_end = f->append_end;
+	f->small_syncs = f->unsynced < SMALL_SYNC;
+	f->unsynced = 0;
 	if (f->small_syncs && f->bulk)
 		leave_bulk(f);
 }
@@ -493,8 +493,8 @@ static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
 					    cap));
 	if (rc < 0)
 		return rc;
-	if (end > f->append_end)
-		f->append_end = end;
+	f->last_end = end;
+	f->unsynced = sat_add(f->unsynced, end - off);
 	enter_bulk(f, store);
 	prepare_small(f, off, end);
 	return 0;

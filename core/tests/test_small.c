@@ -261,6 +261,24 @@ static void test_small_bulk_leave_retried_after_failure(void **state)
 	assert_int_equal(mmf_close(f), 0);
 }
 
+/* A WAL reopened at 8 MiB that appends and syncs one small record syncs
+ * small amounts: a 64 KiB slice after that is no bulk store (appends are
+ * counted from the open, not from offset 0). */
+static void test_small_reopened_small_syncer_no_bulk(void **state)
+{
+	mmf_file *f;
+	void *p;
+	size_t next;
+
+	write_segment(FX->path, 1);
+	assert_int_equal(mmf_open(FX->path, O_RDWR, 0, NULL, &f), 0);
+	assert_int_equal(mmf_append_buffer(f, SEG, "rec", 3), 0);
+	assert_int_equal(mmf_sync_range(f, SEG, 3), 0);
+	assert_int_equal(mmf_allocate_slice(f, 65532, SEG + 3, &p, &next), 0);
+	assert_false(has_vm_flag(mmf_data(f), "hg"));
+	assert_int_equal(mmf_close(f), 0);
+}
+
 /* A writer that syncs small amounts never gets bulk stores; nor does one
  * without MMF_RESERVE (whole folios would fill a sparse file). */
 static void test_small_no_bulk_when_small_or_sparse(void **state)
@@ -343,6 +361,7 @@ int main(void)
 		FIXTURE_TEST(test_small_bulk_then_small_syncs),
 		FIXTURE_TEST(test_small_bulk_after_4_mib_unsynced),
 		FIXTURE_TEST(test_small_bulk_leave_retried_after_failure),
+		FIXTURE_TEST(test_small_reopened_small_syncer_no_bulk),
 		FIXTURE_TEST(test_small_no_bulk_when_small_or_sparse),
 		FIXTURE_TEST(test_small_open_keeps_unsynced_bytes),
 		FIXTURE_TEST(test_small_window_then_grow),
