@@ -505,7 +505,11 @@ int mmf_advise(mmf_file *f, enum mmf_advice advice);
 
 /*
  * The same advice for [off, off + len) only (rounded out to pages), once:
- * nothing is kept (growth does not re-apply it).
+ * nothing is kept. A pattern given to a range lasts until the next grow or
+ * shrink of a handle without MMF_STABLE, which first puts the kept pattern
+ * on the whole mapping again (the range's pattern split the mapping, and a
+ * split mapping cannot be remapped: before 0.3 such a grow failed with
+ * -EFAULT); that madvise's error, if any, is the grow's.
  * Errors: -EINVAL (unknown advice), MMF_EOF (range past the end), errors of
  * madvise.
  */

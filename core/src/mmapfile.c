@@ -85,6 +85,8 @@ struct mmf_file {
 				 * < SMALL_SYNC bytes of them: grown space is
 				 * prepared too */
 	bool bulk;		/* the mapping has MADV_HUGEPAGE (BULK STORES) */
+	bool split;		/* mmf_advise_range gave part of the mapping a
+				 * pattern: the mapping may be in parts */
 	mmf_options opt;
 	mmf_stats stats;
 };
@@ -264,6 +266,22 @@ static int map_grown(mmf_file *f, size_t old, size_t new_size, void **addr)
 		       : mmf__os_mmap(f->fd, new_size, 1, addr);
 }
 
+/* mmf_advise_range with a pattern (RANDOM, SEQUENTIAL, NORMAL) on part of
+ * the mapping splits it into parts with other flags, and mremap cannot grow
+ * or shrink across parts (EFAULT): the kept pattern on the whole mapping
+ * merges them back before a remap. */
+static int unsplit(mmf_file *f)
+{
+	int rc;
+
+	if (!f->split || f->reserved || !f->base)
+		return 0;
+	rc = mmf__os_advise(f->base, f->size, f->advice);
+	if (rc == 0)
+		f->split = false;
+	return rc;
+}
+
 /* Grow file and mapping to new_size > f->size, by the flags. On error the
  * file is cut back and the handle keeps its old size and mapping. */
 static int grow_to(mmf_file *f, size_t new_size)
@@ -280,6 +298,9 @@ static int grow_to(mmf_file *f, size_t new_size)
 		if (rc < 0)
 			return rc;
 	}
+	rc = unsplit(f);
+	if (rc < 0)
+		return rc;
 	rc = extend_file(f, old, new_size);
 	if (rc < 0)
 		return rc;
@@ -340,6 +361,9 @@ static int shrink_to(mmf_file *f, size_t new_size)
 		f->last_end = new_size;
 	if (f->reserved)
 		return shrink_stable(f, new_size);
+	rc = unsplit(f);
+	if (rc < 0)
+		return rc;
 	rc = new_size ? mmf__os_mremap(f->base, old, new_size, &addr)
 		      : mmf__os_munmap(f->base, old);
 	if (rc < 0)
@@ -1034,19 +1058,26 @@ int mmf_advise(mmf_file *f, enum mmf_advice advice)
 		rc = mmf__os_advise(f->base, f->reserved, advice);
 	else
 		rc = advise_range(f, 0, f->size, advice);
-	if (rc == 0 && advice <= MMF_ADVICE_SEQUENTIAL)
+	if (rc == 0 && advice <= MMF_ADVICE_SEQUENTIAL) {
 		f->advice = advice;
+		f->split = false;	/* one pattern on all of it again */
+	}
 	return rc;
 }
 
 int mmf_advise_range(mmf_file *f, size_t off, size_t len,
 		     enum mmf_advice advice)
 {
+	int rc;
+
 	if ((unsigned)advice > MMF_ADVICE_DONTNEED)
 		return -EINVAL;
 	if (!in_file(f, off, len))
 		return MMF_EOF;
-	return advise_range(f, off, len, advice);
+	rc = advise_range(f, off, len, advice);
+	if (advice <= MMF_ADVICE_SEQUENTIAL && len > 0)
+		f->split = true;	/* even after a failure: maybe part done */
+	return rc;
 }
 
 /*

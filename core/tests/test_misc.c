@@ -119,6 +119,36 @@ static void test_misc_advice_once_and_errors(void **state)
 	assert_int_equal(mmf_close(f), 0);
 }
 
+/* A pattern on part of the mapping splits it; grows (mremap, which may
+ * move) and shrinks still work, and the kept pattern is on all of it after. */
+static void test_misc_range_pattern_then_grow_and_shrink(void **state)
+{
+	mmf_file *f = open_rw(FX->path, 1 << 20, NULL);
+	const void *p;
+
+	memset(mmf_data(f), 'r', 1 << 20);
+	assert_int_equal(mmf_advise(f, MMF_ADVICE_SEQUENTIAL), 0);
+	assert_int_equal(mmf_advise_range(f, 0, 4096, MMF_ADVICE_RANDOM), 0);
+	assert_true(has_vm_flag(mmf_data(f), "rr"));
+	assert_int_equal(mmf_append_buffer(f, (1 << 20) - 1, "grow", 4), 0);
+	assert_true(mmf_size(f) > 1 << 20);
+	assert_true(has_vm_flag(mmf_data(f), "sr"));
+	assert_int_equal(mmf_bytes(f, 4096, 1, &p), 0);
+	assert_int_equal(*(const char *)p, 'r');
+	assert_int_equal(mmf_advise_range(f, 8192, 4096, MMF_ADVICE_RANDOM), 0);
+	assert_int_equal(mmf_truncate(f, 65536), 0);
+	assert_int_equal(mmf_size(f), 65536);
+	assert_true(has_vm_flag(mmf_data(f), "sr"));
+	/* a failing merge fails the grow, which keeps the old size */
+	assert_int_equal(mmf_advise_range(f, 0, 4096, MMF_ADVICE_NORMAL), 0);
+	fail_on("mmf/os/advise", EAGAIN);
+	assert_int_equal(mmf_truncate(f, 1 << 20), -EAGAIN);
+	fail_off("mmf/os/advise");
+	assert_int_equal(mmf_size(f), 65536);
+	assert_int_equal(mmf_truncate(f, 1 << 20), 0);
+	assert_int_equal(mmf_close(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +158,7 @@ int main(void)
 		FIXTURE_TEST(test_misc_stats_start_at_zero),
 		FIXTURE_TEST(test_misc_advice_is_kept_across_growth),
 		FIXTURE_TEST(test_misc_advice_once_and_errors),
+		FIXTURE_TEST(test_misc_range_pattern_then_grow_and_shrink),
 	};
 
 	return cmocka_run_group_tests_name("misc", tests, NULL, NULL);

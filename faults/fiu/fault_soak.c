@@ -352,9 +352,18 @@ static int op_reopen(struct soak *s)
 
 /* Any advice: a kept pattern is re-applied by every later grow and shrink
  * (under faults too); DONTNEED must lose no byte (the next read checks). */
+/* Advice on the whole mapping, or on a part (a pattern there splits the
+ * mapping: later grows and shrinks must still work). */
 static int op_advise(struct soak *s)
 {
-	return mmf_advise(s->f, (enum mmf_advice)fu_rand_below(5));
+	enum mmf_advice a = (enum mmf_advice)fu_rand_below(5);
+	size_t off, len;
+
+	if (fu_rand_below(2) || s->cur_size == 0)
+		return mmf_advise(s->f, a);
+	off = fu_rand_below(s->cur_size);
+	len = fu_rand_below(s->cur_size - off) + 1;
+	return mmf_advise_range(s->f, off, len, a);
 }
 
 static int (*const run_kind[NKINDS])(struct soak *s) = {
