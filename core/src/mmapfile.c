@@ -379,6 +379,7 @@ static int shrink_to(mmf_file *f, size_t new_size)
 		if (e == 0) {
 			f->base = back;
 			f->size = old;
+			keep_advice(f);	/* a new mapping has none */
 		}
 		return rc;
 	}

@@ -146,6 +146,12 @@ static void test_misc_range_pattern_then_grow_and_shrink(void **state)
 	fail_off("mmf/os/advise");
 	assert_int_equal(mmf_size(f), 65536);
 	assert_int_equal(mmf_truncate(f, 1 << 20), 0);
+	/* a shrink to 0 that fails maps the file again, with the pattern */
+	fail_on("mmf/os/ftruncate", EIO);
+	assert_int_equal(mmf_truncate(f, 0), -EIO);
+	fail_off("mmf/os/ftruncate");
+	assert_int_equal(mmf_size(f), 1 << 20);
+	assert_true(has_vm_flag(mmf_data(f), "sr"));
 	assert_int_equal(mmf_close(f), 0);
 }
 
