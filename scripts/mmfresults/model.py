@@ -44,6 +44,9 @@ from . import options
 
 PAGE = 4096
 MiB = 1 << 20
+# Files that roll past DEEP bytes take their small-sync device bytes from
+# BM_Sync scenario:deep (its records start 24 MiB into a file).
+DEEP = 24 * MiB
 
 # The option words of the project come from the one C option table
 # (bench/common/mmf_cli.h, read by options.py).
@@ -595,21 +598,26 @@ class Coefficients:
         return None
 
     # device work --------------------------------------------------------------
-    def device_points(self, api):
+    def device_points(self, api, roll=0):
         """[(L bytes appended per sync, bytes written per sync, counter)] of
         the library's BM_Write rows with a sync every 1 or 64 records (the
         spec's api when it has such rows, else both) and of the BM_Sync
         scenario:fresh/folios:small rows (a record appended to a fresh file,
-        then synced): medians over the repetitions. counter is "own" when
-        every row counted this process's bios, else "dev" (device-wide)."""
+        then synced) — scenario:deep instead (24 MiB into a file, past
+        readahead's first windows) for files that roll at more than DEEP
+        bytes, when the results have those rows: medians over the
+        repetitions. counter is "own" when every row counted this process's
+        bios, else "dev" (device-wide)."""
         rows = []
         for apis in ({api}, {"allocate_slice", "append_buffer"}):
             rows = [b for b in self.res.select("BM_Write", api=apis, opts="default")
                     if b["sync"] not in (None, "never") and b.has("dev_write_bytes")]
             if rows:
                 break
-        rows += [b for b in self.res.select("BM_Sync", scenario="fresh", folios="small")
-                 if b.has("dev_write_bytes")]
+        deep = [b for b in self.res.select("BM_Sync", scenario="deep", folios="small")
+                if b.has("dev_write_bytes")] if roll > DEEP else []
+        rows += deep or [b for b in self.res.select("BM_Sync", scenario="fresh", folios="small")
+                         if b.has("dev_write_bytes")]
         own = bool(rows) and all((b.median("own_write_bytes") or -1) >= 0 for b in rows)
         key = "own_write_bytes" if own else "dev_write_bytes"
         pts = []
@@ -620,15 +628,16 @@ class Coefficients:
                 pts.append((every * rec, v / (n / every), key[:3]))
         return sorted(pts)
 
-    def device_bytes_per_sync(self, api, synced):
-        """(bytes written per sync of `synced` appended bytes, counter "own" or
-        "dev"), or (None, why)."""
-        pts = self.device_points(api)
+    def device_bytes_per_sync(self, api, synced, roll=0):
+        """(bytes written per sync of `synced` appended bytes into files that
+        roll at `roll` bytes, counter "own" or "dev"), or (None, why)."""
+        pts = self.device_points(api, roll)
         if not pts:
             return None, "no BM_Write sync rows with device counters"
         counter = pts[0][2]
         ex = [(math.log(L), v - PAGE * data_pages(L)) for L, v, _ in pts]
-        self.sources["device"] = ("BM_Write sync:1/64 and BM_Sync scenario:fresh rows, %s bytes per sync (%s)" % (
+        self.sources["device"] = ("BM_Write sync:1/64 and BM_Sync scenario:%s rows, %s bytes per sync (%s)" % (
+            "deep" if roll > DEEP and self.res.select("BM_Sync", scenario="deep") else "fresh",
             "own (this process's bios)" if counter == "own" else "device-wide",
             ", ".join("%s/sync: %.1f KiB" % (fmt_bytes(L), v / 1024) for L, v, _ in pts)))
         return PAGE * data_pages(synced) + max(0.0, lin(ex, math.log(synced))), counter
@@ -771,7 +780,7 @@ def device(spec, co, p):
     (rating / dwpd), tbw_years. Absent when the results lack the rows."""
     at = min(spec.rate_bps, p["rate_bps"]) if p.get("rate_bps") else spec.rate_bps
     k = records_per_sync(spec, at, max(1, p["sim"]["data"] // spec.rec))
-    per_sync, counter = co.device_bytes_per_sync(spec.api, k * spec.rec)
+    per_sync, counter = co.device_bytes_per_sync(spec.api, k * spec.rec, spec.roll)
     if per_sync is None:
         co.notes.append("device work: %s" % counter)
         return

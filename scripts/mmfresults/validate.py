@@ -268,14 +268,14 @@ def device_rows(spec, co, pred, A, B, add):
     counter = pred["dev_counter"]
     what = "own bios" if counter == "own" else "device-wide"
     k = M.records_per_sync(spec, A["append_bps"], max(1, spec.roll // spec.rec))
-    per_sync, _ = co.device_bytes_per_sync(spec.api, k * spec.rec)
+    per_sync, _ = co.device_bytes_per_sync(spec.api, k * spec.rec, spec.roll)
     per_rec_a = per_sync / k
     m = measured_device(spec, A, counter)
     add("device bytes written per record (%s)" % what, per_rec_a, m and m[0] / m[1], "bytes",
         "phase A, %d records, %.0f records per sync" % (m[1], k) if m else "not counted")
     ph, name = (B, "phase B") if B is not None else (A, "phase A")
     k = M.records_per_sync(spec, ph["append_bps"], max(1, spec.roll // spec.rec))
-    per_sync, _ = co.device_bytes_per_sync(spec.api, k * spec.rec)
+    per_sync, _ = co.device_bytes_per_sync(spec.api, k * spec.rec, spec.roll)
     m = measured_device(spec, ph, counter)
     add("device write bandwidth (%s)" % what, per_sync / k / spec.rec * ph["append_bps"],
         m and m[0] / m[2], "rate", "%s at %s of appends" % (name, M.fmt_rate(ph["append_bps"])))

@@ -240,6 +240,23 @@ class DeviceModelTest(unittest.TestCase):
         self.assertLess(p["headroom"], 1)
         self.assertAlmostEqual(p["dev_rate_bps"], p["rate_bps"] * 5120 / 64)
 
+    def test_files_past_deep_take_the_deep_scenario(self):
+        from mmfresults import data
+        folder = os.path.join(self.dir, "deep")
+        device_results(folder)
+        row = "BM_Sync/scenario:%s/rec:1024/folios:small/iterations:128/real_time"
+        write_bench(folder, "bench_sync", [
+            (row % "fresh", {"iterations": 128, "records": 128, "own_write_bytes": 128 * 5120,
+                             "dev_write_bytes": 128 * 8192}),
+            (row % "deep", {"iterations": 128, "records": 128, "own_write_bytes": 128 * 6144,
+                            "dev_write_bytes": 128 * 8192})])
+        co = M.Coefficients(data.load(folder, drivers=["bench_write", "bench_sync"]))
+        spec = lambda mib: M.Spec({"record_bytes": 1024, "write_rate_mb_s": 0.1,  # noqa: E731
+                                   "records_per_sync": 1, "roll_size_mib": mib})
+        self.assertAlmostEqual(M.predict(spec(16), co)["dev_bytes_per_record"], 5120)
+        self.assertAlmostEqual(M.predict(spec(48), co)["dev_bytes_per_record"], 6144)
+        self.assertIn("scenario:deep", co.sources["device"])
+
     def test_no_device_counters_no_device_figures(self):
         from mmfresults import data
         folder = os.path.join(self.dir, "old")
