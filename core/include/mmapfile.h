@@ -79,22 +79,31 @@
  * The handle maps the file over mmf_options.max_size bytes of address space
  * at open, past the file's end too (a shared file mapping commits no memory
  * or swap; default 64 GiB; a load or store past the end is a SIGBUS). A grow
- * is then the file's extension alone (ftruncate, or posix_fallocate with
- * MMF_RESERVE): no mapping call, so no grow waits for the kernel's
- * writeback of the file (which a remap does: milliseconds) and a sparse
- * grow's median cost does not depend on the size (measured per 64 MiB grow
- * from 64 MiB to 8 GiB on ext4: 14-24 us p50, p99 50-220 us, CPU time in
- * ftruncate; with MMF_RESERVE the block allocation, whose tail is the
- * disk's: bench/README.md, "Stable growth"). mmf_data() is the same
- * non-NULL address for the life of the handle (even while the size is 0),
- * and every pointer the library returned stays valid until a shrink below
- * it, mmf_close or mmf_delete. stats.remaps and stats.moves stay 0;
- * mmf_advise's kept pattern covers the whole mapping. The file never grows
- * past max_size through the handle: a policy step is cut to max_size, and a
- * write or mmf_truncate that needs more is -EFBIG with the handle
- * unchanged; opening a file larger than max_size (or a new one with size >
- * max_size) is -EFBIG. Works with every growth policy and flag, mmf_open
- * and mmf_open_fd.
+ * is then the file's extension alone: no mapping call, so no grow waits for
+ * the kernel's writeback of the file (which a remap does: milliseconds).
+ * Without MMF_RESERVE the extension is ftruncate(2) to the new size: it
+ * writes no byte and allocates no block (the new bytes read as zeros), and
+ * the size it sets is in the journal at once, so a later mmf_sync_range
+ * makes it durable (a write of one byte at the new end instead, the classic
+ * extension, leaves ext4's on-disk size behind until that block is written
+ * back: measured, bench/README.md "Stable growth"). With MMF_RESERVE it is
+ * posix_fallocate(3) of the new bytes (cut back to the old size if it
+ * fails part way). Errors of a grow: -EFBIG past max_size, or the call's
+ * (-ENOSPC, -EDQUOT, -EIO, -EPERM on a sealed file), the handle unchanged.
+ * Cost per 64 MiB sparse grow from 64 MiB to 8 GiB on ext4 (CPU time in
+ * ftruncate): p50 6-9 us, p99 10-25 us when the new pages are dirtied 4 KiB
+ * at a time; p50 15-28 us, p99 110-300 us with gigabytes of this file's
+ * dirty large folios in the cache (each one-byte store read 8 MiB ahead);
+ * with MMF_RESERVE the block allocation, whose tail is the disk's.
+ * mmf_data() is the same non-NULL address for the life of the handle (even
+ * while the size is 0), and every pointer the library returned stays valid
+ * until a shrink below it, mmf_close or mmf_delete. stats.remaps and
+ * stats.moves stay 0; mmf_advise's kept pattern covers the whole mapping.
+ * The file never grows past max_size through the handle: a policy step is
+ * cut to max_size, and a write or mmf_truncate that needs more is -EFBIG
+ * with the handle unchanged; opening a file larger than max_size (or a new
+ * one with size > max_size) is -EFBIG. Works with every growth policy and
+ * flag, mmf_open and mmf_open_fd.
  * Concurrency contract of a stable handle: ONE writer thread (appends,
  * allocations, growing mmf_truncate, syncs, mmf_advise) and any number of
  * reader threads at the same time (mmf_bytes, mmf_slice, mmf_reader_read,

@@ -226,6 +226,38 @@ static void test_stable_growth_maps_nothing_and_keeps_advice(void **state)
 	}
 }
 
+/* A sparse stable grow sets the size and nothing else: no byte written (so
+ * no block allocated or reserved, none dirtied: a write at the new end
+ * would leave ext4's on-disk size behind until that block is written back,
+ * bench/README.md "Stable growth"); the new bytes read as zeros; a failed
+ * extension leaves file and handle at the old size. */
+static void test_stable_sparse_grow_sets_size_only(void **state)
+{
+	mmf_options o = stable(MMF_GROW_EXACT, 0, 64 << 20);
+	mmf_file *f = open_rw(FX->path, 4096, &o);
+	char *base = mmf_data(f), zero[4096];
+	long long before;
+
+	memset(zero, 0, sizeof(zero));
+	memset(base, 's', 4096);
+	assert_int_equal(mmf_sync(f), 0);
+	before = file_allocated(FX->path);
+	assert_int_equal(mmf_truncate(f, (32 << 20) + 100), 0);
+	assert_int_equal(file_size(FX->path), (32 << 20) + 100);
+	assert_int_equal(mmf_size(f), (32 << 20) + 100);
+	assert_int_equal(file_allocated(FX->path), before);
+	assert_memory_equal(base + (32 << 20) + 100 - 4096, zero, 4096);
+	assert_memory_equal(base + 4096, zero, 4096);
+	assert_int_equal(base[4095], 's');
+	fail_on("mmf/os/ftruncate", ENOSPC);
+	assert_int_equal(mmf_truncate(f, 48 << 20), -ENOSPC);
+	fail_off("mmf/os/ftruncate");
+	assert_int_equal(mmf_size(f), (32 << 20) + 100);
+	assert_int_equal(file_size(FX->path), (32 << 20) + 100);
+	assert_ptr_equal(mmf_data(f), base);
+	assert_int_equal(mmf_delete(f), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +267,7 @@ int main(void)
 		FIXTURE_TEST(test_stable_existing_fd_and_readonly),
 		FIXTURE_TEST(test_stable_shrink_and_regrow),
 		FIXTURE_TEST(test_stable_growth_maps_nothing_and_keeps_advice),
+		FIXTURE_TEST(test_stable_sparse_grow_sets_size_only),
 	};
 
 	return cmocka_run_group_tests_name("stable", tests, NULL, NULL);

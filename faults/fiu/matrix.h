@@ -43,6 +43,8 @@ enum mx_variant {
 	V_SYNCGROW, V_ALLFLAGS,
 	V_ADVISED,		/* defaults, the fixture handle advised RANDOM */
 	V_STABLE,		/* defaults + MMF_STABLE, max_size MX_MAXSIZE */
+	V_STABLE_SPARSE,	/* MMF_STABLE without MMF_RESERVE: a grow is
+				 * ftruncate alone */
 	MX_NVARIANTS
 };
 

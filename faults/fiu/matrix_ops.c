@@ -118,11 +118,12 @@ static int run_advise(struct mx_ctx *c)
 }
 
 #define GROWTH ((1u << MX_NVARIANTS) - 1)
+/* in-place growth, reservation: with and without MMF_RESERVE */
+#define STABLE ((1u << V_STABLE) | (1u << V_STABLE_SPARSE))
 #define CREATION ((1u << V_DEFAULT) | (1u << V_SEED) | (1u << V_POPULATE) | \
-		  (1u << V_ALLFLAGS) | (1u << V_STABLE))
+		  (1u << V_ALLFLAGS) | STABLE)
 #define PLAIN (1u << V_DEFAULT)
 #define ADVISED (1u << V_ADVISED)	/* the kept advice re-applied */
-#define STABLE (1u << V_STABLE)		/* in-place growth, reservation */
 
 const struct mx_op_info mx_ops[MX_NOPS] = {
 	[OP_OPEN_CREATE] = { "open_create", CREATION, MX_BASE, false, true,
@@ -165,7 +166,7 @@ const struct mx_op_info mx_ops[MX_NOPS] = {
 
 const char *const mx_variant_name[MX_NVARIANTS] = {
 	"double", "exact", "chunk", "seed", "noreserve", "populate",
-	"syncgrow", "allflags", "advised", "stable",
+	"syncgrow", "allflags", "advised", "stable", "stable_sparse",
 };
 
 bool mx_op_grows(enum mx_op op)
@@ -183,6 +184,7 @@ void mx_options(enum mx_variant v, mmf_options *o)
 		[V_SYNCGROW] = MMF_RESERVE | MMF_SYNC_BEFORE_GROW,
 		[V_ALLFLAGS] = MMF_FLAGS_ALL,
 		[V_ADVISED] = MMF_RESERVE, [V_STABLE] = MMF_RESERVE | MMF_STABLE,
+		[V_STABLE_SPARSE] = MMF_STABLE,
 	};
 
 	mmf_options_init(o);
@@ -333,6 +335,11 @@ void mx_teardown(struct mx_ctx *c)
 
 /* ---- checks after the operation ----------------------------------- */
 
+static bool is_stable(enum mx_variant v)
+{
+	return (STABLE >> v) & 1;
+}
+
 static void check_content(const mmf_file *f, const unsigned char *image,
 			  size_t size, bool stable)
 {
@@ -354,7 +361,7 @@ static void check_poisoned(struct mx_ctx *c, int err)
 	void *p;
 	size_t next;
 
-	check_content(c->f, c->before, c->old_size, c->v == V_STABLE);
+	check_content(c->f, c->before, c->old_size, is_stable(c->v));
 	assert_int_equal(mmf_sync(c->f), err);
 	if (c->old_size > 0)
 		assert_int_equal(mmf_sync_range(c->f, 0, 1), err);
@@ -382,7 +389,7 @@ static void check_kept(struct mx_ctx *c, enum mx_outcome o, int err)
 		}
 	} else {
 		check_content(c->f, ok ? c->model : c->before,
-			      ok ? c->new_size : c->old_size, c->v == V_STABLE);
+			      ok ? c->new_size : c->old_size, is_stable(c->v));
 	}
 	/* not poisoned: a no-op truncate and a sync succeed */
 	assert_int_equal(mmf_truncate(c->f, mmf_size(c->f)), 0);
@@ -400,7 +407,7 @@ static void check_opened(struct mx_ctx *c, enum mx_outcome o)
 		return;
 	}
 	assert_non_null(c->opened);
-	check_content(c->opened, c->model, c->new_size, c->v == V_STABLE);
+	check_content(c->opened, c->model, c->new_size, is_stable(c->v));
 	assert_int_equal(mmf_close(c->opened), 0);
 	c->opened = NULL;
 }
