@@ -874,7 +874,8 @@ int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 	rc = ensure_end(f, off, off + len, len, true, len);
 	if (rc < 0)
 		return rc;
-	if (len >= MMF_APPEND_BY_WRITE && f->by_write && !f->bulk)
+	if (len >= MMF_APPEND_BY_WRITE && f->by_write &&
+	    (!f->bulk || len >= BULK_STORE))
 		return mmf__os_pwrite(f->fd, buf, len, off);
 	memcpy((char *)f->base + off, buf, len);
 	return 0;
