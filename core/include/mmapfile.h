@@ -142,9 +142,9 @@
  * more (mmf_allocate_slice of 65532 bytes, mmf_append_buffer of 65536), or
  * its 4 MiB of appends since its last sync, put MADV_HUGEPAGE on the whole
  * mapping: new space comes in 2 MiB folios, one page fault each instead of
- * 512, and mmf_append_buffer stores every record (64 KiB slices went from
- * 0.25x to ~1x write(2), 4 KiB appends without sync from 1.1x to ~2x;
- * bench/README.md "Appends at every size"). Its
+ * 512, and mmf_append_buffer stores records below 64 KiB (64 KiB slices
+ * went from 0.25x to 0.76-1.1x write(2), 4 KiB appends without sync from
+ * 1.1x to 2.6x; bench/README.md "Appends at every size"). Its
  * first small sync ends that: MADV_NOHUGEPAGE, and the 2 MiB window it is
  * in and the next are unmapped from this handle, their clean cache dropped
  * and read back in 4 KiB folios (one-off: that sync wrote its whole folio,
@@ -406,8 +406,9 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
  * page made 64 KiB appends 4x slower than write(2) (bench/README.md,
  * "Appends at every size"). Not when the fd of mmf_open_fd() has O_APPEND
  * or O_DIRECT, nor with MMF_POPULATE and MMF_RESERVE (since its grows
- * fault the new, reserved pages in, a store costs no fault there), nor in
- * BULK STORES (SMALL WRITES): then stores, whatever the size. MMF_POPULATE
+ * fault the new, reserved pages in, a store costs no fault there): then
+ * stores, whatever the size; nor, below 64 KiB, in BULK STORES (SMALL
+ * WRITES), whose 2 MiB folios take no fault per page. MMF_POPULATE
  * without MMF_RESERVE copies: a prefault that met a full disk fails
  * silently, and a store into that page would die of SIGBUS.
  * Errors: as mmf_allocate_slice (-EINVAL for buf NULL with len > 0); and,

@@ -449,8 +449,10 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
  * more, or once it has appended SMALL_SYNC bytes since its last sync; on
  * MMF_RESERVE handles only: without it a whole folio written back would
  * allocate 2 MiB of a sparse file for one store. While it lasts,
- * mmf_append_buffer stores whatever the size (a store into a mapped 2 MiB
- * folio costs no fault: 4 KiB appends 2.0x faster than by pwrite, measured).
+ * mmf_append_buffer stores records below BULK_STORE (a store into a mapped
+ * 2 MiB folio costs no fault: 4 KiB appends 2.0x faster than by pwrite,
+ * measured); larger ones stay with pwrite, which fills new folios without
+ * zeroing them first.
  * A sync writes whole folios: a writer that syncs 4 MiB (SMALL_SYNC) or
  * more at a time writes at most 2 MiB of folio past each end of what it
  * dirtied. The first small sync ends it (leave_bulk): MADV_NOHUGEPAGE, and
