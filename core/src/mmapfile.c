@@ -445,7 +445,7 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
  * "Appends at every size"). With MADV_HUGEPAGE on the mapping the kernel
  * maps new space in 2 MiB folios, one fault each. So a writer that does
  * not sync small amounts gets MADV_HUGEPAGE on the whole mapping (advice
- * on a part would split it) at its first store of BULK_STORE bytes or
+ * on a part would split it) at its first append of BULK_STORE bytes or
  * more, or once it has appended SMALL_SYNC bytes since its last sync; on
  * MMF_RESERVE handles only: without it a whole folio written back would
  * allocate 2 MiB of a sparse file for one store. While it lasts,
@@ -507,10 +507,10 @@ static void note_sync(mmf_file *f)
 }
 
 /* Make sure [off, end) is in the file, growing by the policy, and ready for
- * small writes, or for bulk stores of `store` bytes (a slice with its
- * length prefix; 0: no stores). */
+ * small writes or bulk stores: a record of `rec` bytes (a slice with its
+ * length prefix) is appended there. */
 static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
-		      bool append, size_t store)
+		      bool append, size_t rec)
 {
 	size_t cap = f->reserved ? f->opt.max_size : MAX_FILE;
 	int rc = 0;
@@ -522,7 +522,7 @@ static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
 		return rc;
 	f->last_end = end;
 	f->unsynced = sat_add(f->unsynced, end - off);
-	enter_bulk(f, store);
+	enter_bulk(f, rec);
 	prepare_small(f, off, end);
 	return 0;
 }
