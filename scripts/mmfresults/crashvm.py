@@ -357,10 +357,17 @@ def writer_args(rng, control):
     flags = [f for f in FLAGS if rng.random() < 0.4
              and not (control and f == "sync_before_grow")] or ["none"]
     per_file = [500, 1500] if control else [64, 200, 500, 1500]
-    args = ["--sync-every", str(rng.randint(1, 64)),
-            "--per-file", str(rng.choice(per_file)),
+    sync_every, per, initial = rng.randint(1, 64), rng.choice(per_file), rng.choice([0, 64, 4096, 65536])
+    if not control and rng.random() < 0.25:
+        # a bulk writer (mmapfile.h BULK STORES): MMF_RESERVE, no grow for
+        # the first 8 MiB, a sync every 4096 records (~4.7 MiB) in turn with
+        # the page-crossing ones, so it enters and leaves bulk mode
+        sync_every, per, initial = 4096, 6000, 8 << 20
+        flags = [f for f in flags if f != "none" and f != "reserve"] + ["reserve"]
+    args = ["--sync-every", str(sync_every),
+            "--per-file", str(per),
             "--keep", str(rng.randint(2, 4)),
-            "--initial", str(rng.choice([0, 64, 4096, 65536])),
+            "--initial", str(initial),
             "--grow", grow, "--chunk", str(rng.choice([4096, 65536])),
             "--flags", ",".join(flags), "--deleting-handshake", "1"]
     return args
