@@ -421,21 +421,32 @@ static int check_mutable(const mmf_file *f)
 #define SMALL_WINDOW (2 * MIB)
 #define SMALL_SYNC (2 * SMALL_WINDOW)
 
+/* The end of the 2 MiB window that holds `at` and of the next, cut at the
+ * end of the file. */
+static size_t windows_end(const mmf_file *f, size_t at)
+{
+	size_t to = at - at % SMALL_WINDOW + 2 * SMALL_WINDOW;
+
+	return to < page_up(f->size) ? to : page_up(f->size);
+}
+
+/* Drop the clean, unmapped cache of [from, to) and read it in again in
+ * 4 KiB folios; appends below `to` are ready for small writes. */
+static void refill_small(mmf_file *f, size_t from, size_t to)
+{
+	if (from < to) {
+		mmf__os_drop_cache(f->fd, from, to - from, 0);
+		mmf__os_prefetch(f->fd, from, to - from);
+	}
+	f->small_end = to;
+}
+
 static void prepare_small(mmf_file *f, size_t off, size_t end)
 {
-	size_t from = off - off % SMALL_WINDOW, drop = page_up(off), to;
-
 	if ((f->opt.flags & MMF_KEEP_FOLIOS) || end <= f->small_end ||
 	    (off >= f->old_data && !f->small_syncs))
 		return;
-	to = from + 2 * SMALL_WINDOW;
-	if (to > page_up(f->size))
-		to = page_up(f->size);
-	if (drop < to) {
-		mmf__os_drop_cache(f->fd, drop, to - drop, 0);
-		mmf__os_prefetch(f->fd, drop, to - drop);
-	}
-	f->small_end = to;
+	refill_small(f, page_up(off), windows_end(f, off));
 }
 
 /*
@@ -478,21 +489,16 @@ static void enter_bulk(mmf_file *f, size_t len)
 
 static void leave_bulk(mmf_file *f)
 {
-	size_t from = f->last_end - f->last_end % SMALL_WINDOW, to;
+	size_t from = f->last_end - f->last_end % SMALL_WINDOW;
+	size_t to = windows_end(f, f->last_end);
 
 	if (mmf__os_advise_huge(f->base, map_len(f), 0) < 0)
 		return;	/* still bulk: the next small sync tries again */
 	f->bulk = false;
-	to = from + 2 * SMALL_WINDOW;
-	if (to > page_up(f->size))
-		to = page_up(f->size);
-	if (from < to) {
+	if (from < to)
 		(void)mmf__os_advise((char *)f->base + from, to - from,
 				     MMF_ADVICE_DONTNEED);
-		mmf__os_drop_cache(f->fd, from, to - from, 0);
-		mmf__os_prefetch(f->fd, from, to - from);
-	}
-	f->small_end = to;
+	refill_small(f, from, to);
 }
 
 /* After a successful sync: how much the writer appended since the last. */
@@ -507,10 +513,10 @@ static void note_sync(mmf_file *f)
 }
 
 /* Make sure [off, end) is in the file, growing by the policy, and ready for
- * small writes or bulk stores: a record of `rec` bytes (a slice with its
- * length prefix) is appended there. */
+ * small writes or bulk stores: a record of need = end - off bytes (a slice
+ * with its length prefix) is appended there. */
 static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
-		      bool append, size_t rec)
+		      bool append)
 {
 	size_t cap = f->reserved ? f->opt.max_size : MAX_FILE;
 	int rc = 0;
@@ -521,8 +527,8 @@ static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
 	if (rc < 0)
 		return rc;
 	f->last_end = end;
-	f->unsynced = sat_add(f->unsynced, end - off);
-	enter_bulk(f, rec);
+	f->unsynced = sat_add(f->unsynced, need);
+	enter_bulk(f, need);
 	prepare_small(f, off, end);
 	return 0;
 }
@@ -836,7 +842,7 @@ int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
 		return -EINVAL;
 	if (off > MAX_FILE - 4 || len > MAX_FILE - 4 - off)
 		return -EFBIG;
-	rc = ensure_end(f, off, off + 4 + len, len + 4, false, len + 4);
+	rc = ensure_end(f, off, off + 4 + len, len + 4, false);
 	if (rc < 0)
 		return rc;
 	p = (unsigned char *)f->base + off;
@@ -873,7 +879,7 @@ int mmf_append_buffer(mmf_file *f, size_t off, const void *buf, size_t len)
 		return -EFBIG;
 	if (len == 0)
 		return 0;
-	rc = ensure_end(f, off, off + len, len, true, len);
+	rc = ensure_end(f, off, off + len, len, true);
 	if (rc < 0)
 		return rc;
 	if (len >= MMF_APPEND_BY_WRITE && f->by_write &&
