@@ -80,6 +80,13 @@ struct mmf_file {
 				 * (SMALL WRITES: the part readahead may cache
 				 * in large folios); 0 for a new file */
 	size_t last_end;	/* where the last append or slice ended */
+	size_t fresh;		/* from here on the file holds zeros that
+				 * no append wrote (LARGE SLICES): past
+				 * old_data, the appends' highest end and
+				 * the zeros written ahead */
+	size_t ahead;		/* the end of zeros written ahead of the
+				 * appends, not yet passed by them (LARGE
+				 * SLICES); 0: none */
 	size_t unsynced;	/* bytes appended since the last sync */
 	bool small_syncs;	/* the last sync after appends followed
 				 * < SMALL_SYNC bytes of them: grown space is
@@ -359,6 +366,10 @@ static int shrink_to(mmf_file *f, size_t new_size)
 		f->small_end = new_size;	/* to be made ready again */
 	if (f->last_end > new_size)
 		f->last_end = new_size;
+	if (f->fresh > new_size)
+		f->fresh = new_size;
+	if (f->ahead > new_size)
+		f->ahead = 0;
 	if (f->reserved)
 		return shrink_stable(f, new_size);
 	rc = unsplit(f);
@@ -466,7 +477,7 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
  * zeroing them first.
  * A sync writes whole folios: a writer that syncs 4 MiB (SMALL_SYNC) or
  * more at a time writes at most 2 MiB of folio past each end of what it
- * dirtied. The first small sync ends it (leave_bulk): MADV_NOHUGEPAGE, and
+ * dirtied. The first small sync ends it (leave_large): MADV_NOHUGEPAGE, and
  * the window the writer is in and the next are unmapped from this handle
  * (MADV_DONTNEED keeps the bytes: a shared mapping's dirty bits go to the
  * page cache), their clean cache dropped and read back in 4 KiB folios:
@@ -487,14 +498,15 @@ static void enter_bulk(mmf_file *f, size_t len)
 	f->bulk = mmf__os_advise_huge(f->base, map_len(f), 1) == 0;
 }
 
-static void leave_bulk(mmf_file *f)
+static void leave_large(mmf_file *f)
 {
 	size_t from = f->last_end - f->last_end % SMALL_WINDOW;
 	size_t to = windows_end(f, f->last_end);
 
-	if (mmf__os_advise_huge(f->base, map_len(f), 0) < 0)
+	if (f->bulk && mmf__os_advise_huge(f->base, map_len(f), 0) < 0)
 		return;	/* still bulk: the next small sync tries again */
 	f->bulk = false;
+	f->ahead = 0;
 	if (from < to)
 		(void)mmf__os_advise((char *)f->base + from, to - from,
 				     MMF_ADVICE_DONTNEED);
@@ -508,13 +520,62 @@ static void note_sync(mmf_file *f)
 		return;
 	f->small_syncs = f->unsynced < SMALL_SYNC;
 	f->unsynced = 0;
-	if (f->small_syncs && f->bulk)
-		leave_bulk(f);
+	if (f->small_syncs && (f->bulk || f->ahead))
+		leave_large(f);
+}
+
+/*
+ * LARGE SLICES (header: mmf_allocate_slice). The caller's stores into a
+ * new slice meet pages the cache does not have: the first store of each
+ * faults, and the kernel allocates a folio (readahead's size, up to 2 MiB;
+ * in bulk stores 2 MiB) and zeroes it before the store overwrites it. On
+ * this VM 2 MiB folios come from the free blocks the balloon reported to
+ * the host (virtio free page reporting, order >= 9), whose first touch
+ * costs a host fault: 0.4-0.7 GB/s against 9 GB/s for memory freed just
+ * before, and 1 MiB slices ran at 0.29-0.80x write(2), whose 1 MiB calls
+ * fill folios of at most 1 MiB (measured: bench/README.md "Appends at
+ * every size"). So on an MMF_RESERVE handle whose writer does not sync
+ * small amounts, a slice of BULK_STORE bytes or more first gets its fresh
+ * pages written with zeros by pwrite(2), up to the next PREFILL_AHEAD
+ * boundary (the file's end at most). Fresh: past the bytes the file had at
+ * open and every byte this handle's appends reached (those read as zeros
+ * already, so no byte visible through the handle changes; stores through
+ * mmf_data() there are the exception the header names). The cache gets
+ * them in folios as large as each call (<= 1 MiB), copied from one zero
+ * buffer, and the stores then fault once per folio (5 faults per MiB
+ * instead of 256, measured). Not without MMF_RESERVE: the zeros would
+ * allocate blocks of a sparse file the caller may never fill. Advisory: a
+ * failed pwrite leaves the pages to the stores' faults. The zeros past
+ * the record are dirty pages (ahead): the writer's first small sync then
+ * ends them as it ends bulk stores (leave_large: its windows unmapped,
+ * their clean cache dropped, which starts the writeback of the dirty
+ * zeros, and read back in 4 KiB folios), so its records after it dirty
+ * 4 KiB pages (tested: unit.small). A sync of 4 MiB or more writes up to
+ * PREFILL_AHEAD of zeros past its end, written again with the records
+ * later: <= 1.25x.
+ */
+#define PREFILL_AHEAD (1 * MIB)
+
+static void prefill(mmf_file *f, size_t off, size_t end, size_t need)
+{
+	size_t from = page_up(off > f->fresh ? off : f->fresh);
+	size_t to = end + (PREFILL_AHEAD - end % PREFILL_AHEAD) % PREFILL_AHEAD;
+
+	if (to > f->size || to < end)
+		to = f->size;
+	if (need < BULK_STORE || !f->by_write || !(f->opt.flags & MMF_RESERVE) ||
+	    f->small_syncs || from >= to)
+		return;
+	if (mmf__os_pwrite_zeros(f->fd, from, to - from) < 0)
+		return;	/* advisory: the stores fault the pages in */
+	f->fresh = to;
+	if (to > end)
+		f->ahead = to;
 }
 
 /* Make sure [off, end) is in the file, growing by the policy, and ready for
  * small writes or bulk stores: a record of need = end - off bytes (a slice
- * with its length prefix) is appended there. */
+ * with its length prefix, then prefilled) is appended there. */
 static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
 		      bool append)
 {
@@ -528,8 +589,14 @@ static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
 		return rc;
 	f->last_end = end;
 	f->unsynced = sat_add(f->unsynced, need);
+	if (f->ahead <= end)
+		f->ahead = 0;	/* the appends passed the zeros ahead */
 	enter_bulk(f, need);
 	prepare_small(f, off, end);
+	if (!append)
+		prefill(f, off, end, need);
+	if (f->fresh < end)
+		f->fresh = end;
 	return 0;
 }
 
@@ -631,6 +698,7 @@ static int map_existing(mmf_file *f, size_t size)
 	if (f->writable && !(f->opt.flags & MMF_KEEP_FOLIOS))
 		mmf__os_drop_cache(f->fd, 0, 0, 1);
 	f->old_data = f->writable ? size : 0;
+	f->fresh = f->old_data;
 	rc = f->reserved ? 0 : mmf__os_mmap(f->fd, size, f->writable, &f->base);
 	if (rc == 0)
 		publish_size(f, size);

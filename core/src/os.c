@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,6 +124,40 @@ int mmf__os_pwrite(int fd, const void *buf, size_t len, size_t off)
 		if (n == 0)
 			return -EIO;	/* a regular file never writes nothing */
 		p += n;
+		len -= (size_t)n;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* LARGE SLICES: the zeros come from one 64 KiB buffer, up to 16 times per
+ * call, so a call of up to 1 MiB fills folios as large as itself. */
+#define ZERO_BUF (64 * 1024)
+#define ZERO_IOV 16
+
+int mmf__os_pwrite_zeros(int fd, size_t off, size_t len)
+{
+	static const char zeros[ZERO_BUF];
+	struct iovec iov[ZERO_IOV];
+	ssize_t n;
+
+	POINT(pwrite);
+	while (len > 0) {
+		size_t left = len;
+		int cnt = 0;
+
+		for (; left > 0 && cnt < ZERO_IOV; cnt++) {
+			iov[cnt].iov_base = (void *)zeros;
+			iov[cnt].iov_len = left < ZERO_BUF ? left : ZERO_BUF;
+			left -= iov[cnt].iov_len;
+		}
+		n = pwritev(fd, iov, cnt, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;	/* a regular file never writes nothing */
 		len -= (size_t)n;
 		off += (size_t)n;
 	}

@@ -26,6 +26,9 @@ int mmf__os_mmap(int fd, size_t len, int writable, void **addr);
 int mmf__os_mremap(void *old, size_t old_len, size_t new_len, void **addr);
 /* pwrite(2) all of buf to off of fd (short writes and EINTR continue). */
 int mmf__os_pwrite(int fd, const void *buf, size_t len, size_t off);
+/* pwrite(2) len zero bytes to off of fd, in calls of up to 1 MiB (point
+ * "pwrite"). */
+int mmf__os_pwrite_zeros(int fd, size_t off, size_t len);
 int mmf__os_msync(void *addr, size_t len);
 int mmf__os_munmap(void *addr, size_t len);
 int mmf__os_madvise_populate(void *addr, size_t len);

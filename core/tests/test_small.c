@@ -302,6 +302,107 @@ static void test_small_no_bulk_when_small_or_sparse(void **state)
 	assert_int_equal(mmf_close(f), 0);
 }
 
+/* Dirty pages of [off, off + len) of fd, by cachestat(2) (Linux 6.5);
+ * -1 where the kernel lacks it. */
+static long long dirty_pages(int fd, size_t off, size_t len)
+{
+	struct { unsigned long long off, len; } range = { off, len };
+	struct { unsigned long long cache, dirty, writeback, evicted, recent; } cs;
+
+	if (syscall(451 /* __NR_cachestat */, fd, &range, &cs, 0) != 0)
+		return -1;
+	return (long long)cs.dirty;
+}
+
+/* LARGE SLICES: a slice of 64 KiB or more has its fresh pages written with
+ * zeros before the caller stores (dirty at once, to the next 1 MiB
+ * boundary), never the bytes an append wrote or the file had at open: a
+ * slice over them hands them out as they were. */
+static void test_small_large_slice_prefill(void **state)
+{
+	const size_t len = 100u << 10;
+	unsigned char *pat = malloc(len);
+	long long dirty;
+	mmf_file *f;
+	void *p;
+	size_t next;
+
+	assert_non_null(pat);
+	for (size_t i = 0; i < len; i++)
+		pat[i] = (unsigned char)(i * 13 + 5);
+	assert_int_equal(mmf_open(FX->path, O_RDWR | O_CREAT | O_TRUNC, 1u << 20, NULL, &f), 0);
+	assert_int_equal(mmf_append_buffer(f, 0, pat, len), 0);
+	assert_int_equal(mmf_allocate_slice(f, len - 4, 0, &p, &next), 0);
+	assert_memory_equal(p, pat + 4, len - 4);	/* appended bytes kept */
+	assert_int_equal(mmf_allocate_slice(f, len, 1u << 20, &p, &next), 0);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(((unsigned char *)p)[i], 0);
+	dirty = dirty_pages(mmf_fd(f), (3u << 19), 1u << 19);
+	print_message("dirty pages in [1.5, 2) MiB after a 100 KiB slice at 1 MiB: %lld\n",
+		      dirty);
+	if (dirty >= 0)
+		assert_int_equal(dirty, 128);
+	assert_int_equal(mmf_close(f), 0);
+
+	write_segment(FX->path, 1);	/* a pattern the file has at open */
+	assert_int_equal(mmf_open(FX->path, O_RDWR, 0, NULL, &f), 0);
+	assert_int_equal(mmf_allocate_slice(f, len, 4096, &p, &next), 0);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(((unsigned char *)p)[i], (unsigned char)((4100 + i) * 7 + 1));
+	assert_int_equal(mmf_close(f), 0);
+	free(pat);
+}
+
+/* LARGE SLICES then small syncs: a writer's 840 KiB slices (no sync) are
+ * prefilled with zeros (the pages of each slice and ahead of it), then it
+ * turns to 1 KiB records with a sync each. Those records must dirty 4 KiB
+ * pages, not the large folios the zeros came in; for a handle with
+ * MMF_RESERVE (bulk stores too) and one without (prefill alone). */
+#define LARGE_REC (840u << 10)	/* 3 end at 2520 KiB: zeros to 3 MiB */
+
+static void check_large_then_small(void **state, unsigned flags)
+{
+	mmf_options o;
+	mmf_file *f;
+	void *p;
+	size_t off = 0, next;
+	unsigned char rec[REC];
+	long long d0;
+
+	memset(rec, 0x5a, sizeof(rec));
+	mmf_options_init(&o);
+	o.flags = flags;
+	assert_int_equal(mmf_open(FX->path, O_RDWR | O_CREAT | O_TRUNC, 1u << 20, &o, &f), 0);
+	for (int i = 0; i < 3; i++, off = next) {
+		assert_int_equal(mmf_allocate_slice(f, LARGE_REC - 4, off, &p, &next), 0);
+		memset(p, i + 1, LARGE_REC - 4);
+	}
+	assert_int_equal(mmf_sync_range(f, 0, off), 0);	/* 2520 KiB: small */
+	d0 = dirtied_bytes();
+	for (unsigned i = 0; i < RECS; i++, off += REC) {
+		assert_int_equal(mmf_append_buffer(f, off, rec, REC), 0);
+		assert_int_equal(mmf_sync_range(f, off, REC), 0);
+	}
+	d0 = dirtied_bytes() - d0;
+	print_message("flags %#x: dirtied per %u B record after large slices: %lld B\n",
+		      flags, REC, d0 / RECS);
+	assert_true(d0 / RECS <= 2 * 4096);
+	for (size_t i = 0; i < 3; i++) {
+		const unsigned char *b;
+		size_t at = i * (LARGE_REC);
+		assert_int_equal(mmf_bytes(f, at + 4, LARGE_REC - 8, (const void **)&b), 0);
+		assert_int_equal(b[0], i + 1);
+		assert_int_equal(b[LARGE_REC - 9], i + 1);
+	}
+	assert_int_equal(mmf_close(f), 0);
+}
+
+static void test_small_large_slices_then_small_syncs(void **state)
+{
+	check_large_then_small(state, MMF_RESERVE);
+	check_large_then_small(state, 0);
+}
+
 /* Dropping the cache at open never loses bytes: pages written with write(2)
  * and not yet synced are written back before they go. */
 static void test_small_open_keeps_unsynced_bytes(void **state)
@@ -363,6 +464,8 @@ int main(void)
 		FIXTURE_TEST(test_small_bulk_leave_retried_after_failure),
 		FIXTURE_TEST(test_small_reopened_small_syncer_no_bulk),
 		FIXTURE_TEST(test_small_no_bulk_when_small_or_sparse),
+		FIXTURE_TEST(test_small_large_slice_prefill),
+		FIXTURE_TEST(test_small_large_slices_then_small_syncs),
 		FIXTURE_TEST(test_small_open_keeps_unsynced_bytes),
 		FIXTURE_TEST(test_small_window_then_grow),
 		FIXTURE_TEST(test_small_keep_folios_is_a_flag),

@@ -19,6 +19,9 @@
 #define MX_BASE   16384u	/* synced size of the fixture file */
 #define MX_DIRTY  4096u		/* its last page, rewritten unsynced */
 #define MX_REC    1000u		/* payload of the growing slice */
+#define MX_LARGE  65532u	/* ... of the large one: 64 KiB with its
+				 * prefix, whose fresh pages are written
+				 * with zeros first (LARGE SLICES) */
 #define MX_APPEND 6000u		/* ... of the growing append_buffer:
 				 * >= MMF_APPEND_BY_WRITE, so a pwrite */
 _Static_assert(MX_APPEND >= MMF_APPEND_BY_WRITE, "append by write(2)");
@@ -31,7 +34,7 @@ _Static_assert(MX_APPEND >= MMF_APPEND_BY_WRITE, "append by write(2)");
 
 enum mx_op {
 	OP_OPEN_CREATE, OP_OPEN_EXISTING, OP_OPEN_FD, OP_OPEN_FD_EMPTY,
-	OP_ALLOCATE_SLICE, OP_APPEND_BUFFER, OP_APPEND_EMPTY,
+	OP_ALLOCATE_SLICE, OP_ALLOCATE_LARGE, OP_APPEND_BUFFER, OP_APPEND_EMPTY,
 	OP_TRUNCATE_GROW, OP_TRUNCATE_SHRINK, OP_TRUNCATE_ZERO,
 	OP_SYNC, OP_SYNC_EMPTY, OP_SYNC_RANGE,
 	OP_CLOSE, OP_CLOSE_EMPTY, OP_DELETE, OP_SYNC_DIR, OP_ADVISE,

@@ -51,14 +51,14 @@ static int run_open_fd(struct mx_ctx *c)
 
 static int run_allocate_slice(struct mx_ctx *c)
 {
-	size_t next = 0;
+	size_t next = 0, len = c->op == OP_ALLOCATE_LARGE ? MX_LARGE : MX_REC;
 	void *p;
-	int rc = mmf_allocate_slice(c->f, MX_REC, MX_BASE, &p, &next);
+	int rc = mmf_allocate_slice(c->f, len, MX_BASE, &p, &next);
 
 	if (rc == 0) {
-		assert_int_equal(next, MX_BASE + 4 + MX_REC);
-		fu_fill(p, 0, MX_REC, 3);
-		put_record(c->model + MX_BASE, MX_REC);
+		assert_int_equal(next, MX_BASE + 4 + len);
+		fu_fill(p, 0, len, 3);
+		put_record(c->model + MX_BASE, len);
 	}
 	return rc;
 }
@@ -136,6 +136,8 @@ const struct mx_op_info mx_ops[MX_NOPS] = {
 			       HC_OPENS, F_NEW, run_open_fd },
 	[OP_ALLOCATE_SLICE] = { "allocate_slice", GROWTH, MX_BASE, false, false,
 				HC_KEEPS, F_NEW, run_allocate_slice },
+	[OP_ALLOCATE_LARGE] = { "allocate_large", GROWTH, MX_BASE, false, false,
+				HC_KEEPS, F_NEW, run_allocate_slice },
 	[OP_APPEND_BUFFER] = { "append_buffer", GROWTH, MX_BASE, false, false,
 			       HC_KEEPS, F_NEW, run_append },
 	[OP_APPEND_EMPTY] = { "append_empty", CREATION | ADVISED, 0, false, false,
@@ -171,7 +173,8 @@ const char *const mx_variant_name[MX_NVARIANTS] = {
 
 bool mx_op_grows(enum mx_op op)
 {
-	return op == OP_ALLOCATE_SLICE || op == OP_APPEND_BUFFER ||
+	return op == OP_ALLOCATE_SLICE || op == OP_ALLOCATE_LARGE ||
+	       op == OP_APPEND_BUFFER ||
 	       op == OP_APPEND_EMPTY || op == OP_TRUNCATE_GROW;
 }
 
@@ -227,6 +230,9 @@ static size_t new_size_of(const struct mx_ctx *c)
 	case OP_ALLOCATE_SLICE:
 		return policy_target(&c->opt, MX_BASE, MX_BASE + 4 + MX_REC,
 				     MX_REC + 4, false);
+	case OP_ALLOCATE_LARGE:
+		return policy_target(&c->opt, MX_BASE, MX_BASE + 4 + MX_LARGE,
+				     MX_LARGE + 4, false);
 	case OP_APPEND_BUFFER:
 		return policy_target(&c->opt, MX_BASE, MX_BASE + MX_APPEND,
 				     MX_APPEND, true);

@@ -50,7 +50,8 @@ struct rule {
 #define B(op) (1u << (op))
 #define OPEN_NEW (B(OP_OPEN_CREATE) | B(OP_OPEN_FD_EMPTY))
 #define OPEN_OLD (B(OP_OPEN_EXISTING) | B(OP_OPEN_FD))
-#define GROW (B(OP_ALLOCATE_SLICE) | B(OP_APPEND_BUFFER) | B(OP_TRUNCATE_GROW))
+#define GROW (B(OP_ALLOCATE_SLICE) | B(OP_ALLOCATE_LARGE) | B(OP_APPEND_BUFFER) | \
+	      B(OP_TRUNCATE_GROW))
 #define GROW_ALL (GROW | B(OP_APPEND_EMPTY))
 #define SHRINK (B(OP_TRUNCATE_SHRINK) | B(OP_TRUNCATE_ZERO))
 #define SYNCS (B(OP_SYNC) | B(OP_SYNC_RANGE))
@@ -106,9 +107,11 @@ static const struct rule rules_mremap[] = {
 static const int errs_mremap[] = { 0, EAGAIN };
 
 /* pwrite: mmf_append_buffer's copy of a large record, after the grow:
- * the handle keeps the growth, the copied bytes are unspecified. */
+ * the handle keeps the growth, the copied bytes are unspecified. The zeros
+ * written into a large slice's fresh pages (MMF_RESERVE) are advisory. */
 static const struct rule rules_pwrite[] = {
 	{ B(OP_APPEND_BUFFER) | B(OP_APPEND_EMPTY), 1, MX_COPY_FAILS, F_NEW },
+	{ B(OP_ALLOCATE_LARGE), 1, MX_SUCCEEDS, F_NEW },
 };
 static const int errs_pwrite[] = { 0, ENOSPC, EDQUOT };
 
@@ -163,10 +166,12 @@ static const struct rule rules_unlink[] = {
 static const int errs_unlink[] = { 0, EACCES, EBUSY };
 
 /* advise: mmf_advise fails as a call; the kept advice re-applied after a
- * grow or shrink is advisory (the handle was advised in the fixture). */
+ * grow or shrink is advisory (the handle was advised in the fixture), and
+ * so is the MADV_HUGEPAGE of BULK STORES a large slice enters after it. */
 static const struct rule rules_advise[] = {
 	{ B(OP_ADVISE), 1, MX_FAILS, F_OLD },
 	{ GROW_ALL | B(OP_TRUNCATE_SHRINK), 1, MX_SUCCEEDS, F_NEW },
+	{ B(OP_ALLOCATE_LARGE), 2, MX_SUCCEEDS, F_NEW },
 };
 static const int errs_advise[] = { 0, ENOMEM, EAGAIN };
 
@@ -389,7 +394,7 @@ static void print_table(void)
 		for (int p = 0; p < FU_NPOINTS; p++)
 			printf(" %9u", cells[p][op]);
 	}
-	printf("\ngrowth (allocate_slice, append_buffer, append_empty, "
+	printf("\ngrowth (allocate_slice, allocate_large, append_buffer, append_empty, "
 	       "truncate_grow) by option variant:");
 	for (int v = 0; v < MX_NVARIANTS; v++) {
 		printf("\n%-16s", mx_variant_name[v]);
