@@ -396,9 +396,11 @@ int mmf_slice(const mmf_file *f, size_t off, const void **out, uint32_t *len);
  * 65532 bytes or more first has those fresh pages written with zeros by
  * pwrite(2), up to the next 1 MiB boundary (the file's end at most), so
  * the cache holds them in folios of up to 1 MiB and the caller's stores
- * fault once per folio, not per 4 KiB page: 1 MiB slices went from
- * 0.29-0.80x to 0.89-1.06x write(2), 64 KiB ones from 0.76-1.05x to
- * 0.94-0.96x (bench/README.md "Appends at every size"). Bytes a caller
+ * fault once per folio, not per 4 KiB page, and meet no 2 MiB folio
+ * (on a VM those can be memory the host must back again): 1 MiB slices
+ * without sync went from 0.85x to 1.20-1.27x write(2), with a sync every
+ * 64 from 0.32-0.35x to 0.82-0.87x (bench/README.md "Appends at every
+ * size"). Bytes a caller
  * stored through mmf_data() in that fresh space read as zeros in such a
  * slice; a payload the caller leaves unfilled is written to the disk as
  * zeros. Advisory: a failed pwrite(2) is ignored (the stores fault the
