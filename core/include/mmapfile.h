@@ -189,7 +189,9 @@
  * holes. Changed in 0.3, no new symbol: mmf_append_buffer copies records
  * of MMF_APPEND_BY_WRITE bytes or more with pwrite(2), so it may return
  * that call's error where a store would have died of SIGBUS (a fix of the
- * same kind). The test unit.abi runs a program built against 0.1's header
+ * same kind); with MMF_RESERVE, mmf_allocate_slice of 65532 bytes or more
+ * writes zeros over the slice's fresh pages first (LARGE SLICES), so bytes
+ * stored through mmf_data() there before read as zeros in the slice. The test unit.abi runs a program built against 0.1's header
  * and library on the current one.
  */
 #ifndef MMAPFILE_H
