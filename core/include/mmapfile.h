@@ -133,7 +133,16 @@
  * handle grew (since 0.3: readahead of the writer's faults made large
  * folios there too, past its first windows, about 8-16 MiB into a file)
  * while the writer syncs small amounts, i.e. its last mmf_sync or
- * mmf_sync_range followed less than 4 MiB of appends. A writer that syncs
+ * mmf_sync_range followed less than 4 MiB of appends. SMALL CHUNKS (since
+ * 0.3): when that sync followed 64 KiB or more, the writer's new space on
+ * an MMF_RESERVE handle is instead written with zeros ahead of its appends
+ * (as LARGE SLICES, mmf_allocate_slice) in chunks of a quarter of what it
+ * synced (a power of two, 16 KiB to 1 MiB): folios of that size, one
+ * fault each, and a sync writes at most 1.5x what it dirtied plus the
+ * chunk of zeros ahead (4 KiB slices with a sync every 64 went from
+ * 0.76-0.83x to 1.35x write(2), 256 faults per MiB to 20-31); a later,
+ * smaller sync turns the windows around the appends back into 4 KiB
+ * folios, as for bulk stores below. A writer that syncs
  * 4 MiB or more at a time keeps the kernel's large folios (faults cost less;
  * a sync writes at most 2 MiB of folio past each end of what it dirtied),
  * and so does one that has not synced yet: the folio its appends are in
@@ -190,8 +199,10 @@
  * of MMF_APPEND_BY_WRITE bytes or more with pwrite(2), so it may return
  * that call's error where a store would have died of SIGBUS (a fix of the
  * same kind); with MMF_RESERVE, mmf_allocate_slice of 65532 bytes or more
- * writes zeros over the slice's fresh pages first (LARGE SLICES), so bytes
- * stored through mmf_data() there before read as zeros in the slice. The test unit.abi runs a program built against 0.1's header
+ * writes zeros over the slice's never-written pages first (LARGE
+ * SLICES), and a writer that syncs 64 KiB to 4 MiB at a time has its new
+ * space written with zeros ahead in chunks (SMALL WRITES): dirty zero
+ * pages a sync may write. The test unit.abi runs a program built against 0.1's header
  * and library on the current one.
  */
 #ifndef MMAPFILE_H
@@ -391,26 +402,27 @@ int mmf_slice(const mmf_file *f, size_t off, const void **out, uint32_t *len);
  * -ENOMEM, -EIO from SYNC_BEFORE_GROW, which poisons). After a grow error the
  * handle keeps its old size and mapping and nothing was written.
  * Durable after 0: nothing new (call mmf_sync).
- * The payload's bytes are the caller's to fill: where the file had none
- * (past what it held at open and every byte the handle's appends reached)
- * they are zeros. LARGE SLICES (since 0.3): on an MMF_RESERVE handle
- * whose writer does not sync small amounts (SMALL WRITES), a slice of
- * 65532 bytes or more first has those fresh pages written with zeros by
- * pwrite(2), up to the next 1 MiB boundary (the file's end at most), so
- * the cache holds them in folios of up to 1 MiB and the caller's stores
- * fault once per folio, not per 4 KiB page, and meet no 2 MiB folio
- * (on a VM those can be memory the host must back again): 1 MiB slices
- * without sync went from 0.85x to 1.20-1.27x write(2), with a sync every
- * 64 from 0.32-0.35x to 0.82-0.87x (bench/README.md "Appends at every
- * size"). Bytes a caller
- * stored through mmf_data() in that fresh space read as zeros in such a
- * slice; a payload the caller leaves unfilled is written to the disk as
- * zeros. Advisory: a failed pwrite(2) is ignored (the stores fault the
- * pages in). Below 65532 bytes, each 4 KiB page of new space faults once
- * (~2.4 us here) unless BULK STORES map it in 2 MiB folios; a record
- * already in memory appends faster as mmf_append_buffer of its 4-byte
- * prefix, then of its payload (copied by write(2) from MMF_APPEND_BY_WRITE
- * bytes on).
+ * The payload's bytes are the caller's to fill: where nothing was ever
+ * written they are zeros. LARGE SLICES (since 0.3): on an MMF_RESERVE
+ * handle whose writer does not sync small amounts (SMALL WRITES), a slice
+ * of 65532 bytes or more first has its never-written pages written with
+ * zeros by pwrite(2), up to the next 1 MiB boundary (the file's end at
+ * most). Never-written: past what the file held at open and every byte
+ * the handle's appends reached, and where lseek(SEEK_DATA) finds no data
+ * (after dropping clean cache there), so bytes anybody wrote, through any
+ * handle, descriptor or mmf_data(), are never overwritten. The cache then
+ * holds those pages in folios of up to 1 MiB, and the caller's stores
+ * fault once per folio, not per 4 KiB page, and meet no 2 MiB folio (on a
+ * VM those can be memory the host must back again): 1 MiB slices without
+ * sync went from 0.85x to 1.20-1.27x write(2), with a sync every 64 from
+ * 0.32-0.35x to 0.82-0.87x (bench/README.md "Appends at every size"). A
+ * payload the caller leaves unfilled is written to the disk as zeros.
+ * Advisory: a failed pwrite(2) is ignored (the stores fault the pages in).
+ * Below 65532 bytes each 4 KiB page of new space faults once (~2.4 us
+ * here) unless BULK STORES or SMALL CHUNKS (SMALL WRITES) made larger
+ * folios; a record already in memory appends faster as mmf_append_buffer
+ * of its 4-byte prefix, then of its payload (copied by write(2) from
+ * MMF_APPEND_BY_WRITE bytes on).
  */
 int mmf_allocate_slice(mmf_file *f, size_t len, size_t off, void **out,
 		       size_t *next);

@@ -80,13 +80,15 @@ struct mmf_file {
 				 * (SMALL WRITES: the part readahead may cache
 				 * in large folios); 0 for a new file */
 	size_t last_end;	/* where the last append or slice ended */
-	size_t fresh;		/* from here on the file holds zeros that
-				 * no append wrote (LARGE SLICES): past
-				 * old_data, the appends' highest end and
-				 * the zeros written ahead */
-	size_t ahead;		/* the end of zeros written ahead of the
-				 * appends, not yet passed by them (LARGE
-				 * SLICES); 0: none */
+	size_t fresh;		/* no append of this handle wrote from here
+				 * on (LARGE SLICES): past old_data, the
+				 * appends' highest end and the zeros
+				 * written ahead */
+	size_t sync_chunk;	/* SMALL CHUNKS: the zero chunk for this
+				 * small syncer's appends; 0: 4 KiB windows */
+	size_t zero_chunk;	/* the largest chunk of zeros written since
+				 * the last leave_large (LARGE SLICES, SMALL
+				 * CHUNKS): the folios the appends meet */
 	size_t unsynced;	/* bytes appended since the last sync */
 	bool small_syncs;	/* the last sync after appends followed
 				 * < SMALL_SYNC bytes of them: grown space is
@@ -368,8 +370,6 @@ static int shrink_to(mmf_file *f, size_t new_size)
 		f->last_end = new_size;
 	if (f->fresh > new_size)
 		f->fresh = new_size;
-	if (f->ahead > new_size)
-		f->ahead = 0;
 	if (f->reserved)
 		return shrink_stable(f, new_size);
 	rc = unsplit(f);
@@ -420,7 +420,8 @@ static int check_mutable(const mmf_file *f)
  * for unwritten extents and holes, without I/O) and sets no readahead
  * mark, so the appends' faults find small folios and start no readahead.
  * Below old_data always; in grown space only while the writer syncs small
- * amounts (its last sync followed less than SMALL_SYNC bytes of appends):
+ * amounts (its last sync followed less than SMALL_SYNC bytes of appends)
+ * and too little for SMALL CHUNKS (below 64 KiB):
  * there small folios cost stores ~20 % (more faults, measured), and a
  * writer that syncs 4 MiB or more at a time writes at most 2 MiB of whole
  * folio past each end of it, <= 2x what it dirtied. No madvise: advice on
@@ -455,7 +456,7 @@ static void refill_small(mmf_file *f, size_t from, size_t to)
 static void prepare_small(mmf_file *f, size_t off, size_t end)
 {
 	if ((f->opt.flags & MMF_KEEP_FOLIOS) || end <= f->small_end ||
-	    (off >= f->old_data && !f->small_syncs))
+	    (off >= f->old_data && (!f->small_syncs || f->sync_chunk)))
 		return;
 	refill_small(f, page_up(off), windows_end(f, off));
 }
@@ -488,6 +489,7 @@ static void prepare_small(mmf_file *f, size_t off, size_t end)
  * mode, so the next small sync tries again.
  */
 #define BULK_STORE (64 * KIB)
+#define PREFILL_AHEAD (1 * MIB)	/* LARGE SLICES */
 
 static void enter_bulk(mmf_file *f, size_t len)
 {
@@ -506,11 +508,38 @@ static void leave_large(mmf_file *f)
 	if (f->bulk && mmf__os_advise_huge(f->base, map_len(f), 0) < 0)
 		return;	/* still bulk: the next small sync tries again */
 	f->bulk = false;
-	f->ahead = 0;
+	f->zero_chunk = 0;
 	if (from < to)
 		(void)mmf__os_advise((char *)f->base + from, to - from,
 				     MMF_ADVICE_DONTNEED);
 	refill_small(f, from, to);
+}
+
+/*
+ * SMALL CHUNKS (header: SMALL WRITES). A writer that syncs small amounts
+ * gets its grown space in 4 KiB folios (prepare_small): one write fault
+ * per page, a 4 KiB folio made by readahead per page (14 % of a 4 KiB
+ * slice's time with a sync every 64, perf), and one write-protect per
+ * page when the sync writes it back. When it syncs `synced` >= 64 KiB at
+ * a time, folios of a quarter of that (a power of two, 16 KiB to 1 MiB)
+ * still write at most 1.5x what it dirtied per sync (a partial folio at
+ * each end), so its appends instead get zeros written ahead in chunks of
+ * that size (prefill), folios of that size, one fault each (measured:
+ * bench/README.md "Appends at every size"). A later sync of less makes
+ * the chunk smaller and leave_large turns the windows around the appends
+ * back into 4 KiB folios. Not with MMF_KEEP_FOLIOS.
+ */
+#define SMALL_CHUNK_MIN (16 * KIB)
+
+static size_t small_chunk(const mmf_file *f, size_t synced)
+{
+	size_t c = SMALL_CHUNK_MIN;
+
+	if ((f->opt.flags & MMF_KEEP_FOLIOS) || synced / 4 < c)
+		return 0;
+	while (c * 2 <= synced / 4 && c < PREFILL_AHEAD)
+		c *= 2;
+	return c;
 }
 
 /* After a successful sync: how much the writer appended since the last. */
@@ -519,8 +548,9 @@ static void note_sync(mmf_file *f)
 	if (f->unsynced == 0)
 		return;
 	f->small_syncs = f->unsynced < SMALL_SYNC;
+	f->sync_chunk = f->small_syncs ? small_chunk(f, f->unsynced) : 0;
 	f->unsynced = 0;
-	if (f->small_syncs && (f->bulk || f->ahead))
+	if (f->small_syncs && (f->bulk || f->zero_chunk > f->sync_chunk))
 		leave_large(f);
 }
 
@@ -538,9 +568,11 @@ static void note_sync(mmf_file *f)
  * small amounts, a slice of BULK_STORE bytes or more first gets its fresh
  * pages written with zeros by pwrite(2), up to the next PREFILL_AHEAD
  * boundary (the file's end at most). Fresh: past the bytes the file had at
- * open and every byte this handle's appends reached (those read as zeros
- * already, so no byte visible through the handle changes; stores through
- * mmf_data() there are the exception the header names). The cache gets
+ * open and every byte this handle's appends reached, and before the first
+ * byte lseek(SEEK_DATA) calls data, after the clean cache there is dropped
+ * (readahead's zeros): so never over bytes anybody wrote (another handle,
+ * another process, stores through mmf_data(); a break-it review found all
+ * three zeroed when only the handle's appends were known). The cache gets
  * them in folios as large as each call (<= 1 MiB), copied from one zero
  * buffer, and the stores then fault once per folio (5 faults per MiB
  * instead of 256, measured). Not without MMF_RESERVE: the zeros would
@@ -554,23 +586,33 @@ static void note_sync(mmf_file *f)
  * PREFILL_AHEAD of zeros past its end, written again with the records
  * later: <= 1.25x.
  */
-#define PREFILL_AHEAD (1 * MIB)
-
-static void prefill(mmf_file *f, size_t off, size_t end, size_t need)
+static void prefill(mmf_file *f, size_t off, size_t end, size_t need,
+		    bool append)
 {
 	size_t from = page_up(off > f->fresh ? off : f->fresh);
-	size_t to = end + (PREFILL_AHEAD - end % PREFILL_AHEAD) % PREFILL_AHEAD;
+	size_t chunk = f->small_syncs ? f->sync_chunk
+		     : !append && need >= BULK_STORE ? PREFILL_AHEAD : 0;
+	size_t to;
 
+	if (!chunk || !f->by_write || !(f->opt.flags & MMF_RESERVE))
+		return;
+	to = end + (chunk - end % chunk) % chunk;
 	if (to > f->size || to < end)
 		to = f->size;
-	if (need < BULK_STORE || !f->by_write || !(f->opt.flags & MMF_RESERVE) ||
-	    f->small_syncs || from >= to)
+	if (from >= to)
 		return;
-	if (mmf__os_pwrite_zeros(f->fd, from, to - from) < 0)
+	/* only where nothing was ever written: not another handle's or
+	 * process's bytes, nor stores through mmf_data() (clean cache of
+	 * unwritten space, which readahead may have made, goes first) */
+	mmf__os_drop_cache(f->fd, from, to - from, 0);
+	to = mmf__os_data_from(f->fd, from, to);
+	if (to < f->size)
+		to -= to % mmf__os_page_size();
+	if (from >= to || mmf__os_pwrite_zeros(f->fd, from, to - from) < 0)
 		return;	/* advisory: the stores fault the pages in */
 	f->fresh = to;
-	if (to > end)
-		f->ahead = to;
+	if (f->zero_chunk < chunk)
+		f->zero_chunk = chunk;
 }
 
 /* Make sure [off, end) is in the file, growing by the policy, and ready for
@@ -589,12 +631,9 @@ static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
 		return rc;
 	f->last_end = end;
 	f->unsynced = sat_add(f->unsynced, need);
-	if (f->ahead <= end)
-		f->ahead = 0;	/* the appends passed the zeros ahead */
 	enter_bulk(f, need);
 	prepare_small(f, off, end);
-	if (!append)
-		prefill(f, off, end, need);
+	prefill(f, off, end, need, append);
 	if (f->fresh < end)
 		f->fresh = end;
 	return 0;

@@ -253,6 +253,15 @@ void mmf__os_prefetch(int fd, size_t off, size_t len)
 	(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
 }
 
+size_t mmf__os_data_from(int fd, size_t off, size_t end)
+{
+	off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+
+	if (d < 0)
+		return errno == ENXIO ? end : off;
+	return (size_t)d < end ? (size_t)d : end;
+}
+
 char *mmf__os_fd_path(int fd)
 {
 	static const char deleted[] = " (deleted)";

@@ -55,6 +55,11 @@ void mmf__os_prefetch(int fd, size_t off, size_t len);
  * neither O_APPEND, which makes every write an append on Linux, nor
  * O_DIRECT, which needs aligned buffers)? False when unknown. */
 int mmf__os_positional_writes(int fd);
+/* The first offset in [off, end) that lseek(SEEK_DATA) calls data: bytes
+ * written, on disk or in the page cache (on ext4 and xfs also clean cached
+ * pages of unwritten extents; holes and never-written unwritten extents
+ * are not data); end when none. off when unknown (an error). */
+size_t mmf__os_data_from(int fd, size_t off, size_t end);
 char *mmf__os_fd_path(int fd);	/* malloc'd path of an open fd, or NULL */
 size_t mmf__os_page_size(void);
 uint64_t mmf__os_now_ns(void);	/* CLOCK_MONOTONIC */
