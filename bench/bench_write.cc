@@ -160,6 +160,7 @@ void bm_write(benchmark::State &st, WriteCase c)
 	sync_lat.reserve(c.sync_every ? records / c.sync_every + 1 : 0);
 	size_t off = 0, i = 0;
 	settle_scratch();
+	st.counters["warm_ns"] = double(warm_memory(records * c.rec + 16 * MiB));
 	DevIO d0 = devio_now();
 	Faults f0 = Faults::now();
 	for (auto _ : st) {

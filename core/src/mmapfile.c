@@ -589,13 +589,13 @@ static void note_sync(mmf_file *f)
 static void prefill(mmf_file *f, size_t off, size_t end, size_t need,
 		    bool append)
 {
-	size_t from = page_up(off > f->fresh ? off : f->fresh);
 	size_t chunk = f->small_syncs ? f->sync_chunk
 		     : !append && need >= BULK_STORE ? PREFILL_AHEAD : 0;
-	size_t to;
+	size_t from, to;
 
 	if (!chunk || !f->by_write || !(f->opt.flags & MMF_RESERVE))
 		return;
+	from = page_up(off > f->fresh ? off : f->fresh);
 	to = end + (chunk - end % chunk) % chunk;
 	if (to > f->size || to < end)
 		to = f->size;
