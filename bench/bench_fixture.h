@@ -754,34 +754,6 @@ inline void pressure_counters(benchmark::State &st, const Pressure &begin, doubl
 
 /* Write back every dirty page of the scratch folder's filesystem (syncfs),
  * so a row's window starts with no writeback owed by rows before it. */
-/*
- * Make `bytes` of free memory warm before a repetition that fills new page
- * cache: touch that much anonymous memory in 2 MiB pages and free it, so
- * the repetition's folios reuse memory the guest has just used. On a VM
- * whose balloon reports free blocks of 2 MiB and more to the host (virtio
- * free page reporting: /sys/module/page_reporting, order 9 here) memory
- * idle for ~2 s goes back to the host, and the first touch of it ran at
- * 0.4-0.7 GB/s against 4-9 GB/s warm, for write(2) as for stores, in
- * repetitions that depended on what ran before them (bench/README.md
- * "Appends at every size"). A busy writer recycles its memory; the rows
- * compare ways of writing, not the host's reclaim. Returns the ns it took
- * (outside the timing); 0 when the memory could not be had.
- */
-inline uint64_t warm_memory(size_t bytes)
-{
-	uint64_t t0 = now_ns();
-	void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-
-	if (p == MAP_FAILED)
-		return 0;
-	(void)madvise(p, bytes, MADV_HUGEPAGE);
-	for (size_t i = 0; i < bytes; i += 4096)
-		static_cast<volatile char *>(p)[i] = 1;
-	munmap(p, bytes);
-	return now_ns() - t0;
-}
-
 inline void settle_scratch()
 {
 	int fd = open(Scratch::get().dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
