@@ -409,8 +409,12 @@ int mmf_slice(const mmf_file *f, size_t off, const void **out, uint32_t *len);
  * zeros by pwrite(2), up to the next 1 MiB boundary (the file's end at
  * most). Never-written: past what the file held at open and every byte
  * the handle's appends reached, and where lseek(SEEK_DATA) finds no data
- * (after dropping clean cache there), so bytes anybody wrote, through any
- * handle, descriptor or mmf_data(), are never overwritten. The cache then
+ * (after dropping clean cache there), so bytes anybody wrote before the
+ * call, through any handle, descriptor or mmf_data(), are never
+ * overwritten; a write into that space by another thread or process while
+ * the call runs (between its lseek and its pwrite) can be (forced with an
+ * LD_PRELOAD shim in a review; as with appends, one writer per region of
+ * a file, and the space ahead of an appender is its own). The cache then
  * holds those pages in folios of up to 1 MiB, and the caller's stores
  * fault once per folio, not per 4 KiB page, and meet no 2 MiB folio (on a
  * VM those can be memory the host must back again): 1 MiB slices without
