@@ -416,10 +416,11 @@ int mmf_slice(const mmf_file *f, size_t off, const void **out, uint32_t *len);
  * LD_PRELOAD shim in a review; as with appends, one writer per region of
  * a file, and the space ahead of an appender is its own). The cache then
  * holds those pages in folios of up to 1 MiB, and the caller's stores
- * fault once per folio, not per 4 KiB page, and meet no 2 MiB folio (on a
- * VM those can be memory the host must back again): 1 MiB slices without
- * sync went from 0.85x to 1.20-1.27x write(2), with a sync every 64 from
- * 0.32-0.35x to 0.82-0.87x (bench/README.md "Appends at every size"). A
+ * fault about once per slice, not per 4 KiB page, and meet no 2 MiB folio
+ * (on a VM those can be memory the host must back again): 1 MiB slices
+ * with a sync every 64 went from 0.81x to 1.04x write(2) with warm
+ * memory, from 0.32-0.35x to 0.82-0.87x without (bench/README.md
+ * "Appends at every size"). A
  * payload the caller leaves unfilled is written to the disk as zeros.
  * Advisory: a failed pwrite(2) is ignored (the stores fault the pages in).
  * Below 65532 bytes each 4 KiB page of new space faults once (~2.4 us

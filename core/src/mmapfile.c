@@ -574,8 +574,8 @@ static void note_sync(mmf_file *f)
  * another process, stores through mmf_data(); a break-it review found all
  * three zeroed when only the handle's appends were known). The cache gets
  * them in folios as large as each call (<= 1 MiB), copied from one zero
- * buffer, and the stores then fault once per folio (5 faults per MiB
- * instead of 256, measured). Not without MMF_RESERVE: the zeros would
+ * buffer, and the stores then fault about once per slice (1 per MiB
+ * for 1 MiB slices, 17 for 64 KiB ones, instead of 256; measured). Not without MMF_RESERVE: the zeros would
  * allocate blocks of a sparse file the caller may never fill. Advisory: a
  * failed pwrite leaves the pages to the stores' faults. The zeros past
  * the record are dirty pages (ahead): the writer's first small sync then
