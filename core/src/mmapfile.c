@@ -456,7 +456,7 @@ static void refill_small(mmf_file *f, size_t from, size_t to)
 static void prepare_small(mmf_file *f, size_t off, size_t end)
 {
 	if ((f->opt.flags & MMF_KEEP_FOLIOS) || end <= f->small_end ||
-	    (off >= f->old_data && (!f->small_syncs || f->sync_chunk)))
+	    (off >= f->old_data && !f->small_syncs))
 		return;
 	refill_small(f, page_up(off), windows_end(f, off));
 }
@@ -586,7 +586,10 @@ static void note_sync(mmf_file *f)
  * PREFILL_AHEAD of zeros past its end, written again with the records
  * later: <= 1.25x.
  */
-static void prefill(mmf_file *f, size_t off, size_t end, size_t need,
+/* Write the zeros for a record of need bytes at [off, end); true when a
+ * small syncer's pages up to end are zeros written in chunks (SMALL
+ * CHUNKS), so its 4 KiB windows are not needed. */
+static bool prefill(mmf_file *f, size_t off, size_t end, size_t need,
 		    bool append)
 {
 	size_t chunk = f->small_syncs ? f->sync_chunk
@@ -594,13 +597,13 @@ static void prefill(mmf_file *f, size_t off, size_t end, size_t need,
 	size_t from, to;
 
 	if (!chunk || !f->by_write || !(f->opt.flags & MMF_RESERVE))
-		return;
+		return false;
 	from = page_up(off > f->fresh ? off : f->fresh);
 	to = end + (chunk - end % chunk) % chunk;
 	if (to > f->size || to < end)
 		to = f->size;
 	if (from >= to)
-		return;
+		return f->small_syncs;
 	/* only where nothing was ever written: not another handle's or
 	 * process's bytes, nor stores through mmf_data() (clean cache of
 	 * unwritten space, which readahead may have made, goes first) */
@@ -609,10 +612,11 @@ static void prefill(mmf_file *f, size_t off, size_t end, size_t need,
 	if (to < f->size)
 		to -= to % mmf__os_page_size();
 	if (from >= to || mmf__os_pwrite_zeros(f->fd, from, to - from) < 0)
-		return;	/* advisory: the stores fault the pages in */
+		return false;	/* advisory: the stores fault the pages in */
 	f->fresh = to;
 	if (f->zero_chunk < chunk)
 		f->zero_chunk = chunk;
+	return f->small_syncs && to >= end;
 }
 
 /* Make sure [off, end) is in the file, growing by the policy, and ready for
@@ -632,8 +636,8 @@ static int ensure_end(mmf_file *f, size_t off, size_t end, size_t need,
 	f->last_end = end;
 	f->unsynced = sat_add(f->unsynced, need);
 	enter_bulk(f, need);
-	prepare_small(f, off, end);
-	prefill(f, off, end, need, append);
+	if (!prefill(f, off, end, need, append))
+		prepare_small(f, off, end);
 	if (f->fresh < end)
 		f->fresh = end;
 	return 0;
