@@ -140,9 +140,10 @@
  * synced (a power of two, 16 KiB to 1 MiB): folios of that size, one
  * fault each, and a sync writes at most 1.5x what it dirtied plus the
  * chunk of zeros ahead (4 KiB slices with a sync every 64 went from
- * 0.76-0.83x to 1.35x write(2), 256 faults per MiB to 20-31); a later,
- * smaller sync turns the windows around the appends back into 4 KiB
- * folios, as for bulk stores below. A writer that syncs
+ * 0.81x to 1.29x write(2), 256 faults per MiB to 20-31); where the
+ * zeros cannot go (bytes written or cached there), the 4 KiB windows
+ * instead; a later, smaller sync turns the windows around the appends
+ * back into 4 KiB folios, as for bulk stores below. A writer that syncs
  * 4 MiB or more at a time keeps the kernel's large folios (faults cost less;
  * a sync writes at most 2 MiB of folio past each end of what it dirtied),
  * and so does one that has not synced yet: the folio its appends are in
