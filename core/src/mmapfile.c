@@ -567,28 +567,29 @@ static void note_sync(mmf_file *f)
  * every size"). So on an MMF_RESERVE handle whose writer does not sync
  * small amounts, a slice of BULK_STORE bytes or more first gets its fresh
  * pages written with zeros by pwrite(2), up to the next PREFILL_AHEAD
- * boundary (the file's end at most). Fresh: past the bytes the file had at
- * open and every byte this handle's appends reached, and before the first
- * byte lseek(SEEK_DATA) calls data, after the clean cache there is dropped
- * (readahead's zeros): so never over bytes anybody wrote (another handle,
- * another process, stores through mmf_data(); a break-it review found all
- * three zeroed when only the handle's appends were known). The cache gets
- * them in folios as large as each call (<= 1 MiB), copied from one zero
- * buffer, and the stores then fault about once per slice (1 per MiB
- * for 1 MiB slices, 17 for 64 KiB ones, instead of 256; measured). Not without MMF_RESERVE: the zeros would
- * allocate blocks of a sparse file the caller may never fill. Advisory: a
- * failed pwrite leaves the pages to the stores' faults. The zeros past
- * the record are dirty pages (ahead): the writer's first small sync then
- * ends them as it ends bulk stores (leave_large: its windows unmapped,
- * their clean cache dropped, which starts the writeback of the dirty
- * zeros, and read back in 4 KiB folios), so its records after it dirty
- * 4 KiB pages (tested: unit.small). A sync of 4 MiB or more writes up to
- * PREFILL_AHEAD of zeros past its end, written again with the records
- * later: <= 1.25x.
+ * boundary (the file's end at most). Fresh: past the bytes the file had
+ * at open and every byte this handle's appends reached, and before the
+ * first byte lseek(SEEK_DATA) calls data once the clean cache there is
+ * dropped (readahead's zeros): so never over bytes anybody wrote (another
+ * handle, another process, stores through mmf_data(): a break-it review
+ * found all three zeroed when only the handle's appends were known). The
+ * cache gets the zeros in folios as large as each call (<= 1 MiB), copied
+ * from one zero buffer, and the stores then fault about once per slice
+ * (1 per MiB for 1 MiB slices, 17 for 64 KiB ones, instead of 256;
+ * measured). Not without MMF_RESERVE: the zeros would allocate blocks of
+ * a sparse file the caller may never fill. Advisory: a failed pwrite
+ * leaves the pages to the stores' faults. The zeros past the record are
+ * dirty pages: the writer's first small sync ends them as it ends bulk
+ * stores (leave_large: its windows unmapped, their clean cache dropped,
+ * which starts the writeback of the dirty zeros, and read back in 4 KiB
+ * folios), so its records after it dirty 4 KiB pages (unit.small). A sync
+ * of 4 MiB or more writes up to PREFILL_AHEAD of zeros past its end,
+ * written again with the records later: <= 1.25x.
+ *
+ * prefill() writes the zeros for a record of need bytes at [off, end) and
+ * says whether a small syncer's pages up to end are zeros written in
+ * chunks (SMALL CHUNKS), so that its 4 KiB windows are not needed.
  */
-/* Write the zeros for a record of need bytes at [off, end); true when a
- * small syncer's pages up to end are zeros written in chunks (SMALL
- * CHUNKS), so its 4 KiB windows are not needed. */
 static bool prefill(mmf_file *f, size_t off, size_t end, size_t need,
 		    bool append)
 {
