@@ -754,6 +754,26 @@ inline void pressure_counters(benchmark::State &st, const Pressure &begin, doubl
 
 /* Write back every dirty page of the scratch folder's filesystem (syncfs),
  * so a row's window starts with no writeback owed by rows before it. */
+/*
+ * The untimed warm-up pass of a repetition that fills new page cache: run
+ * `pass` (the repetition's appends into a file it deletes at once) before
+ * the timed pass, which then gets the memory this one freed, as a writer
+ * in its steady state recycles its own. On a VM whose balloon reports free
+ * blocks of 2 MiB and more to the host (virtio free page reporting,
+ * /sys/module/page_reporting, order 9 here) memory idle for ~2 s goes back
+ * to the host, and its first touch ran at 0.4-0.7 GB/s against 4-9 GB/s
+ * warm, for write(2) as for stores, in whichever rows ran after an idle
+ * gap (bench/README.md "Appends at every size"). Returns the ns it took,
+ * for the counter warm_ns.
+ */
+template <class Pass> double warm_up(Pass pass)
+{
+	uint64_t t0 = now_ns();
+
+	pass();
+	return double(now_ns() - t0);
+}
+
 inline void settle_scratch()
 {
 	int fd = open(Scratch::get().dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -148,30 +148,18 @@ int sync_one(const WriteCase &c, Target &t)
 	return fdatasync(t.fd) < 0 ? -errno : 0;
 }
 
-/* One untimed pass of the repetition's appends (no syncs) into a file
- * deleted at once: the timed pass then gets the page cache memory this
- * one freed, as a writer in its steady state recycles its own (warm_memory
- * in bench_fixture.h: on a VM with free page reporting, memory idle for
- * ~2 s costs a host fault at first touch, and which rows met it depended
- * on what ran before them). Returns the ns it took. */
-uint64_t warm_up(const WriteCase &c, size_t records, const unsigned char *buf)
-{
-	uint64_t t0 = now_ns();
-	Target w(c, records);
-	size_t off = 0;
-
-	for (size_t i = 0; i < records && w.err == 0; i++)
-		if (append_one(c, w, buf, &off) != 0)
-			break;
-	return now_ns() - t0;
-}
-
 void bm_write(benchmark::State &st, WriteCase c)
 {
 	const size_t records = records_of(c);
 	std::vector<unsigned char> buf(c.rec);
 	fill_pattern(buf.data(), buf.size(), c.rec);
-	const double warm_ns = double(warm_up(c, records, buf.data()));
+	const double warm_ns = warm_up([&] {	/* the same appends, no syncs */
+		Target w(c, records);
+		size_t at = 0;
+		for (size_t i = 0; i < records && w.err == 0; i++)
+			if (append_one(c, w, buf.data(), &at) != 0)
+				break;
+	});
 	Target t(c, records);
 	if (t.err) {
 		st.SkipWithError(errstr("opening the file", t.err).c_str());
