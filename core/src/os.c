@@ -109,46 +109,26 @@ int mmf__os_mremap(void *old, size_t old_len, size_t new_len, void **addr)
 	return 0;
 }
 
-int mmf__os_pwrite(int fd, const void *buf, size_t len, size_t off)
-{
-	const char *p = buf;
-	ssize_t n;
-
-	POINT(pwrite);
-	while (len > 0) {
-		n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;	/* a regular file never writes nothing */
-		p += n;
-		len -= (size_t)n;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
-/* LARGE SLICES: the zeros come from one 64 KiB buffer, up to 16 times per
+/* LARGE SLICES: zeros come from one 64 KiB buffer, up to 16 times per
  * call, so a call of up to 1 MiB fills folios as large as itself. */
 #define ZERO_BUF (64 * 1024)
 #define ZERO_IOV 16
 
-int mmf__os_pwrite_zeros(int fd, size_t off, size_t len)
+/* pwritev(2) until len bytes are at off: buf's, or zeros when buf is NULL.
+ * Short writes and EINTR continue. */
+static int write_all(int fd, const char *buf, size_t len, size_t off)
 {
 	static const char zeros[ZERO_BUF];
 	struct iovec iov[ZERO_IOV];
 	ssize_t n;
 
-	POINT(pwrite);
 	while (len > 0) {
 		size_t left = len;
 		int cnt = 0;
 
-		for (; left > 0 && cnt < ZERO_IOV; cnt++) {
-			iov[cnt].iov_base = (void *)zeros;
-			iov[cnt].iov_len = left < ZERO_BUF ? left : ZERO_BUF;
+		for (; left > 0 && cnt < (buf ? 1 : ZERO_IOV); cnt++) {
+			iov[cnt].iov_base = (void *)(buf ? buf : zeros);
+			iov[cnt].iov_len = buf || left < ZERO_BUF ? left : ZERO_BUF;
 			left -= iov[cnt].iov_len;
 		}
 		n = pwritev(fd, iov, cnt, (off_t)off);
@@ -158,10 +138,24 @@ int mmf__os_pwrite_zeros(int fd, size_t off, size_t len)
 			return -errno;
 		if (n == 0)
 			return -EIO;	/* a regular file never writes nothing */
+		if (buf)
+			buf += n;
 		len -= (size_t)n;
 		off += (size_t)n;
 	}
 	return 0;
+}
+
+int mmf__os_pwrite(int fd, const void *buf, size_t len, size_t off)
+{
+	POINT(pwrite);
+	return write_all(fd, buf, len, off);
+}
+
+int mmf__os_pwrite_zeros(int fd, size_t off, size_t len)
+{
+	POINT(pwrite);
+	return write_all(fd, NULL, len, off);
 }
 
 int mmf__os_msync(void *addr, size_t len)
