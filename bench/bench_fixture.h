@@ -752,8 +752,6 @@ inline void pressure_counters(benchmark::State &st, const Pressure &begin, doubl
 	st.counters["psi_io_some_pct"] = pct(e.psi_io_us, begin.psi_io_us);
 }
 
-/* Write back every dirty page of the scratch folder's filesystem (syncfs),
- * so a row's window starts with no writeback owed by rows before it. */
 /*
  * The untimed warm-up pass of a repetition that fills new page cache: run
  * `pass` (the repetition's appends into a file it deletes at once) before
@@ -774,6 +772,8 @@ template <class Pass> double warm_up(Pass pass)
 	return double(now_ns() - t0);
 }
 
+/* Write back every dirty page of the scratch folder's filesystem (syncfs),
+ * so a row's window starts with no writeback owed by rows before it. */
 inline void settle_scratch()
 {
 	int fd = open(Scratch::get().dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
